@@ -1,0 +1,14 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Run the performance benchmarks",
+		Long:  "bench runs alignlab's performance benchmarks; each subcommand measures one part against the peers its issue names.",
+	}
+	return cmd
+}
