@@ -1,0 +1,340 @@
+// Inference forward with a KV cache: prompts (many tokens per sequence, one
+// matrix multiply per projection) and decode steps (one token per active
+// sequence, again one matrix multiply per projection across the batch, so
+// the weights are read once per step however many sequences run).
+//
+// The math follows ENGINE_API.md exactly, as the training forward does: the
+// cache only avoids recomputing the keys and values of earlier tokens.
+
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/alignlab/alignlab/tensor"
+)
+
+// DecodeStep feeds one token to each active sequence of cache, in increasing
+// sequence order (tokens[i] goes to the i-th active sequence), and returns
+// their next-token logits, row-major [NumActive, VocabSize]. The logits are a
+// view into the cache, valid until its next use. DecodeStep allocates nothing.
+func (m *Model) DecodeStep(cache *KVCache, tokens []int32) ([]float32, error) {
+	if cache == nil {
+		return nil, errors.New("decode step: nil cache")
+	}
+	seqs := cache.activeSeqs()
+	if len(tokens) != len(seqs) {
+		return nil, fmt.Errorf("decode step: %d tokens for %d active sequences", len(tokens), len(seqs))
+	}
+	for i, t := range tokens {
+		cache.tokOne[i] = t
+	}
+	return m.extend(cache, seqs, cache.tokBuf[:len(seqs)], false, "decode step")
+}
+
+// Prefill feeds prompts[i] (one or more tokens) to the i-th active sequence
+// of cache, processing all their tokens together, and returns each
+// sequence's next-token logits (after its last prompt token), row-major
+// [NumActive, VocabSize], a view valid until the cache's next use. Prompts
+// may differ in length.
+func (m *Model) Prefill(cache *KVCache, prompts [][]int32) ([]float32, error) {
+	if cache == nil {
+		return nil, errors.New("prefill: nil cache")
+	}
+	seqs := cache.activeSeqs()
+	if len(prompts) != len(seqs) {
+		return nil, fmt.Errorf("prefill: %d prompts for %d active sequences", len(prompts), len(seqs))
+	}
+	return m.extend(cache, seqs, prompts, false, "prefill")
+}
+
+// Extend appends tokens[i] to sequence seqs[i] of cache (any sequences,
+// active or not, each at most once) and returns logits: with all, for every
+// fed token in order (sequence by sequence), [sum len(tokens[i]), VocabSize];
+// otherwise only after each sequence's last token, [len(seqs), VocabSize].
+// The logits are a view into the cache, valid until its next use. On error
+// the cache is unchanged.
+func (m *Model) Extend(cache *KVCache, seqs []int, tokens [][]int32, all bool) ([]float32, error) {
+	if cache == nil {
+		return nil, errors.New("extend: nil cache")
+	}
+	return m.extend(cache, seqs, tokens, all, "extend")
+}
+
+// activeSeqs lists the active sequences into the cache's own buffer.
+func (c *KVCache) activeSeqs() []int {
+	s := c.seqBuf[:0]
+	for i, a := range c.active {
+		if a {
+			s = append(s, i)
+		}
+	}
+	return s
+}
+
+// extend checks its input fully before it touches the cache, then runs the
+// token rows through the model in chunks of at most cache.rows rows.
+func (m *Model) extend(c *KVCache, seqs []int, tokens [][]int32, all bool, op string) ([]float32, error) {
+	cfg := m.Config
+	if c.cfg != cfg {
+		return nil, fmt.Errorf("%s: cache was made for a different model config", op)
+	}
+	if len(seqs) != len(tokens) {
+		return nil, fmt.Errorf("%s: %d sequences but %d token lists", op, len(seqs), len(tokens))
+	}
+	if len(seqs) == 0 {
+		return nil, fmt.Errorf("%s: no sequences to feed", op)
+	}
+	total, err := c.checkFeed(seqs, tokens, cfg.VocabSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	V, C := cfg.VocabSize, cfg.Dim
+	nOut := len(seqs)
+	if all {
+		nOut = total
+	}
+	if len(c.logits) < nOut*V {
+		c.logits = make([]float32, nOut*V)
+	}
+	p := m.Params
+	n, outIdx := 0, 0 // rows in the current chunk; logits rows written so far
+	flush := func() {
+		for l := range cfg.NumLayers {
+			m.layerForward(c, l, n)
+		}
+		if k := len(c.outRows); k > 0 {
+			for i, r := range c.outRows {
+				m.norm(c.xn[i*C:(i+1)*C], c.x[r*C:(r+1)*C], p.FinalNormW, p.FinalNormB, 1)
+			}
+			tensor.Gemm(false, true, k, V, C, 1, c.xn, C, p.LMHead, C, 0, c.logits[outIdx*V:], V)
+			outIdx += k
+		}
+		n, c.outRows = 0, c.outRows[:0]
+	}
+	for i, s := range seqs {
+		toks := tokens[i]
+		for j, tok := range toks {
+			pos := c.lens[s] + j
+			c.rowSeq[n], c.rowPos[n] = s, pos
+			x := c.x[n*C : (n+1)*C]
+			copy(x, p.TokEmb[int(tok)*C:(int(tok)+1)*C])
+			if cfg.Family == GPT2 {
+				pe := p.PosEmb[pos*C : (pos+1)*C]
+				for d := range x {
+					x[d] += pe[d]
+				}
+			}
+			if all || j == len(toks)-1 {
+				c.outRows = append(c.outRows, n)
+			}
+			n++
+			if n == c.rows {
+				flush()
+			}
+		}
+	}
+	if n > 0 {
+		flush()
+	}
+	for i, s := range seqs {
+		c.lens[s] += len(tokens[i])
+	}
+	return c.logits[:nOut*V], nil
+}
+
+// checkFeed validates a feed against the cache and returns its token count.
+func (c *KVCache) checkFeed(seqs []int, tokens [][]int32, vocab int) (int, error) {
+	defer func() {
+		for _, s := range seqs {
+			if s >= 0 && s < c.batch {
+				c.seen[s] = false
+			}
+		}
+	}()
+	total := 0
+	for i, s := range seqs {
+		if s < 0 || s >= c.batch {
+			return 0, fmt.Errorf("sequence %d out of range [0, %d)", s, c.batch)
+		}
+		if c.seen[s] {
+			return 0, fmt.Errorf("sequence %d fed twice in one call", s)
+		}
+		c.seen[s] = true
+		if len(tokens[i]) == 0 {
+			return 0, fmt.Errorf("sequence %d: no tokens", s)
+		}
+		if c.lens[s]+len(tokens[i]) > c.maxLen {
+			return 0, fmt.Errorf("sequence %d: %d cached + %d new tokens exceed the cache length %d",
+				s, c.lens[s], len(tokens[i]), c.maxLen)
+		}
+		for j, t := range tokens[i] {
+			if t < 0 || int(t) >= vocab {
+				return 0, fmt.Errorf("sequence %d token %d: id %d out of range [0, %d)", s, j, t, vocab)
+			}
+		}
+		total += len(tokens[i])
+	}
+	return total, nil
+}
+
+// layerForward runs block l on the first n rows of the cache's residual
+// stream, storing their keys and values in the cache first so that each
+// row attends to every earlier position of its sequence, including rows of
+// the same chunk.
+func (m *Model) layerForward(c *KVCache, l, n int) {
+	cfg := m.Config
+	lp := &m.Params.Layers[l]
+	C, H, QKV := cfg.Dim, cfg.HiddenDim, cfg.QKVDim()
+	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
+	AD := nH * hd
+
+	m.norm(c.xn, c.x, lp.AttnNormW, lp.AttnNormB, n)
+	linear(c.qkv, c.xn, lp.QKVW, lp.QKVB, n, QKV, C, false)
+	for r := 0; r < n; r++ {
+		row := c.qkv[r*QKV : (r+1)*QKV]
+		pos := c.rowPos[r]
+		if cfg.Family == Llama {
+			half := hd / 2
+			cos, sin := c.cos[pos*half:(pos+1)*half], c.sin[pos*half:(pos+1)*half]
+			for h := 0; h < nH+nKV; h++ { // query heads, then key heads
+				ropeRotate(row[h*hd:(h+1)*hd], cos, sin)
+			}
+		}
+		s := c.rowSeq[r]
+		for h := 0; h < nKV; h++ {
+			off := c.kvOffset(l, s, h) + pos*hd
+			copy(c.k[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
+			copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
+		}
+	}
+	c.attnLayer, c.attnRows = l, n
+	tensor.Parallel(n*nH, c.attnFn)
+	linear(c.x, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, true)
+
+	m.norm(c.xn, c.x, lp.MLPNormW, lp.MLPNormB, n)
+	if cfg.Gated() {
+		linear(c.fc, c.xn, lp.FCW, lp.FCB, n, 2*H, C, false)
+		for r := 0; r < n; r++ {
+			g := c.fc[r*2*H : r*2*H+H]
+			u := c.fc[r*2*H+H : (r+1)*2*H]
+			tensor.SwiGLUForward(c.hid[r*H:(r+1)*H], g, u)
+		}
+	} else {
+		linear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
+		tensor.GELUForward(c.hid[:n*H], c.fc[:n*H])
+	}
+	linear(c.x, c.hid, lp.ProjW, lp.ProjB, n, C, H, true)
+}
+
+// norm applies the family's normalisation to rows rows of width Dim.
+func (m *Model) norm(out, in, w, b []float32, rows int) {
+	cfg := m.Config
+	if cfg.Family == GPT2 {
+		tensor.LayerNormForward(out, nil, nil, in, w, b, rows, cfg.Dim, cfg.NormEps)
+	} else {
+		tensor.RMSNormForward(out, nil, in, w, rows, cfg.Dim, cfg.NormEps)
+	}
+}
+
+// linear computes out = in·Wᵀ + b for rows rows (W is [outDim, inDim]), or
+// adds it to out when accumulate is set (the residual connections). One
+// Gemm with m = rows keeps the weights read once per call.
+func linear(out, in, w, b []float32, rows, outDim, inDim int, accumulate bool) {
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	tensor.Gemm(false, true, rows, outDim, inDim, 1, in, inDim, w, inDim, beta, out, outDim)
+	if b != nil {
+		for r := 0; r < rows; r++ {
+			o := out[r*outDim : (r+1)*outDim]
+			for j, v := range b {
+				o[j] += v
+			}
+		}
+	}
+}
+
+// ropeRotate applies RoPE in HF's rotate_half convention to one head: the
+// element i pairs with i+hd/2.
+func ropeRotate(x, cos, sin []float32) {
+	half := len(x) / 2
+	a, b := x[:half], x[half:]
+	for i := range a {
+		x0, x1 := a[i], b[i]
+		a[i] = x0*cos[i] - x1*sin[i]
+		b[i] = x1*cos[i] + x0*sin[i]
+	}
+}
+
+// attnRange computes causal attention for (row, head) pairs lo..hi-1 of the
+// current layer, using an online softmax (running maximum and sum) so no
+// score buffer is needed whatever the sequence length.
+func (c *KVCache) attnRange(lo, hi int) {
+	cfg := c.cfg
+	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
+	QKV := cfg.QKVDim()
+	group := nH / nKV
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for idx := lo; idx < hi; idx++ {
+		r, h := idx/nH, idx%nH
+		s, pos := c.rowSeq[r], c.rowPos[r]
+		q := c.qkv[r*QKV+h*hd : r*QKV+(h+1)*hd]
+		base := c.kvOffset(c.attnLayer, s, h/group)
+		keys := c.k[base : base+(pos+1)*hd]
+		vals := c.v[base : base+(pos+1)*hd]
+		out := c.att[(r*nH+h)*hd : (r*nH+h+1)*hd]
+		// Position 0 starts the running maximum and sum.
+		mx := dot(q, keys[:hd]) * scale
+		sum := float32(1)
+		copy(out, vals[:hd])
+		for t := 1; t <= pos; t++ {
+			sc := dot(q, keys[t*hd:(t+1)*hd]) * scale
+			if sc > mx {
+				corr := fastExp(mx - sc)
+				sum *= corr
+				scal(out, corr)
+				mx = sc
+			}
+			w := fastExp(sc - mx)
+			sum += w
+			axpy(out, w, vals[t*hd:(t+1)*hd])
+		}
+		scal(out, 1/sum)
+	}
+}
+
+// dot returns the inner product of a and b (len(b) >= len(a)).
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy adds w·x to y.
+func axpy(y []float32, w float32, x []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += w * x[i]
+	}
+}
+
+// scal multiplies x by a.
+func scal(x []float32, a float32) {
+	for i := range x {
+		x[i] *= a
+	}
+}

@@ -1,0 +1,186 @@
+// KV cache for inference: the keys and values of every token already fed,
+// per layer and sequence, plus every scratch buffer a decode step needs, so
+// that decoding allocates nothing per token.
+
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// defaultChunkRows bounds how many token rows one pass of Extend pushes
+// through the layers at once: large enough that a prompt is a real matrix
+// multiply, small enough that the scratch stays a few megabytes.
+const defaultChunkRows = 128
+
+// KVCache holds the attention keys and values of up to Batch() sequences of
+// up to MaxLen() tokens each, and tracks per sequence how many tokens are
+// cached and whether it is still active. Keys and values are stored only for
+// the NumKVHeads key/value heads (grouped-query attention shares them).
+//
+// A cache belongs to the model that made it. Several caches may decode
+// concurrently on one model (decoding only reads the weights); one cache is
+// not safe for concurrent use.
+type KVCache struct {
+	cfg           Config
+	batch, maxLen int
+	// k and v are [layer][seq][kvHead][position][headDim]: head-major so
+	// that one head's attention reads contiguous memory.
+	k, v   []float32
+	lens   []int
+	active []bool
+	seen   []bool // Extend's duplicate-sequence check
+
+	// Rotary tables [maxLen][headDim/2] (Llama family only).
+	cos, sin []float32
+
+	// Per-pass scratch for up to rows token rows.
+	rows    int
+	x       []float32 // residual stream [rows, Dim]
+	xn      []float32 // normalised input [rows, Dim]
+	qkv     []float32 // [rows, QKVDim]
+	att     []float32 // attention output, heads concatenated [rows, Dim]
+	fc      []float32 // MLP input projection [rows, HiddenDim or 2*HiddenDim]
+	hid     []float32 // MLP activation [rows, HiddenDim]
+	rowSeq  []int     // sequence of each row
+	rowPos  []int     // position of each row
+	outRows []int     // rows of the current chunk whose logits are wanted
+	logits  []float32 // returned logits, grown on demand
+	seqBuf  []int     // active sequence list for DecodeStep
+	tokBuf  [][]int32 // one-token views for DecodeStep
+	tokOne  []int32   // backing array of tokBuf
+
+	// Attention work for one layer of one chunk, read by attnRange. The
+	// method value is bound once so tensor.Parallel gets no new closure.
+	attnLayer, attnRows int
+	attnFn              func(lo, hi int)
+}
+
+// NewKVCache returns an empty cache for batch sequences of up to maxLen
+// tokens each, with every sequence active. batch < 1 is taken as 1, and
+// maxLen outside [1, Config.MaxSeqLen] as Config.MaxSeqLen. Memory is
+// 2·NumLayers·batch·maxLen·NumKVHeads·HeadDim floats for keys and values
+// plus a few megabytes of scratch, so size maxLen to the longest prompt plus
+// the tokens to generate rather than to MaxSeqLen.
+func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
+	cfg := m.Config
+	if batch < 1 {
+		batch = 1
+	}
+	if maxLen < 1 || maxLen > cfg.MaxSeqLen {
+		maxLen = cfg.MaxSeqLen
+	}
+	hd := cfg.HeadDim()
+	n := cfg.NumLayers * batch * cfg.NumKVHeads * maxLen * hd
+	c := &KVCache{
+		cfg: cfg, batch: batch, maxLen: maxLen,
+		k: make([]float32, n), v: make([]float32, n),
+		lens: make([]int, batch), active: make([]bool, batch), seen: make([]bool, batch),
+		seqBuf: make([]int, 0, batch), tokBuf: make([][]int32, batch), tokOne: make([]int32, batch),
+	}
+	for i := range c.active {
+		c.active[i] = true
+	}
+	for i := range c.tokBuf {
+		c.tokBuf[i] = c.tokOne[i : i+1 : i+1]
+	}
+	if cfg.Family == Llama {
+		c.cos, c.sin = ropeTables(maxLen, hd, cfg.RopeTheta)
+	}
+	c.setRows(min(batch*maxLen, max(batch, defaultChunkRows)))
+	c.logits = make([]float32, batch*cfg.VocabSize)
+	c.attnFn = c.attnRange
+	return c
+}
+
+// setRows (re)allocates the per-pass scratch for rows token rows.
+func (c *KVCache) setRows(rows int) {
+	cfg := c.cfg
+	fcRows := cfg.HiddenDim
+	if cfg.Gated() {
+		fcRows = 2 * cfg.HiddenDim
+	}
+	c.rows = rows
+	c.x = make([]float32, rows*cfg.Dim)
+	c.xn = make([]float32, rows*cfg.Dim)
+	c.qkv = make([]float32, rows*cfg.QKVDim())
+	c.att = make([]float32, rows*cfg.NumHeads*cfg.HeadDim())
+	c.fc = make([]float32, rows*fcRows)
+	c.hid = make([]float32, rows*cfg.HiddenDim)
+	c.rowSeq = make([]int, rows)
+	c.rowPos = make([]int, rows)
+	c.outRows = make([]int, 0, rows)
+}
+
+// ropeTables returns cos and sin of pos·theta^(-2i/hd) for every position and
+// i < hd/2, computed in float64 so long positions keep their precision.
+func ropeTables(maxLen, hd int, theta float32) (cos, sin []float32) {
+	half := hd / 2
+	cos = make([]float32, maxLen*half)
+	sin = make([]float32, maxLen*half)
+	for i := 0; i < half; i++ {
+		freq := math.Pow(float64(theta), -2*float64(i)/float64(hd))
+		for p := 0; p < maxLen; p++ {
+			s, c := math.Sincos(float64(p) * freq)
+			cos[p*half+i] = float32(c)
+			sin[p*half+i] = float32(s)
+		}
+	}
+	return cos, sin
+}
+
+// Batch is the number of sequence slots.
+func (c *KVCache) Batch() int { return c.batch }
+
+// MaxLen is the most tokens one sequence can hold.
+func (c *KVCache) MaxLen() int { return c.maxLen }
+
+// Len is the number of tokens cached for sequence seq (its next position).
+func (c *KVCache) Len(seq int) int { return c.lens[seq] }
+
+// Active reports whether sequence seq takes part in DecodeStep and Prefill.
+func (c *KVCache) Active(seq int) bool { return c.active[seq] }
+
+// SetActive includes (true) or excludes (false) sequence seq from
+// DecodeStep and Prefill, e.g. once it has produced a stop token. Its cached
+// tokens are kept.
+func (c *KVCache) SetActive(seq int, active bool) { c.active[seq] = active }
+
+// NumActive counts the active sequences.
+func (c *KVCache) NumActive() int {
+	n := 0
+	for _, a := range c.active {
+		if a {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset empties every sequence and makes all of them active again, keeping
+// the memory for reuse.
+func (c *KVCache) Reset() {
+	for i := range c.lens {
+		c.lens[i] = 0
+		c.active[i] = true
+	}
+}
+
+// SetChunkRows sets how many token rows one pass of Extend processes at once
+// (default 128, at least the batch size); tests use small values to cross
+// chunk boundaries.
+func (c *KVCache) SetChunkRows(rows int) error {
+	if rows < c.batch {
+		return fmt.Errorf("chunk of %d rows is smaller than the batch of %d", rows, c.batch)
+	}
+	c.setRows(rows)
+	return nil
+}
+
+// kvOffset is where the keys (or values) of layer l, sequence s, kv head h
+// start: maxLen·headDim floats follow.
+func (c *KVCache) kvOffset(l, s, h int) int {
+	hd := c.cfg.HeadDim()
+	return (((l*c.batch+s)*c.cfg.NumKVHeads + h) * c.maxLen) * hd
+}

@@ -1,0 +1,31 @@
+package model
+
+import (
+	"math"
+)
+
+// fastExp is a float32 e^x (Cephes expf: range reduction by ln 2 and a
+// degree-6 polynomial, within about 2 ulp). Sampling takes a softmax over
+// the whole vocabulary per token and attention an exponential per key; in
+// float64 math.Exp that is a visible share of a decode step.
+func fastExp(x float32) float32 {
+	switch {
+	case x != x: // NaN
+		return x
+	case x < -87.33: // below the smallest normal float32, and -Inf
+		return 0
+	case x > 88:
+		return float32(math.Exp(float64(x)))
+	}
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+	)
+	fx := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - fx*c1 - fx*c2
+	z := r * r
+	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y = y*z + r + 1
+	return y * math.Float32frombits(uint32(int32(fx)+127)<<23)
+}
