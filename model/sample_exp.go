@@ -22,10 +22,19 @@ func fastExp(x float32) float32 {
 		c1    = 0.693359375
 		c2    = -2.12194440e-4
 	)
-	fx := float32(math.Floor(float64(x*log2e + 0.5)))
+	// Round x·log2(e) to nearest by hand: math.Floor is a call, not an
+	// instruction, on baseline amd64.
+	t := x * log2e
+	var n int32
+	if t < 0 {
+		n = int32(t - 0.5)
+	} else {
+		n = int32(t + 0.5)
+	}
+	fx := float32(n)
 	r := x - fx*c1 - fx*c2
 	z := r * r
 	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
 	y = y*z + r + 1
-	return y * math.Float32frombits(uint32(int32(fx)+127)<<23)
+	return y * math.Float32frombits(uint32(n+127)<<23)
 }
