@@ -31,7 +31,7 @@ func (m *Model) DecodeStep(cache *KVCache, tokens []int32) ([]float32, error) {
 	for i, t := range tokens {
 		cache.tokOne[i] = t
 	}
-	return m.extend(cache, seqs, cache.tokBuf[:len(seqs)], false, "decode step")
+	return m.extendCache(cache, seqs, cache.tokBuf[:len(seqs)], false, "decode step")
 }
 
 // Prefill feeds prompts[i] (one or more tokens) to the i-th active sequence
@@ -47,7 +47,7 @@ func (m *Model) Prefill(cache *KVCache, prompts [][]int32) ([]float32, error) {
 	if len(prompts) != len(seqs) {
 		return nil, fmt.Errorf("prefill: %d prompts for %d active sequences", len(prompts), len(seqs))
 	}
-	return m.extend(cache, seqs, prompts, false, "prefill")
+	return m.extendCache(cache, seqs, prompts, false, "prefill")
 }
 
 // Extend appends tokens[i] to sequence seqs[i] of cache (any sequences,
@@ -60,7 +60,7 @@ func (m *Model) Extend(cache *KVCache, seqs []int, tokens [][]int32, all bool) (
 	if cache == nil {
 		return nil, errors.New("extend: nil cache")
 	}
-	return m.extend(cache, seqs, tokens, all, "extend")
+	return m.extendCache(cache, seqs, tokens, all, "extend")
 }
 
 // activeSeqs lists the active sequences into the cache's own buffer.
@@ -74,9 +74,9 @@ func (c *KVCache) activeSeqs() []int {
 	return s
 }
 
-// extend checks its input fully before it touches the cache, then runs the
+// extendCache checks its input fully before it touches the cache, then runs the
 // token rows through the model in chunks of at most cache.rows rows.
-func (m *Model) extend(c *KVCache, seqs []int, tokens [][]int32, all bool, op string) ([]float32, error) {
+func (m *Model) extendCache(c *KVCache, seqs []int, tokens [][]int32, all bool, op string) ([]float32, error) {
 	cfg := m.Config
 	if c.cfg != cfg {
 		return nil, fmt.Errorf("%s: cache was made for a different model config", op)
@@ -103,11 +103,11 @@ func (m *Model) extend(c *KVCache, seqs []int, tokens [][]int32, all bool, op st
 	n, outIdx := 0, 0 // rows in the current chunk; logits rows written so far
 	flush := func() {
 		for l := range cfg.NumLayers {
-			m.layerForward(c, l, n)
+			m.decodeLayer(c, l, n)
 		}
 		if k := len(c.outRows); k > 0 {
 			for i, r := range c.outRows {
-				m.norm(c.xn[i*C:(i+1)*C], c.x[r*C:(r+1)*C], p.FinalNormW, p.FinalNormB, 1)
+				m.decNorm(c.xn[i*C:(i+1)*C], c.x[r*C:(r+1)*C], p.FinalNormW, p.FinalNormB, 1)
 			}
 			tensor.Gemm(false, true, k, V, C, 1, c.xn, C, p.LMHead, C, 0, c.logits[outIdx*V:], V)
 			outIdx += k
@@ -180,19 +180,19 @@ func (c *KVCache) checkFeed(seqs []int, tokens [][]int32, vocab int) (int, error
 	return total, nil
 }
 
-// layerForward runs block l on the first n rows of the cache's residual
+// decodeLayer runs block l on the first n rows of the cache's residual
 // stream, storing their keys and values in the cache first so that each
 // row attends to every earlier position of its sequence, including rows of
 // the same chunk.
-func (m *Model) layerForward(c *KVCache, l, n int) {
+func (m *Model) decodeLayer(c *KVCache, l, n int) {
 	cfg := m.Config
 	lp := &m.Params.Layers[l]
 	C, H, QKV := cfg.Dim, cfg.HiddenDim, cfg.QKVDim()
 	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
 	AD := nH * hd
 
-	m.norm(c.xn, c.x, lp.AttnNormW, lp.AttnNormB, n)
-	linear(c.qkv, c.xn, lp.QKVW, lp.QKVB, n, QKV, C, false)
+	m.decNorm(c.xn, c.x, lp.AttnNormW, lp.AttnNormB, n)
+	decLinear(c.qkv, c.xn, lp.QKVW, lp.QKVB, n, QKV, C, false)
 	for r := 0; r < n; r++ {
 		row := c.qkv[r*QKV : (r+1)*QKV]
 		pos := c.rowPos[r]
@@ -200,7 +200,7 @@ func (m *Model) layerForward(c *KVCache, l, n int) {
 			half := hd / 2
 			cos, sin := c.cos[pos*half:(pos+1)*half], c.sin[pos*half:(pos+1)*half]
 			for h := 0; h < nH+nKV; h++ { // query heads, then key heads
-				ropeRotate(row[h*hd:(h+1)*hd], cos, sin)
+				decRopeRotate(row[h*hd:(h+1)*hd], cos, sin)
 			}
 		}
 		s := c.rowSeq[r]
@@ -212,25 +212,25 @@ func (m *Model) layerForward(c *KVCache, l, n int) {
 	}
 	c.attnLayer, c.attnRows = l, n
 	tensor.Parallel(n*nH, c.attnFn)
-	linear(c.x, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, true)
+	decLinear(c.x, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, true)
 
-	m.norm(c.xn, c.x, lp.MLPNormW, lp.MLPNormB, n)
+	m.decNorm(c.xn, c.x, lp.MLPNormW, lp.MLPNormB, n)
 	if cfg.Gated() {
-		linear(c.fc, c.xn, lp.FCW, lp.FCB, n, 2*H, C, false)
+		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, 2*H, C, false)
 		for r := 0; r < n; r++ {
 			g := c.fc[r*2*H : r*2*H+H]
 			u := c.fc[r*2*H+H : (r+1)*2*H]
 			tensor.SwiGLUForward(c.hid[r*H:(r+1)*H], g, u)
 		}
 	} else {
-		linear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
+		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
 		tensor.GELUForward(c.hid[:n*H], c.fc[:n*H])
 	}
-	linear(c.x, c.hid, lp.ProjW, lp.ProjB, n, C, H, true)
+	decLinear(c.x, c.hid, lp.ProjW, lp.ProjB, n, C, H, true)
 }
 
-// norm applies the family's normalisation to rows rows of width Dim.
-func (m *Model) norm(out, in, w, b []float32, rows int) {
+// decNorm applies the family's normalisation to rows rows of width Dim.
+func (m *Model) decNorm(out, in, w, b []float32, rows int) {
 	cfg := m.Config
 	if cfg.Family == GPT2 {
 		tensor.LayerNormForward(out, nil, nil, in, w, b, rows, cfg.Dim, cfg.NormEps)
@@ -239,10 +239,10 @@ func (m *Model) norm(out, in, w, b []float32, rows int) {
 	}
 }
 
-// linear computes out = in·Wᵀ + b for rows rows (W is [outDim, inDim]), or
+// decLinear computes out = in·Wᵀ + b for rows rows (W is [outDim, inDim]), or
 // adds it to out when accumulate is set (the residual connections). One
 // Gemm with m = rows keeps the weights read once per call.
-func linear(out, in, w, b []float32, rows, outDim, inDim int, accumulate bool) {
+func decLinear(out, in, w, b []float32, rows, outDim, inDim int, accumulate bool) {
 	var beta float32
 	if accumulate {
 		beta = 1
@@ -258,9 +258,9 @@ func linear(out, in, w, b []float32, rows, outDim, inDim int, accumulate bool) {
 	}
 }
 
-// ropeRotate applies RoPE in HF's rotate_half convention to one head: the
+// decRopeRotate applies RoPE in HF's rotate_half convention to one head: the
 // element i pairs with i+hd/2.
-func ropeRotate(x, cos, sin []float32) {
+func decRopeRotate(x, cos, sin []float32) {
 	half := len(x) / 2
 	a, b := x[:half], x[half:]
 	for i := range a {
@@ -288,27 +288,27 @@ func (c *KVCache) attnRange(lo, hi int) {
 		vals := c.v[base : base+(pos+1)*hd]
 		out := c.att[(r*nH+h)*hd : (r*nH+h+1)*hd]
 		// Position 0 starts the running maximum and sum.
-		mx := dot(q, keys[:hd]) * scale
+		mx := decDot(q, keys[:hd]) * scale
 		sum := float32(1)
 		copy(out, vals[:hd])
 		for t := 1; t <= pos; t++ {
-			sc := dot(q, keys[t*hd:(t+1)*hd]) * scale
+			sc := decDot(q, keys[t*hd:(t+1)*hd]) * scale
 			if sc > mx {
-				corr := fastExp(mx - sc)
+				corr := exp32(mx - sc)
 				sum *= corr
-				scal(out, corr)
+				decScal(out, corr)
 				mx = sc
 			}
-			w := fastExp(sc - mx)
+			w := exp32(sc - mx)
 			sum += w
-			axpy(out, w, vals[t*hd:(t+1)*hd])
+			decAxpy(out, w, vals[t*hd:(t+1)*hd])
 		}
-		scal(out, 1/sum)
+		decScal(out, 1/sum)
 	}
 }
 
-// dot returns the inner product of a and b (len(b) >= len(a)).
-func dot(a, b []float32) float32 {
+// decDot returns the inner product of a and b (len(b) >= len(a)).
+func decDot(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
@@ -324,16 +324,16 @@ func dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// axpy adds w·x to y.
-func axpy(y []float32, w float32, x []float32) {
+// decAxpy adds w·x to y.
+func decAxpy(y []float32, w float32, x []float32) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += w * x[i]
 	}
 }
 
-// scal multiplies x by a.
-func scal(x []float32, a float32) {
+// decScal multiplies x by a.
+func decScal(x []float32, a float32) {
 	for i := range x {
 		x[i] *= a
 	}

@@ -11,8 +11,8 @@ import (
 // cache path, so a convention slip there (RoPE pairing, GQA head mapping,
 // bias, norm) shows up as a logit mismatch.
 
-// testConfigs covers both families and every attention layout.
-func testConfigs() map[string]Config {
+// genTestConfigs covers both families and every attention layout.
+func genTestConfigs() map[string]Config {
 	gqaBiasTied := LlamaConfig(61, 40, 2, 4, 1, 32, 40)
 	gqaBiasTied.Bias, gqaBiasTied.TieEmbeddings = true, true
 	untiedGPT := GPT2Config(61, 40, 2, 4, 32)
@@ -26,11 +26,11 @@ func testConfigs() map[string]Config {
 	}
 }
 
-// testModel returns a seeded model whose weights are scaled up from the
+// genTestModel returns a seeded model whose weights are scaled up from the
 // GPT-2 init (std 0.02) so attention is sharp and every term of the forward
 // moves the logits well above the comparison tolerance. Biases and norm
 // weights get random values too, so they are exercised.
-func testModel(t testing.TB, cfg Config, seed int64) *Model {
+func genTestModel(t testing.TB, cfg Config, seed int64) *Model {
 	t.Helper()
 	m, err := New(cfg, seed)
 	if err != nil {
@@ -51,7 +51,7 @@ func testModel(t testing.TB, cfg Config, seed int64) *Model {
 	return m
 }
 
-func randTokens(rng *rand.Rand, n, vocab int) []int32 {
+func genRandTokens(rng *rand.Rand, n, vocab int) []int32 {
 	t := make([]int32, n)
 	for i := range t {
 		t[i] = int32(rng.IntN(vocab))

@@ -13,11 +13,11 @@ import (
 // checks the logits at every position against a full recomputation, and
 // does the same for one Extend over the whole sequence split into chunks.
 func TestDecodeStepMatchesReference(t *testing.T) {
-	for name, cfg := range testConfigs() {
+	for name, cfg := range genTestConfigs() {
 		t.Run(name, func(t *testing.T) {
-			m := testModel(t, cfg, 1)
+			m := genTestModel(t, cfg, 1)
 			rng := rand.New(rand.NewPCG(2, 3))
-			toks := randTokens(rng, 23, cfg.VocabSize)
+			toks := genRandTokens(rng, 23, cfg.VocabSize)
 			want := refForward(m, toks)
 			V := cfg.VocabSize
 
@@ -53,16 +53,16 @@ func TestDecodeStepMatchesReference(t *testing.T) {
 // together, retires one sequence midway, and checks every sequence's logits
 // against its own full recomputation.
 func TestBatchedDecodeMatchesReference(t *testing.T) {
-	for name, cfg := range testConfigs() {
+	for name, cfg := range genTestConfigs() {
 		t.Run(name, func(t *testing.T) {
-			m := testModel(t, cfg, 4)
+			m := genTestModel(t, cfg, 4)
 			rng := rand.New(rand.NewPCG(5, 6))
 			V := cfg.VocabSize
 			lens := []int{7, 1, 12}
 			seqs := make([][]int32, len(lens))
 			prompts := make([][]int32, len(lens))
 			for i, n := range lens {
-				seqs[i] = randTokens(rng, n+6, V)
+				seqs[i] = genRandTokens(rng, n+6, V)
 				prompts[i] = seqs[i][:n]
 			}
 			cache := m.NewKVCache(len(lens), 20)
@@ -106,9 +106,9 @@ func TestBatchedDecodeMatchesReference(t *testing.T) {
 }
 
 func TestExtendErrorsLeaveCacheUnchanged(t *testing.T) {
-	cfg := testConfigs()["llama-gqa"]
-	m := testModel(t, cfg, 1)
-	other := testModel(t, testConfigs()["gpt2"], 1)
+	cfg := genTestConfigs()["llama-gqa"]
+	m := genTestModel(t, cfg, 1)
+	other := genTestModel(t, genTestConfigs()["gpt2"], 1)
 	cache := m.NewKVCache(2, 5)
 	if _, err := m.Prefill(cache, [][]int32{{1, 2}, {3}}); err != nil {
 		t.Fatal(err)
@@ -147,8 +147,8 @@ func TestExtendErrorsLeaveCacheUnchanged(t *testing.T) {
 func TestDecodeStepAllocatesNothing(t *testing.T) {
 	defer tensor.SetThreads(tensor.Threads())
 	tensor.SetThreads(1)
-	for name, cfg := range testConfigs() {
-		m := testModel(t, cfg, 1)
+	for name, cfg := range genTestConfigs() {
+		m := genTestModel(t, cfg, 1)
 		cache := m.NewKVCache(3, 30)
 		toks := []int32{1, 2, 3}
 		allocs := testing.AllocsPerRun(5, func() {

@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-func testPrompts(rng *rand.Rand, vocab int, lens ...int) [][]int32 {
+func genTestPrompts(rng *rand.Rand, vocab int, lens ...int) [][]int32 {
 	p := make([][]int32, len(lens))
 	for i, n := range lens {
-		p[i] = randTokens(rng, n, vocab)
+		p[i] = genRandTokens(rng, n, vocab)
 	}
 	return p
 }
@@ -19,10 +19,10 @@ func testPrompts(rng *rand.Rand, vocab int, lens ...int) [][]int32 {
 // TestGenerateGreedyFollowsReference: greedy tokens are the argmax of the
 // full recomputation at every step, and the log-probs are its log-softmax.
 func TestGenerateGreedyFollowsReference(t *testing.T) {
-	for name, cfg := range testConfigs() {
+	for name, cfg := range genTestConfigs() {
 		t.Run(name, func(t *testing.T) {
-			m := testModel(t, cfg, 8)
-			prompts := testPrompts(rand.New(rand.NewPCG(1, 1)), cfg.VocabSize, 5, 1, 9)
+			m := genTestModel(t, cfg, 8)
+			prompts := genTestPrompts(rand.New(rand.NewPCG(1, 1)), cfg.VocabSize, 5, 1, 9)
 			gens, err := m.Generate(prompts, GenerateConfig{MaxNewTokens: 8})
 			if err != nil {
 				t.Fatal(err)
@@ -79,10 +79,10 @@ func refLogSoftmax(logits []float64, i int) float64 {
 // temperature, top-k and top-p.
 func TestGenerateBatchEqualsSingle(t *testing.T) {
 	for _, name := range []string{"gpt2", "llama-gqa"} {
-		cfg := testConfigs()[name]
+		cfg := genTestConfigs()[name]
 		t.Run(name, func(t *testing.T) {
-			m := testModel(t, cfg, 3)
-			prompts := testPrompts(rand.New(rand.NewPCG(2, 2)), cfg.VocabSize, 3, 11, 1, 6)
+			m := genTestModel(t, cfg, 3)
+			prompts := genTestPrompts(rand.New(rand.NewPCG(2, 2)), cfg.VocabSize, 3, 11, 1, 6)
 			gc := GenerateConfig{MaxNewTokens: 12, Temperature: 1.1, TopK: 20, TopP: 0.95, Seed: 42, StopTokens: []int32{7}}
 			batch, err := m.Generate(prompts, gc)
 			if err != nil {
@@ -110,9 +110,9 @@ func TestGenerateBatchEqualsSingle(t *testing.T) {
 }
 
 func TestGenerateSeeds(t *testing.T) {
-	cfg := testConfigs()["llama-mha"]
-	m := testModel(t, cfg, 5)
-	prompts := testPrompts(rand.New(rand.NewPCG(3, 3)), cfg.VocabSize, 4, 4)
+	cfg := genTestConfigs()["llama-mha"]
+	m := genTestModel(t, cfg, 5)
+	prompts := genTestPrompts(rand.New(rand.NewPCG(3, 3)), cfg.VocabSize, 4, 4)
 	gen := func(seed int64) []Generation {
 		g, err := m.Generate(prompts, GenerateConfig{MaxNewTokens: 16, Temperature: 1.5, Seed: seed})
 		if err != nil {
@@ -144,9 +144,9 @@ func TestGenerateSeeds(t *testing.T) {
 // log-probs add up to the sequence's log-probability under the model,
 // computed by full recomputation.
 func TestGenerateLogProbsSumToSequenceLogProb(t *testing.T) {
-	cfg := testConfigs()["llama-mqa-bias-t"]
-	m := testModel(t, cfg, 6)
-	prompts := testPrompts(rand.New(rand.NewPCG(4, 4)), cfg.VocabSize, 6, 2)
+	cfg := genTestConfigs()["llama-mqa-bias-t"]
+	m := genTestModel(t, cfg, 6)
+	prompts := genTestPrompts(rand.New(rand.NewPCG(4, 4)), cfg.VocabSize, 6, 2)
 	gens, err := m.Generate(prompts, GenerateConfig{MaxNewTokens: 10, Temperature: 0.9, TopK: 30, Seed: 9})
 	if err != nil {
 		t.Fatal(err)
@@ -166,9 +166,9 @@ func TestGenerateLogProbsSumToSequenceLogProb(t *testing.T) {
 }
 
 func TestGenerateStopTokens(t *testing.T) {
-	cfg := testConfigs()["gpt2"]
-	m := testModel(t, cfg, 7)
-	prompts := testPrompts(rand.New(rand.NewPCG(5, 5)), cfg.VocabSize, 3, 5)
+	cfg := genTestConfigs()["gpt2"]
+	m := genTestModel(t, cfg, 7)
+	prompts := genTestPrompts(rand.New(rand.NewPCG(5, 5)), cfg.VocabSize, 3, 5)
 	free, err := m.Generate(prompts, GenerateConfig{MaxNewTokens: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -194,8 +194,8 @@ func TestGenerateStopTokens(t *testing.T) {
 }
 
 func TestGenerateErrors(t *testing.T) {
-	cfg := testConfigs()["gpt2"] // vocab 61, max_seq_len 40
-	m := testModel(t, cfg, 1)
+	cfg := genTestConfigs()["gpt2"] // vocab 61, max_seq_len 40
+	m := genTestModel(t, cfg, 1)
 	ok := GenerateConfig{MaxNewTokens: 4}
 	for _, tc := range []struct {
 		name    string

@@ -86,7 +86,7 @@ func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
 		c.tokBuf[i] = c.tokOne[i : i+1 : i+1]
 	}
 	if cfg.Family == Llama {
-		c.cos, c.sin = ropeTables(maxLen, hd, cfg.RopeTheta)
+		c.cos, c.sin = decRopeTables(maxLen, hd, cfg.RopeTheta)
 	}
 	c.setRows(min(batch*maxLen, max(batch, defaultChunkRows)))
 	c.logits = make([]float32, batch*cfg.VocabSize)
@@ -113,9 +113,9 @@ func (c *KVCache) setRows(rows int) {
 	c.outRows = make([]int, 0, rows)
 }
 
-// ropeTables returns cos and sin of pos·theta^(-2i/hd) for every position and
+// decRopeTables returns cos and sin of pos·theta^(-2i/hd) for every position and
 // i < hd/2, computed in float64 so long positions keep their precision.
-func ropeTables(maxLen, hd int, theta float32) (cos, sin []float32) {
+func decRopeTables(maxLen, hd int, theta float32) (cos, sin []float32) {
 	half := hd / 2
 	cos = make([]float32, maxLen*half)
 	sin = make([]float32, maxLen*half)

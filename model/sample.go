@@ -60,10 +60,10 @@ func splitMix64(x uint64) uint64 {
 // a full sort), O(V + n log V) for top-p alone, n being the nucleus size.
 func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP float32) Sample {
 	V := len(logits)
-	mx, lse := logSumExp(logits)
+	mx, lse := sampleLogSumExp(logits)
 	invT := 1 / temperature
 	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(invT), 0) {
-		a := argmax(logits)
+		a := argmaxF32(logits)
 		return Sample{Token: int32(a), LogProb: logits[a] - lse}
 	}
 	if cap(s.probs) < V {
@@ -78,7 +78,7 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		kept = s.topK(logits, topK)
 		top := logits[kept[0]]
 		for _, i := range kept {
-			p := fastExp((logits[i] - top) * invT)
+			p := exp32((logits[i] - top) * invT)
 			probs[i] = p
 			z += float64(p)
 		}
@@ -87,14 +87,14 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		}
 	case topP > 0 && topP < 1:
 		for i, l := range logits {
-			p := fastExp((l - mx) * invT)
+			p := exp32((l - mx) * invT)
 			probs[i] = p
 			z += float64(p)
 		}
 		kept, z = s.nucleus(probs, z, topP)
 	default:
 		for i, l := range logits {
-			p := fastExp((l - mx) * invT)
+			p := exp32((l - mx) * invT)
 			probs[i] = p
 			z += float64(p)
 		}
@@ -111,7 +111,7 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 			}
 		}
 		if tok < 0 { // u rounded up to z: take the last token with mass
-			tok = lastPositive(probs)
+			tok = lastPositive32(probs)
 		}
 	} else {
 		for _, i := range kept {
@@ -132,8 +132,8 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	}
 }
 
-// logSumExp returns the maximum of x and log Σ exp(x).
-func logSumExp(x []float32) (mx, lse float32) {
+// sampleLogSumExp returns the maximum of x and log Σ exp(x).
+func sampleLogSumExp(x []float32) (mx, lse float32) {
 	mx = float32(math.Inf(-1))
 	for _, v := range x {
 		if v > mx {
@@ -146,17 +146,17 @@ func logSumExp(x []float32) (mx, lse float32) {
 	var s0, s1 float64
 	i := 0
 	for ; i+2 <= len(x); i += 2 {
-		s0 += float64(fastExp(x[i] - mx))
-		s1 += float64(fastExp(x[i+1] - mx))
+		s0 += float64(exp32(x[i] - mx))
+		s1 += float64(exp32(x[i+1] - mx))
 	}
 	for ; i < len(x); i++ {
-		s0 += float64(fastExp(x[i] - mx))
+		s0 += float64(exp32(x[i] - mx))
 	}
 	return mx, mx + float32(math.Log(s0+s1))
 }
 
-// argmax returns the index of the largest element, the lowest on ties.
-func argmax(x []float32) int {
+// argmaxF32 returns the index of the largest element, the lowest on ties.
+func argmaxF32(x []float32) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {
@@ -166,7 +166,7 @@ func argmax(x []float32) int {
 	return best
 }
 
-func lastPositive(p []float32) int {
+func lastPositive32(p []float32) int {
 	for i := len(p) - 1; i >= 0; i-- {
 		if p[i] > 0 {
 			return i
@@ -175,9 +175,9 @@ func lastPositive(p []float32) int {
 	return 0
 }
 
-// before orders candidates: higher value first, lower index on ties, so the
+// candBefore orders candidates: higher value first, lower index on ties, so the
 // choice of candidates never depends on scan order.
-func before(v []float32, a, b int32) bool {
+func candBefore(v []float32, a, b int32) bool {
 	return v[a] > v[b] || (v[a] == v[b] && a < b)
 }
 
@@ -189,19 +189,19 @@ func (s *Sampler) topK(logits []float32, k int) []int32 {
 		i := int32(i)
 		if len(h) < k {
 			h = append(h, i)
-			siftUp(h, len(h)-1, func(a, b int32) bool { return before(logits, b, a) })
+			candUp(h, len(h)-1, func(a, b int32) bool { return candBefore(logits, b, a) })
 			continue
 		}
-		if before(logits, i, h[0]) {
+		if candBefore(logits, i, h[0]) {
 			h[0] = i
-			siftDown(h, 0, len(h), func(a, b int32) bool { return before(logits, b, a) })
+			candDown(h, 0, len(h), func(a, b int32) bool { return candBefore(logits, b, a) })
 		}
 	}
 	// Heapsort in place: repeatedly move the weakest to the end, giving
 	// descending order.
 	for n := len(h) - 1; n > 0; n-- {
 		h[0], h[n] = h[n], h[0]
-		siftDown(h, 0, n, func(a, b int32) bool { return before(logits, b, a) })
+		candDown(h, 0, n, func(a, b int32) bool { return candBefore(logits, b, a) })
 	}
 	s.heap = h
 	return h
@@ -215,9 +215,9 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 	for i := range h {
 		h[i] = int32(i)
 	}
-	less := func(a, b int32) bool { return before(probs, a, b) } // max-heap
+	less := func(a, b int32) bool { return candBefore(probs, a, b) } // max-heap
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		siftDown(h, i, len(h), less)
+		candDown(h, i, len(h), less)
 	}
 	target := float64(topP) * z
 	var acc float64
@@ -229,7 +229,7 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 		acc += float64(probs[top])
 		n--
 		h[0], h[n] = h[n], top
-		siftDown(h, 0, n, less)
+		candDown(h, 0, n, less)
 		if acc >= target {
 			break
 		}
@@ -256,9 +256,9 @@ func nucleusPrefix(kept []int32, probs []float32, z float64, topP float32) ([]in
 	return kept, acc
 }
 
-// siftUp and siftDown maintain a binary heap in which first(a, b) means a
+// candUp and candDown maintain a binary heap in which first(a, b) means a
 // belongs nearer the root than b.
-func siftUp(h []int32, i int, first func(a, b int32) bool) {
+func candUp(h []int32, i int, first func(a, b int32) bool) {
 	for i > 0 {
 		p := (i - 1) / 2
 		if !first(h[i], h[p]) {
@@ -269,7 +269,7 @@ func siftUp(h []int32, i int, first func(a, b int32) bool) {
 	}
 }
 
-func siftDown(h []int32, i, n int, first func(a, b int32) bool) {
+func candDown(h []int32, i, n int, first func(a, b int32) bool) {
 	for {
 		c := 2*i + 1
 		if c >= n {

@@ -4,11 +4,11 @@ import (
 	"math"
 )
 
-// fastExp is a float32 e^x (Cephes expf: range reduction by ln 2 and a
+// exp32 is a float32 e^x (Cephes expf: range reduction by ln 2 and a
 // degree-6 polynomial, within about 2 ulp). Sampling takes a softmax over
 // the whole vocabulary per token and attention an exponential per key; in
 // float64 math.Exp that is a visible share of a decode step.
-func fastExp(x float32) float32 {
+func exp32(x float32) float32 {
 	switch {
 	case x != x: // NaN
 		return x

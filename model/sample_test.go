@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func randLogits(rng *rand.Rand, n int, scale float64) []float32 {
+func genRandLogits(rng *rand.Rand, n int, scale float64) []float32 {
 	l := make([]float32, n)
 	for i := range l {
 		l[i] = float32(rng.NormFloat64() * scale)
@@ -16,9 +16,9 @@ func randLogits(rng *rand.Rand, n int, scale float64) []float32 {
 	return l
 }
 
-// refDist returns the distribution Sample should draw from, computed
+// genRefDist returns the distribution Sample should draw from, computed
 // independently in float64 with a full sort.
-func refDist(logits []float32, temp float64, topK int, topP float64) []float64 {
+func genRefDist(logits []float32, temp float64, topK int, topP float64) []float64 {
 	V := len(logits)
 	idx := make([]int, V)
 	for i := range idx {
@@ -89,7 +89,7 @@ func TestSampleFrequencies(t *testing.T) {
 		{"top-k 6 top-p 0.7 cold", 0.8, 6, 0.7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := refDist(logits, float64(tc.temp), tc.topK, float64(tc.topP))
+			want := genRefDist(logits, float64(tc.temp), tc.topK, float64(tc.topP))
 			s := NewSampler(11)
 			const n = 60000
 			counts := make([]int, len(logits))
@@ -131,7 +131,7 @@ func TestSampleDegenerateSettingsAreGreedy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	s := NewSampler(3)
 	for trial := range 200 {
-		logits := randLogits(rng, 500, 2)
+		logits := genRandLogits(rng, 500, 2)
 		best := 0
 		for i, l := range logits {
 			if l > logits[best] {
@@ -168,7 +168,7 @@ func TestSampleDegenerateSettingsAreGreedy(t *testing.T) {
 
 func TestSamplerSeeds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	logits := randLogits(rng, 100, 1)
+	logits := genRandLogits(rng, 100, 1)
 	draw := func(seed int64) []int32 {
 		s := NewSampler(seed)
 		var out []int32
@@ -192,7 +192,7 @@ func TestTopKAndNucleusSelection(t *testing.T) {
 	s := NewSampler(0)
 	for trial := range 300 {
 		V := 1 + rng.IntN(300)
-		logits := randLogits(rng, V, 1)
+		logits := genRandLogits(rng, V, 1)
 		for i := range logits { // plenty of ties
 			if rng.IntN(3) == 0 {
 				logits[i] = float32(rng.IntN(4))
@@ -231,28 +231,28 @@ func TestTopKAndNucleusSelection(t *testing.T) {
 	}
 }
 
-func TestFastExp(t *testing.T) {
+func TestExp32(t *testing.T) {
 	for x := float32(-87); x <= 88; x += 0.01337 {
-		got, want := float64(fastExp(x)), math.Exp(float64(x))
+		got, want := float64(exp32(x)), math.Exp(float64(x))
 		if math.Abs(got-want) > 4e-7*want {
-			t.Fatalf("fastExp(%g) = %g, want %g", x, got, want)
+			t.Fatalf("exp32(%g) = %g, want %g", x, got, want)
 		}
 	}
 	for _, tc := range []struct{ x, want float32 }{
 		{float32(math.Inf(-1)), 0}, {-1000, 0}, {0, 1}, {float32(math.Inf(1)), float32(math.Inf(1))},
 	} {
-		if got := fastExp(tc.x); got != tc.want {
-			t.Errorf("fastExp(%g) = %g, want %g", tc.x, got, tc.want)
+		if got := exp32(tc.x); got != tc.want {
+			t.Errorf("exp32(%g) = %g, want %g", tc.x, got, tc.want)
 		}
 	}
-	if got := fastExp(float32(math.NaN())); got == got {
-		t.Errorf("fastExp(NaN) = %g, want NaN", got)
+	if got := exp32(float32(math.NaN())); got == got {
+		t.Errorf("exp32(NaN) = %g, want NaN", got)
 	}
 }
 
 func BenchmarkSample32k(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	logits := randLogits(rng, 32000, 3)
+	logits := genRandLogits(rng, 32000, 3)
 	for _, bc := range []struct {
 		name string
 		temp float32
