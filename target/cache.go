@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 )
 
-// Cache stores responses by key. store.Store implements it on SQLite.
+// Cache stores encoded responses by key. store.Store implements it on
+// SQLite; it holds bytes so the store needs no target types.
 type Cache interface {
-	// GetResponse returns the cached response for key, if any.
-	GetResponse(ctx context.Context, key string) (*Response, bool, error)
-	// PutResponse records resp under key.
-	PutResponse(ctx context.Context, key string, resp *Response) error
+	// GetCached returns the bytes stored under key, if any.
+	GetCached(ctx context.Context, key string) ([]byte, bool, error)
+	// PutCached stores val under key.
+	PutCached(ctx context.Context, key string, val []byte) error
 }
 
 // CacheKey hashes what determines a response: the target (endpoint and
@@ -49,16 +50,22 @@ func (ct *cachedTarget) Name() string { return ct.t.Name() }
 
 func (ct *cachedTarget) Chat(ctx context.Context, req Request) (*Response, error) {
 	key := CacheKey(ct.t.Name(), req)
-	if r, ok, err := ct.c.GetResponse(ctx, key); err == nil && ok {
-		r.Cached = true
-		return r, nil
+	if b, ok, err := ct.c.GetCached(ctx, key); err == nil && ok {
+		var r Response
+		// An unreadable entry is treated as a miss and overwritten.
+		if json.Unmarshal(b, &r) == nil && len(r.Choices) >= req.Params.Choices() {
+			r.Cached = true
+			return &r, nil
+		}
 	}
 	r, err := ct.t.Chat(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	// A failed cache write costs only a repeated request later.
-	_ = ct.c.PutResponse(ctx, key, r)
+	if b, err := json.Marshal(r); err == nil {
+		_ = ct.c.PutCached(ctx, key, b)
+	}
 	return r, nil
 }
 

@@ -13,20 +13,20 @@ import (
 
 type mapCache struct {
 	mu sync.Mutex
-	m  map[string]Response
+	m  map[string][]byte
 }
 
-func (c *mapCache) GetResponse(_ context.Context, key string) (*Response, bool, error) {
+func (c *mapCache) GetCached(_ context.Context, key string) ([]byte, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.m[key]
-	return &r, ok, nil
+	b, ok := c.m[key]
+	return b, ok, nil
 }
 
-func (c *mapCache) PutResponse(_ context.Context, key string, r *Response) error {
+func (c *mapCache) PutCached(_ context.Context, key string, b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m[key] = *r
+	c.m[key] = b
 	return nil
 }
 
@@ -65,7 +65,7 @@ func TestCacheKeyDistinguishes(t *testing.T) {
 
 func TestCachedServesRepeats(t *testing.T) {
 	inner := &countTarget{}
-	ct := Cached(inner, &mapCache{m: map[string]Response{}})
+	ct := Cached(inner, &mapCache{m: map[string][]byte{}})
 	req := Request{Messages: []Message{{Role: "user", Content: "q"}}}
 	for range 3 {
 		r, err := ct.Chat(context.Background(), req)
