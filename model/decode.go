@@ -220,7 +220,7 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 		for r := 0; r < n; r++ {
 			g := c.fc[r*2*H : r*2*H+H]
 			u := c.fc[r*2*H+H : (r+1)*2*H]
-			tensor.SwiGLUForward(c.hid[r*H:(r+1)*H], g, u)
+			decSwiGLU(c.hid[r*H:(r+1)*H], g, u)
 		}
 	} else {
 		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
@@ -304,6 +304,15 @@ func (c *KVCache) attnRange(lo, hi int) {
 			decAxpy(out, w, vals[t*hd:(t+1)*hd])
 		}
 		decScal(out, 1/sum)
+	}
+}
+
+// decSwiGLU is tensor.SwiGLUForward with the float32 exp: silu(gate)·up.
+func decSwiGLU(out, gate, up []float32) {
+	up = up[:len(gate)]
+	out = out[:len(gate)]
+	for i, g := range gate {
+		out[i] = g / (1 + exp32(-g)) * up[i]
 	}
 }
 

@@ -60,11 +60,11 @@ func splitMix64(x uint64) uint64 {
 // a full sort), O(V + n log V) for top-p alone, n being the nucleus size.
 func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP float32) Sample {
 	V := len(logits)
-	mx, lse := sampleLogSumExp(logits)
+	mx := maxF32(logits)
 	invT := 1 / temperature
 	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(invT), 0) {
 		a := argmaxF32(logits)
-		return Sample{Token: int32(a), LogProb: logits[a] - lse}
+		return Sample{Token: int32(a), LogProb: logits[a] - logSumExpFrom(logits, mx)}
 	}
 	if cap(s.probs) < V {
 		s.probs = make([]float32, V)
@@ -73,8 +73,9 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	probs := s.probs[:V]
 	var kept []int32 // candidates in descending probability, or nil for all
 	var z float64    // total unnormalised probability of the candidates
-	switch {
-	case topK > 0 && topK < V:
+	var lse float32
+	if topK > 0 && topK < V {
+		lse = logSumExpFrom(logits, mx)
 		kept = s.topK(logits, topK)
 		top := logits[kept[0]]
 		for _, i := range kept {
@@ -85,18 +86,15 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		if topP > 0 && topP < 1 {
 			kept, z = nucleusPrefix(kept, probs, z, topP)
 		}
-	case topP > 0 && topP < 1:
-		for i, l := range logits {
-			p := exp32((l - mx) * invT)
-			probs[i] = p
-			z += float64(p)
+	} else {
+		z = expShiftSum(probs, logits, mx, invT)
+		if temperature == 1 { // the softmax terms are the log-sum-exp terms
+			lse = mx + float32(math.Log(z))
+		} else {
+			lse = logSumExpFrom(logits, mx)
 		}
-		kept, z = s.nucleus(probs, z, topP)
-	default:
-		for i, l := range logits {
-			p := exp32((l - mx) * invT)
-			probs[i] = p
-			z += float64(p)
+		if topP > 0 && topP < 1 {
+			kept, z = s.nucleus(probs, z, topP)
 		}
 	}
 	u := s.rng.Float64() * z
@@ -132,27 +130,23 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	}
 }
 
-// sampleLogSumExp returns the maximum of x and log Σ exp(x).
-func sampleLogSumExp(x []float32) (mx, lse float32) {
-	mx = float32(math.Inf(-1))
+// maxF32 returns the largest element of x (-Inf for none).
+func maxF32(x []float32) float32 {
+	mx := float32(math.Inf(-1))
 	for _, v := range x {
 		if v > mx {
 			mx = v
 		}
 	}
-	if math.IsInf(float64(mx), 0) {
-		return mx, mx
+	return mx
+}
+
+// logSumExpFrom returns log Σ exp(x) given mx = max(x).
+func logSumExpFrom(x []float32, mx float32) float32 {
+	if math.IsInf(float64(mx), 0) || mx != mx {
+		return mx
 	}
-	var s0, s1 float64
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		s0 += float64(exp32(x[i] - mx))
-		s1 += float64(exp32(x[i+1] - mx))
-	}
-	for ; i < len(x); i++ {
-		s0 += float64(exp32(x[i] - mx))
-	}
-	return mx, mx + float32(math.Log(s0+s1))
+	return mx + float32(math.Log(expShiftSum(nil, x, mx, 1)))
 }
 
 // argmaxF32 returns the index of the largest element, the lowest on ties.
