@@ -32,8 +32,7 @@ func overfitData() (tokens, targets []int32) {
 // TestOverfit trains a tiny model of each family on 64 tokens and requires
 // the loss to fall below 0.1 within 150 steps (from about ln 32 = 3.47;
 // it takes about 30), in under 10 s. Under the race detector it runs 40
-// steps and only requires
-// the loss to halve.
+// steps and only requires the loss to halve.
 func TestOverfit(t *testing.T) {
 	const B, T = 4, 16
 	steps, threshold := 150, float32(0.1)

@@ -138,9 +138,9 @@ func TestCosineSchedule(t *testing.T) {
 		want float32
 	}{
 		{0, 0.25}, {1, 0.5}, {3, 1}, // warmup over 4 steps
-		{4, 1},                       // cosine starts at the peak
-		{9, 0.55},                    // halfway from step 4 to 14: (1+0.1)/2
-		{14, 0.1}, {100, 0.1},        // then stays at minLR
+		{4, 1},                // cosine starts at the peak
+		{9, 0.55},             // halfway from step 4 to 14: (1+0.1)/2
+		{14, 0.1}, {100, 0.1}, // then stays at minLR
 	} {
 		if got := CosineSchedule(tc.step, 4, 14, 1, 0.1); math.Abs(float64(got-tc.want)) > 1e-6 {
 			t.Errorf("step %d: lr %v, want %v", tc.step, got, tc.want)
