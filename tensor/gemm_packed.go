@@ -1,0 +1,145 @@
+package tensor
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// gemmPacked is the BLIS loop nest: for each kc×nc block of op(B) (packed
+// once, shared by all threads, in L3) and each mc×kc block of op(A)
+// (packed by the thread that uses it, in L2), the macro-kernel sweeps
+// nr-wide panels of B (L1) against mr-tall panels of A with the
+// micro-kernel. Threads split the packing of B, then take row blocks of C
+// (and, when there are few rows, column ranges too) from a shared counter,
+// so a thread slowed by other load simply takes fewer blocks.
+func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr := kn.mr, kn.nr
+	t := threadsFor(2 * m * n * k)
+
+	ncMax := min(kn.nc, roundUp(n, nr))
+	kcMax := min(kn.kc, k)
+	bbuf := getBuf(&bPool, kcMax*ncMax)
+	defer bPool.Put(bbuf)
+
+	// Row blocks: at most mc rows, small enough that every thread gets a
+	// few, and a multiple of mr.
+	mcb := min(kn.mc, max(mr, roundUp(ceilDiv(m, 3*t), mr)))
+	mBlocks := ceilDiv(m, mcb)
+
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		panels := ceilDiv(nc, nr)
+		// Few row blocks: split the columns too, so all threads have work.
+		nSplit := 1
+		if mBlocks < 3*t {
+			nSplit = min(panels, ceilDiv(3*t, mBlocks))
+		}
+		items := mBlocks * nSplit
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			bp := (*bbuf)[:kc*panels*nr]
+			if t > 1 && panels >= 2*t {
+				Parallel(panels, func(lo, hi int) {
+					packB(bp, b, ldb, transB, pc, kc, jc, nc, nr, lo, hi)
+				})
+			} else {
+				packB(bp, b, ldb, transB, pc, kc, jc, nc, nr, 0, panels)
+			}
+			bet := beta
+			if pc > 0 {
+				bet = 1 // later k blocks accumulate onto the first
+			}
+			var next atomic.Int64
+			work := func(_, _ int) {
+				abuf := getBuf(&aPool, mcb*kc)
+				defer aPool.Put(abuf)
+				for {
+					it := int(next.Add(1) - 1)
+					if it >= items {
+						return
+					}
+					mi, ni := it/nSplit, it%nSplit
+					i0 := mi * mcb
+					mc := min(mcb, m-i0)
+					q0 := ni * panels / nSplit
+					q1 := (ni + 1) * panels / nSplit
+					if q0 == q1 {
+						continue
+					}
+					ap := (*abuf)[:roundUp(mc, mr)*kc]
+					packA(ap, a, lda, transA, i0, mc, pc, kc, mr)
+					j0 := q0 * nr
+					ncols := min(q1*nr, nc) - j0
+					macroKernel(kn, mc, ncols, kc, ap, bp[j0*kc:], c[i0*ldc+jc+j0:], ldc, alpha, bet)
+				}
+			}
+			if t > 1 && items > 1 {
+				Parallel(min(t, items), work)
+			} else {
+				work(0, 1)
+			}
+		}
+	}
+}
+
+// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc block
+// of B into C. The B panel is the outer loop so it stays in L1 while the
+// A panels stream from L2. Edge tiles go through a stack buffer.
+func macroKernel(kn *kernel, mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, beta float32) {
+	mr, nr := kn.mr, kn.nr
+	for jr := 0; jr < nc; jr += nr {
+		nn := min(nr, nc-jr)
+		bpan := bp[jr*kc : jr*kc+nr*kc]
+		for ir := 0; ir < mc; ir += mr {
+			mm := min(mr, mc-ir)
+			apan := ap[ir*kc : ir*kc+mr*kc]
+			if mm == mr && nn == nr {
+				kn.micro(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta)
+				continue
+			}
+			var tmp [maxTile]float32
+			kn.micro(kc, apan, bpan, tmp[:], nr, 1, 0)
+			for i := 0; i < mm; i++ {
+				row := c[(ir+i)*ldc+jr:][:nn]
+				t := tmp[i*nr : i*nr+nn]
+				if beta == 0 {
+					for j, v := range t {
+						row[j] = alpha * v
+					}
+				} else {
+					for j, v := range t {
+						row[j] = alpha*v + beta*row[j]
+					}
+				}
+			}
+		}
+	}
+}
+
+// Pools recycle packing buffers so the steady state allocates nothing; A
+// and B blocks differ in size, so they have a pool each.
+var aPool, bPool sync.Pool
+
+// getBuf returns a buffer of n floats from pool, allocating when the pool
+// is empty or its buffer too small (which then goes to the collector).
+func getBuf(pool *sync.Pool, n int) *[]float32 {
+	if p, ok := pool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func roundUp(a, b int) int { return ceilDiv(a, b) * b }
+
+// minWorkPerThread is the flop count below which another goroutine costs
+// more than it saves (a variable so tests can run tiny products threaded).
+var minWorkPerThread = 1 << 20
+
+// threadsFor returns how many threads a job of flops floating-point
+// operations should use.
+func threadsFor(flops int) int {
+	return max(1, min(Threads(), flops/minWorkPerThread))
+}

@@ -1,0 +1,114 @@
+package tensor
+
+import "sync/atomic"
+
+// gemmSmallM handles m <= smallM rows without packing. With transB (the
+// decoding shape y = x·Wᵀ, W stored n×k) every output is a dot product of
+// an input row with a row of W; each row of W is read from memory once and
+// used for all m inputs, so the loop runs at memory bandwidth. Without
+// transB each row of B is added, scaled, into the outputs (axpy). Threads
+// take chunks of the n outputs from a shared counter.
+func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	// Rows of op(A), contiguous: gathered from the columns of A if transA.
+	var rows [smallM][]float32
+	if transA {
+		buf := getBuf(&aPool, m*k)
+		defer aPool.Put(buf)
+		for i := 0; i < m; i++ {
+			r := (*buf)[i*k : i*k+k]
+			for p := range r {
+				r[p] = a[p*lda+i]
+			}
+			rows[i] = r
+		}
+	} else {
+		for i := 0; i < m; i++ {
+			rows[i] = a[i*lda : i*lda+k]
+		}
+	}
+	x := rows[:m]
+
+	t := threadsFor(2 * m * n * k)
+	var chunk int
+	if transB {
+		chunk = max(16, roundUp(ceilDiv(n, 8*t), 4))
+	} else {
+		chunk = max(256, roundUp(ceilDiv(n, 4*t), 16))
+	}
+	chunks := ceilDiv(n, chunk)
+	var next atomic.Int64
+	work := func(_, _ int) {
+		for {
+			ci := int(next.Add(1) - 1)
+			if ci >= chunks {
+				return
+			}
+			j0 := ci * chunk
+			j1 := min(j0+chunk, n)
+			if transB {
+				dotRows(kn, x, j0, j1, k, alpha, b, ldb, beta, c, ldc)
+			} else {
+				axpyRows(kn, x, j0, j1, k, alpha, b, ldb, beta, c, ldc)
+			}
+		}
+	}
+	if t > 1 && chunks > 1 {
+		Parallel(min(t, chunks), work)
+	} else {
+		work(0, 1)
+	}
+}
+
+// dotRows sets c[i][j] = alpha·x[i]·w[j] + beta·c[i][j] for j in [j0, j1),
+// four rows of w at a time.
+func dotRows(kn *kernel, x [][]float32, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int) {
+	j := j0
+	var out [4]float32
+	for ; j+4 <= j1; j += 4 {
+		wj := w[j*ldw : (j+3)*ldw+k]
+		for i, xi := range x {
+			kn.dot4(xi, wj, ldw, &out)
+			cr := c[i*ldc+j : i*ldc+j+4]
+			for r, v := range out {
+				if beta == 0 {
+					cr[r] = alpha * v
+				} else {
+					cr[r] = alpha*v + beta*cr[r]
+				}
+			}
+		}
+	}
+	for ; j < j1; j++ {
+		wj := w[j*ldw : j*ldw+k]
+		for i, xi := range x {
+			v := kn.dot(xi, wj)
+			if beta == 0 {
+				c[i*ldc+j] = alpha * v
+			} else {
+				c[i*ldc+j] = alpha*v + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
+
+// axpyRows sets columns [j0, j1) of c[i] = alpha·x[i]·B + beta·c[i] by
+// adding x[i][p]·B[p] for each row p of B, so each row segment of B is
+// loaded once for all m inputs.
+func axpyRows(kn *kernel, x [][]float32, j0, j1, k int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := range x {
+		y := c[i*ldc+j0 : i*ldc+j1]
+		if beta == 0 {
+			clear(y)
+		} else if beta != 1 {
+			for j := range y {
+				y[j] *= beta
+			}
+		}
+	}
+	for p := 0; p < k; p++ {
+		brow := b[p*ldb+j0 : p*ldb+j1]
+		for i, xi := range x {
+			kn.axpy(alpha*xi[p], brow, c[i*ldc+j0:i*ldc+j1])
+		}
+	}
+}

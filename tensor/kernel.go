@@ -1,0 +1,60 @@
+package tensor
+
+import "sync/atomic"
+
+// A kernel is one implementation of the inner loops: the sgemm micro-kernel
+// with its register-tile shape and cache blocking, and the vector primitives
+// the small-m and attention paths use. kernels lists those this CPU can run,
+// fastest first; the first is chosen at start-up. An AVX-512 kernel would be
+// one more entry registered (ahead of AVX2) by a file that checks
+// cpu.X86.HasAVX512F, with its own 6x32 or 14x32 micro-kernel and blocking.
+type kernel struct {
+	name string
+	// mr×nr is the register tile; kc, mc, nc the cache blocks: a kc×nr
+	// panel of B and an mr×kc panel of A stay in L1, an mc×kc block of A in
+	// L2 and a kc×nc block of B in L3.
+	mr, nr     int
+	kc, mc, nc int
+	// micro computes the mr×nr tile c = alpha·a·b + beta·c from packed
+	// panels a (kc steps of mr) and b (kc steps of nr); beta == 0 ignores c.
+	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+	// dot returns a·b over len(a) elements.
+	dot func(a, b []float32) float32
+	// dot4 stores in out[r] the dot product of x with row r of w (row
+	// stride ldw), for r in 0..3, over len(x) elements.
+	dot4 func(x, w []float32, ldw int, out *[4]float32)
+	// axpy does y += alpha·x over len(x) elements.
+	axpy func(alpha float32, x, y []float32)
+}
+
+// maxTile bounds mr·nr over all kernels, for the stack buffer edge tiles
+// are computed into.
+const maxTile = 8 * 32
+
+var (
+	kernels []*kernel // available on this CPU, preferred first
+	current atomic.Pointer[kernel]
+)
+
+// init lists the kernels this CPU can run: the architecture's own
+// (archKernels, from the per-architecture files) ahead of the portable one.
+func init() {
+	kernels = append(archKernels(), genericKernel)
+	current.Store(kernels[0])
+}
+
+// Kernel reports the name of the kernel family in use, e.g. "avx2-fma" or
+// "generic".
+func Kernel() string { return current.Load().name }
+
+// useKernel switches to the named kernel and reports whether it is
+// available; tests and benchmarks use it to cover every path.
+func useKernel(name string) bool {
+	for _, k := range kernels {
+		if k.name == name {
+			current.Store(k)
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,99 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The AVX2+FMA kernel: a 6×16 micro-kernel holding the C tile in 12 ymm
+// accumulators (as BLIS's haswell kernel), and 8-wide dot and axpy loops.
+// Blocking for Zen3: a 256×16 B panel (16 KiB) plus a 6×256 A panel
+// (6 KiB) fit the 32 KiB L1; an mc×256 A block fits the 512 KiB L2; the
+// 256×nc B block (4 MiB) sits in the shared 32 MiB L3.
+var avx2Kernel = &kernel{
+	name: "avx2-fma",
+	mr:   6, nr: 16,
+	kc: 256, mc: 96, nc: 4096,
+	micro: microAVX2,
+	dot:   dotAVX2,
+	dot4:  dot4AVX2,
+	axpy:  axpyAVX2,
+}
+
+// hasAVX2 reports whether the CPU and OS support AVX2 and FMA3.
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+func archKernels() []*kernel {
+	if !hasAVX2 {
+		return nil
+	}
+	packBT16 = packBT16AVX2
+	return []*kernel{avx2Kernel}
+}
+
+//go:noescape
+func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sdot(n int, a, b *float32) float32
+
+//go:noescape
+func sdot4(n int, x, w *float32, ldw int, out *[4]float32)
+
+//go:noescape
+func saxpy(n int, alpha float32, x, y *float32)
+
+// transpose16 packs kc (a multiple of 8) columns of 16 rows k-major.
+//
+//go:noescape
+func transpose16(kc int, src *float32, ldb int, dst *float32)
+
+func microAVX2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+	a = a[:6*kc]
+	b = b[:16*kc]
+	c = c[:5*ldc+16]
+	sgemm6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+}
+
+func dotAVX2(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	b = b[:len(a)]
+	return sdot(len(a), unsafe.SliceData(a), unsafe.SliceData(b))
+}
+
+func dot4AVX2(x, w []float32, ldw int, out *[4]float32) {
+	if len(x) == 0 {
+		*out = [4]float32{}
+		return
+	}
+	_ = w[3*ldw+len(x)-1]
+	sdot4(len(x), unsafe.SliceData(x), unsafe.SliceData(w), ldw, out)
+}
+
+func axpyAVX2(alpha float32, x, y []float32) {
+	if len(x) == 0 {
+		return
+	}
+	y = y[:len(x)]
+	saxpy(len(x), alpha, unsafe.SliceData(x), unsafe.SliceData(y))
+}
+
+func packBT16AVX2(d, b []float32, ldb, kc int) {
+	d = d[:16*kc]
+	b = b[:15*ldb+kc]
+	k8 := kc &^ 7
+	if k8 > 0 {
+		transpose16(k8, unsafe.SliceData(b), ldb, unsafe.SliceData(d))
+	}
+	for jj := 0; jj < 16; jj++ {
+		src := b[jj*ldb+k8 : jj*ldb+kc]
+		for p, v := range src {
+			d[(k8+p)*16+jj] = v
+		}
+	}
+}

@@ -1,0 +1,224 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// One k step of the 6x16 micro-kernel: two 8-wide loads of the B panel,
+// six broadcasts of the A panel, twelve FMAs into Y0..Y11.
+#define KSTEP(AOFF, BOFF) \
+	VMOVUPS BOFF(BX), Y12; \
+	VMOVUPS BOFF+32(BX), Y13; \
+	VBROADCASTSS AOFF(AX), Y14; \
+	VBROADCASTSS AOFF+4(AX), Y15; \
+	VFMADD231PS Y12, Y14, Y0; \
+	VFMADD231PS Y13, Y14, Y1; \
+	VFMADD231PS Y12, Y15, Y2; \
+	VFMADD231PS Y13, Y15, Y3; \
+	VBROADCASTSS AOFF+8(AX), Y14; \
+	VBROADCASTSS AOFF+12(AX), Y15; \
+	VFMADD231PS Y12, Y14, Y4; \
+	VFMADD231PS Y13, Y14, Y5; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VBROADCASTSS AOFF+16(AX), Y14; \
+	VBROADCASTSS AOFF+20(AX), Y15; \
+	VFMADD231PS Y12, Y14, Y8; \
+	VFMADD231PS Y13, Y14, Y9; \
+	VFMADD231PS Y12, Y15, Y10; \
+	VFMADD231PS Y13, Y15, Y11
+
+// C row update with beta: c = acc + beta*c (alpha already applied).
+#define ROWBETA(R0, R1) \
+	VFMADD231PS (DI), Y15, R0; \
+	VFMADD231PS 32(DI), Y15, R1; \
+	VMOVUPS R0, (DI); \
+	VMOVUPS R1, 32(DI); \
+	ADDQ R8, DI
+
+#define ROWSTORE(R0, R1) \
+	VMOVUPS R0, (DI); \
+	VMOVUPS R1, 32(DI); \
+	ADDQ R8, DI
+
+// func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// c[6][16] (row stride ldc) = alpha * a·b + beta * c, where a holds kc steps
+// of 6 floats and b kc steps of 16. beta == 0 (either sign) ignores c.
+TEXT ·sgemm6x16(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b+16(FP), BX
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	// Touch the C tile now so its lines arrive while the loop runs.
+	MOVQ DI, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 63(R9)
+	ADDQ R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 63(R9)
+	ADDQ R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 63(R9)
+	ADDQ R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 63(R9)
+	ADDQ R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 63(R9)
+	ADDQ R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 63(R9)
+
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ   tail
+
+	PCALIGN $32
+loop4:
+	PREFETCHT0 384(AX)
+	KSTEP(0, 0)
+	KSTEP(24, 64)
+	PREFETCHT0 512(BX)
+	KSTEP(48, 128)
+	KSTEP(72, 192)
+	ADDQ $96, AX
+	ADDQ $256, BX
+	DECQ DX
+	JNZ  loop4
+
+tail:
+	ANDQ $3, CX
+	JZ   store
+
+loop1:
+	KSTEP(0, 0)
+	ADDQ $24, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  loop1
+
+store:
+	VBROADCASTSS alpha+40(FP), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+	VMULPS Y14, Y10, Y10
+	VMULPS Y14, Y11, Y11
+
+	MOVL beta+44(FP), DX
+	SHLL $1, DX // drop the sign: -0 counts as zero
+	JZ   nobeta
+
+	VBROADCASTSS beta+44(FP), Y15
+	ROWBETA(Y0, Y1)
+	ROWBETA(Y2, Y3)
+	ROWBETA(Y4, Y5)
+	ROWBETA(Y6, Y7)
+	ROWBETA(Y8, Y9)
+	ROWBETA(Y10, Y11)
+	VZEROUPPER
+	RET
+
+nobeta:
+	ROWSTORE(Y0, Y1)
+	ROWSTORE(Y2, Y3)
+	ROWSTORE(Y4, Y5)
+	ROWSTORE(Y6, Y7)
+	ROWSTORE(Y8, Y9)
+	ROWSTORE(Y10, Y11)
+	VZEROUPPER
+	RET
+
+// One 8x8 transpose: eight rows of 8 floats at SRC, SRC+R8, ... (R9 = 3*R8,
+// R10 = 5*R8, R11 = 7*R8... computed by the caller as row pointers) become
+// eight columns stored 64 bytes apart from DST.
+#define LOAD8(S) \
+	VMOVUPS (S), Y0; \
+	VMOVUPS (S)(R8*1), Y1; \
+	VMOVUPS (S)(R8*2), Y2; \
+	VMOVUPS (S)(R9*1), Y3; \
+	LEAQ (S)(R8*4), R12; \
+	VMOVUPS (R12), Y4; \
+	VMOVUPS (R12)(R8*1), Y5; \
+	VMOVUPS (R12)(R8*2), Y6; \
+	VMOVUPS (R12)(R9*1), Y7
+
+#define TRANS8STORE(DOFF) \
+	VUNPCKLPS Y1, Y0, Y8; \
+	VUNPCKHPS Y1, Y0, Y9; \
+	VUNPCKLPS Y3, Y2, Y10; \
+	VUNPCKHPS Y3, Y2, Y11; \
+	VUNPCKLPS Y5, Y4, Y12; \
+	VUNPCKHPS Y5, Y4, Y13; \
+	VUNPCKLPS Y7, Y6, Y14; \
+	VUNPCKHPS Y7, Y6, Y15; \
+	VSHUFPS $0x44, Y10, Y8, Y0; \
+	VSHUFPS $0xEE, Y10, Y8, Y1; \
+	VSHUFPS $0x44, Y11, Y9, Y2; \
+	VSHUFPS $0xEE, Y11, Y9, Y3; \
+	VSHUFPS $0x44, Y14, Y12, Y4; \
+	VSHUFPS $0xEE, Y14, Y12, Y5; \
+	VSHUFPS $0x44, Y15, Y13, Y6; \
+	VSHUFPS $0xEE, Y15, Y13, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8; \
+	VPERM2F128 $0x20, Y5, Y1, Y9; \
+	VPERM2F128 $0x20, Y6, Y2, Y10; \
+	VPERM2F128 $0x20, Y7, Y3, Y11; \
+	VPERM2F128 $0x31, Y4, Y0, Y12; \
+	VPERM2F128 $0x31, Y5, Y1, Y13; \
+	VPERM2F128 $0x31, Y6, Y2, Y14; \
+	VPERM2F128 $0x31, Y7, Y3, Y15; \
+	VMOVUPS Y8, DOFF(DI); \
+	VMOVUPS Y9, DOFF+64(DI); \
+	VMOVUPS Y10, DOFF+128(DI); \
+	VMOVUPS Y11, DOFF+192(DI); \
+	VMOVUPS Y12, DOFF+256(DI); \
+	VMOVUPS Y13, DOFF+320(DI); \
+	VMOVUPS Y14, DOFF+384(DI); \
+	VMOVUPS Y15, DOFF+448(DI)
+
+// func transpose16(kc int, src *float32, ldb int, dst *float32)
+// dst[p*16+j] = src[j*ldb+p] for j < 16, p < kc; kc is a multiple of 8.
+TEXT ·transpose16(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9 // 3 rows
+	LEAQ (SI)(R8*8), R10 // row 8
+	SHRQ $3, CX
+
+tloop:
+	LOAD8(SI)
+	TRANS8STORE(0)
+	LOAD8(R10)
+	TRANS8STORE(32)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  tloop
+	VZEROUPPER
+	RET
