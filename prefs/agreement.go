@@ -1,0 +1,159 @@
+package prefs
+
+// Agreement statistics over items with two or more labels. Labels are
+// nominal with three values: the item's first response wins, the second
+// wins, tie.
+
+// labelCounts are the label counts of one item (index: label+1).
+type labelCounts [3]int
+
+// krippendorff computes nominal Krippendorff's alpha from per-item label
+// counts; ok is false when it is undefined (no pairable labels, or a single
+// category throughout).
+func krippendorff(units []labelCounts) (alpha float64, labels int, ok bool) {
+	var o [3][3]float64
+	var nc [3]float64
+	var n float64
+	for _, u := range units {
+		m := u[0] + u[1] + u[2]
+		if m < 2 {
+			continue
+		}
+		for c := 0; c < 3; c++ {
+			for k := 0; k < 3; k++ {
+				pairs := float64(u[c] * u[k])
+				if c == k {
+					pairs = float64(u[c] * (u[c] - 1))
+				}
+				o[c][k] += pairs / float64(m-1)
+			}
+		}
+		for c := 0; c < 3; c++ {
+			nc[c] += float64(u[c])
+		}
+		n += float64(m)
+		labels += m
+	}
+	if n < 2 {
+		return 0, labels, false
+	}
+	var do, de float64
+	for c := 0; c < 3; c++ {
+		for k := 0; k < 3; k++ {
+			if c != k {
+				do += o[c][k]
+				de += nc[c] * nc[k]
+			}
+		}
+	}
+	if de == 0 {
+		return 0, labels, false
+	}
+	return 1 - (n-1)*do/de, labels, true
+}
+
+// fleiss computes Fleiss' kappa allowing a varying number of raters per
+// item (each item's agreement uses its own count).
+func fleiss(units []labelCounts) (float64, bool) {
+	var pbar, total float64
+	var nc [3]float64
+	items := 0
+	for _, u := range units {
+		m := u[0] + u[1] + u[2]
+		if m < 2 {
+			continue
+		}
+		var s float64
+		for c := 0; c < 3; c++ {
+			s += float64(u[c] * (u[c] - 1))
+			nc[c] += float64(u[c])
+		}
+		pbar += s / float64(m*(m-1))
+		total += float64(m)
+		items++
+	}
+	if items == 0 {
+		return 0, false
+	}
+	pbar /= float64(items)
+	var pe float64
+	for c := 0; c < 3; c++ {
+		p := nc[c] / total
+		pe += p * p
+	}
+	if pe >= 1 {
+		return 0, false
+	}
+	return (pbar - pe) / (1 - pe), true
+}
+
+// agreementStats fills Report.Agreement: overall and per time window.
+func (a *auditor) agreementStats(byItem groups, windows int) Agreement {
+	rows := a.c.rows
+	var units []labelCounts
+	for it := 0; it < len(a.c.items); it++ {
+		g := byItem.of(it)
+		if len(g) < 2 {
+			continue
+		}
+		var u labelCounts
+		for _, r := range g {
+			u[rows[r].label+1]++
+		}
+		units = append(units, u)
+	}
+	ag := Agreement{Items: len(units)}
+	if al, labels, ok := krippendorff(units); ok {
+		ag.KrippendorffAlpha, ag.Labels = ptr(al), labels
+	}
+	if k, ok := fleiss(units); ok {
+		ag.FleissKappa = ptr(k)
+	}
+	if windows <= 0 || len(units) == 0 {
+		return ag
+	}
+	lo, hi := a.tmin, a.tmax
+	width := (hi - lo) / float64(windows)
+	if width <= 0 {
+		return ag
+	}
+	win := func(t float64) int {
+		w := int((t - lo) / width)
+		return min(max(w, 0), windows-1)
+	}
+	perWin := make([]map[uint32]*labelCounts, windows)
+	for i := range perWin {
+		perWin[i] = map[uint32]*labelCounts{}
+	}
+	for it := 0; it < len(a.c.items); it++ {
+		g := byItem.of(it)
+		if len(g) < 2 {
+			continue
+		}
+		for _, r := range g {
+			w := win(rows[r].time)
+			u := perWin[w][uint32(it)]
+			if u == nil {
+				u = &labelCounts{}
+				perWin[w][uint32(it)] = u
+			}
+			u[rows[r].label+1]++
+		}
+	}
+	for w := 0; w < windows; w++ {
+		us := make([]labelCounts, 0, len(perWin[w]))
+		for _, u := range perWin[w] {
+			if u[0]+u[1]+u[2] >= 2 {
+				us = append(us, *u)
+			}
+		}
+		aw := AlphaWindow{Start: lo + float64(w)*width, End: lo + float64(w+1)*width, Items: len(us)}
+		if al, labels, ok := krippendorff(us); ok {
+			aw.Alpha, aw.Labels = ptr(al), labels
+		}
+		ag.Windows = append(ag.Windows, aw)
+	}
+	return ag
+}
+
+func ptr(f float64) *float64 { return &f }

@@ -1,0 +1,186 @@
+package prefs
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Drift: a change-point test on a 0/1 stream ordered by time (an
+// annotator's agreement with consensus, or a bias indicator over the whole
+// data set). The statistic is the maximum absolute CUSUM of the centred
+// stream, scaled by sigma*sqrt(n) (under no change it tends to the supremum
+// of a Brownian bridge); the change is placed at its argmax, the
+// least-squares estimate of a single shift in mean. Significance is by
+// permutation: shuffling the stream destroys any time structure while
+// keeping its mean.
+
+type changePoint struct {
+	k             int // first index after the change
+	stat          float64
+	before, after float64
+	p             float64
+	method        string
+}
+
+// besagCliffordH is the number of permutation exceedances after which the
+// Monte Carlo test stops early: p is then clearly not small.
+const besagCliffordH = 10
+
+func cusumMax(x []uint8, mean float64) (float64, int) {
+	var s, best float64
+	bk := 0
+	for k := 0; k < len(x)-1; k++ {
+		s += float64(x[k]) - mean
+		if v := math.Abs(s); v > best {
+			best, bk = v, k+1
+		}
+	}
+	return best, bk
+}
+
+// bernoulliSplit is the maximum-likelihood position of a single change in
+// the success rate of x: the k maximizing the two-segment Bernoulli
+// log-likelihood. (The plain CUSUM argmax, used for the test statistic,
+// is biased towards the middle of the stream.) Segments keep at least 1%
+// of the stream.
+func bernoulliSplit(x []uint8, ones int) int {
+	n := len(x)
+	edge := max(2, n/100)
+	ll := func(k, n int) float64 {
+		if k == 0 || k == n {
+			return 0
+		}
+		p := float64(k) / float64(n)
+		return float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p)
+	}
+	best, bk := math.Inf(-1), n/2
+	left := 0
+	for k := 1; k < n; k++ {
+		left += int(x[k-1])
+		if k < edge || n-k < edge {
+			continue
+		}
+		if v := ll(left, k) + ll(ones-left, n-k); v > best {
+			best, bk = v, k
+		}
+	}
+	return bk
+}
+
+// kolmogorovTail is P(sup |Brownian bridge| > t).
+func kolmogorovTail(t float64) float64 {
+	if t < 0.3 {
+		return 1
+	}
+	var p float64
+	for j := 1; j <= 100; j++ {
+		term := 2 * math.Exp(-2*float64(j*j)*t*t)
+		if j%2 == 0 {
+			p -= term
+		} else {
+			p += term
+		}
+		if term < 1e-16 {
+			break
+		}
+	}
+	return math.Min(1, math.Max(0, p))
+}
+
+// detectChange tests x for one change in mean with at most maxPerm
+// permutations.
+func detectChange(x []uint8, maxPerm int, seed uint64) changePoint {
+	n := len(x)
+	cp := changePoint{p: 1, method: "none"}
+	if n < 4 {
+		return cp
+	}
+	var ones int
+	for _, v := range x {
+		ones += int(v)
+	}
+	mean := float64(ones) / float64(n)
+	if ones == 0 || ones == n {
+		cp.before, cp.after = mean, mean
+		return cp
+	}
+	obs, _ := cusumMax(x, mean)
+	k := bernoulliSplit(x, ones)
+	cp.k = k
+	var ob int
+	for _, v := range x[:k] {
+		ob += int(v)
+	}
+	cp.before = float64(ob) / float64(k)
+	cp.after = float64(ones-ob) / float64(n-k)
+	cp.stat = obs / math.Sqrt(float64(n)*mean*(1-mean))
+	// When the asymptotic tail is far below the smallest p-value the
+	// permutation budget can show, the permutations would only confirm it.
+	if pa := kolmogorovTail(cp.stat); pa < 0.1/float64(maxPerm+1) {
+		cp.p, cp.method = pa, "kolmogorov"
+		return cp
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	y := append([]uint8(nil), x...)
+	exceed, perms := 0, 0
+	for perms < maxPerm && exceed < besagCliffordH {
+		rng.Shuffle(n, func(i, j int) { y[i], y[j] = y[j], y[i] })
+		if s, _ := cusumMax(y, mean); s >= obs-1e-9 {
+			exceed++
+		}
+		perms++
+	}
+	if exceed >= besagCliffordH {
+		cp.p = float64(exceed) / float64(perms)
+	} else {
+		cp.p = float64(exceed+1) / float64(perms+1)
+	}
+	cp.method = "permutation"
+	return cp
+}
+
+// stream is a time-ordered 0/1 sequence with the time of each element.
+type stream struct {
+	x []uint8
+	t []float64
+}
+
+func buildStream(idx []uint32, rows []rowRec, val func(r uint32) int8) stream {
+	sel := make([]uint32, 0, len(idx))
+	for _, r := range idx {
+		if val(r) >= 0 {
+			sel = append(sel, r)
+		}
+	}
+	sort.SliceStable(sel, func(i, j int) bool { return rows[sel[i]].time < rows[sel[j]].time })
+	s := stream{x: make([]uint8, len(sel)), t: make([]float64, len(sel))}
+	for i, r := range sel {
+		s.x[i] = uint8(val(r))
+		s.t[i] = rows[r].time
+	}
+	return s
+}
+
+// parallelTasks runs f(0..n-1) on all workers, handing out indices one by
+// one (tasks differ wildly in cost).
+func parallelTasks(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers(), n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
