@@ -55,15 +55,15 @@ type collector struct {
 	fileBad   []int
 	maxErrors int
 
-	rows    []rowRec
-	items   []itemRec
-	itemIdx map[uint64]uint32
-	prompts map[uint64]uint32
+	rows     []rowRec
+	items    []itemRec
+	itemIdx  map[uint64]uint32
+	prompts  map[uint64]uint32
 	nPrompts int
-	anns    []string
-	annIdx  map[string]uint32
-	exact   map[uint64]uint32
-	norm    map[uint64]uint32
+	anns     []string
+	annIdx   map[string]uint32
+	exact    map[uint64]uint32
+	norm     map[uint64]uint32
 
 	invalid  []InvalidRow
 	dups     []Duplicate

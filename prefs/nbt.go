@@ -23,7 +23,7 @@ type nbtFit struct {
 
 const (
 	nbtIters  = 60
-	nbtPriorD = 0.3
+	nbtPriorD = 0.01
 	nbtPriorA = 0.05
 )
 
@@ -43,7 +43,7 @@ func (a *auditor) fitNBT(byItem groups) nbtFit {
 		d[it] = math.Max(-2, math.Min(2, net))
 	}
 	for i := range gam {
-		gam[i] = 1
+		gam[i] = 0
 	}
 	type acc struct{ gg, fg, gb, fb []float64 }
 	nw := workers()

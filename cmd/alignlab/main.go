@@ -32,7 +32,7 @@ Start with 'alignlab lab', which runs the whole system on an embedded synthetic 
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd())
+	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd())
 	return root
 }
 

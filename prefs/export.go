@@ -1,0 +1,178 @@
+package prefs
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Manifest records what ExportClean dropped and why.
+type Manifest struct {
+	Output            string             `json:"output"`
+	Sources           []string           `json:"sources"`
+	RowsRead          int                `json:"rows_read"` // valid rows
+	RowsWritten       int                `json:"rows_written"`
+	Invalid           int                `json:"invalid"`
+	Dropped           map[string]int     `json:"dropped"` // reason -> rows (a row can have several reasons)
+	FlaggedAnnotators []FlaggedAnnotator `json:"flagged_annotators"`
+	Rows              []DroppedRow       `json:"rows"`
+}
+
+// FlaggedAnnotator is an annotator whose rows were all dropped.
+type FlaggedAnnotator struct {
+	ID    string   `json:"id"`
+	Flags []string `json:"flags"`
+	Rows  int      `json:"rows"`
+}
+
+// DroppedRow is one row left out of the export, with every reason:
+// invalid, duplicate, contradiction (the minority side, or both on a tie),
+// cycle, flagged_annotator, tie (a tie has no chosen/rejected).
+type DroppedRow struct {
+	File    string   `json:"file"`
+	Line    int      `json:"line"`
+	Reasons []string `json:"reasons"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// ManifestPath is where ExportClean writes the manifest for out:
+// OUT.jsonl -> OUT.manifest.json.
+func ManifestPath(out string) string {
+	return strings.TrimSuffix(out, filepath.Ext(out)) + ".manifest.json"
+}
+
+type trlRow struct {
+	Prompt   any `json:"prompt"`
+	Chosen   any `json:"chosen"`
+	Rejected any `json:"rejected"`
+}
+
+// ExportClean re-reads the audited files and writes, in TRL JSONL, every
+// valid row that is not a duplicate, a dropped side of a contradiction,
+// part of a cycle, a tie, or from a flagged annotator; plus the manifest.
+// Both files are written to temporary names and renamed into place, so a
+// failed export leaves no partial output.
+func (au *Audit) ExportClean(ctx context.Context, out string) (*Manifest, error) {
+	c := au.c
+	m := &Manifest{Output: out, Sources: au.files, RowsRead: len(c.rows), Invalid: len(c.invalid),
+		Dropped: map[string]int{}, FlaggedAnnotators: []FlaggedAnnotator{}, Rows: []DroppedRow{}}
+	if au.Report == nil || au.Report.Annotators == nil {
+		return nil, fmt.Errorf("export: the audit did not finish")
+	}
+	perAnn := map[uint32]int{}
+	for i := range c.rows {
+		if c.rows[i].drop&uint8(dropAnnotator) != 0 {
+			perAnn[c.rows[i].ann]++
+		}
+	}
+	for _, a := range au.Report.Annotators {
+		if len(a.Flags) > 0 {
+			m.FlaggedAnnotators = append(m.FlaggedAnnotators, FlaggedAnnotator{ID: a.ID, Flags: a.Flags, Rows: perAnn[c.annIdx[a.ID]]})
+		}
+	}
+	if len(c.invalid) > 0 {
+		m.Dropped["invalid"] = len(c.invalid)
+	}
+
+	err := writeAtomic(out, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		idx := 0
+		cfg := scanConfig{files: au.files, format: au.opts.Format, fields: au.opts.Fields,
+			maxLine: au.opts.MaxLineBytes, workers: au.opts.Workers, keep: true, seed: maphash.MakeSeed()}
+		err := scan(ctx, cfg, func(pb *parsedBatch) error {
+			for i := range pb.rows {
+				p := &pb.rows[i]
+				if p.err != nil {
+					m.Rows = append(m.Rows, DroppedRow{File: au.files[pb.file], Line: p.line, Reasons: []string{"invalid"}, Error: p.err.Error()})
+					continue
+				}
+				if idx >= len(c.rows) || int(c.rows[idx].line) != p.line || int(c.rows[idx].file) != pb.file {
+					return fmt.Errorf("export: %s changed since the audit (line %d)", au.files[pb.file], p.line)
+				}
+				drop := c.rows[idx].drop
+				idx++
+				if drop != 0 {
+					var reasons []string
+					for _, d := range dropNames {
+						if drop&uint8(d.bit) != 0 {
+							reasons = append(reasons, d.name)
+							m.Dropped[d.name]++
+						}
+					}
+					m.Rows = append(m.Rows, DroppedRow{File: au.files[pb.file], Line: p.line, Reasons: reasons})
+					continue
+				}
+				if err := enc.Encode(toTRL(p.cmp)); err != nil {
+					return err
+				}
+				m.RowsWritten++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if idx != len(c.rows) {
+			return fmt.Errorf("export: the input files changed since the audit (%d rows now, %d then)", idx, len(c.rows))
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = writeAtomic(ManifestPath(out), func(f *os.File) error {
+		enc := json.NewEncoder(f)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func toTRL(c *Comparison) trlRow {
+	cs, cm := c.Chosen()
+	rs, rm := c.Rejected()
+	if c.PromptMsgs != nil && cm != nil && rm != nil {
+		return trlRow{Prompt: c.PromptMsgs, Chosen: cm, Rejected: rm}
+	}
+	return trlRow{Prompt: c.Prompt, Chosen: cs, Rejected: rs}
+}
+
+// writeAtomic writes path through a temporary file in the same directory,
+// synced and renamed into place.
+func writeAtomic(path string, write func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	return nil
+}
