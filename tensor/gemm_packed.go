@@ -90,15 +90,26 @@ func macroKernel(kn *kernel, mc, nc, kc int, ap, bp, c []float32, ldc int, alpha
 	for jr := 0; jr < nc; jr += nr {
 		nn := min(nr, nc-jr)
 		bpan := bp[jr*kc : jr*kc+nr*kc]
+		// The first tile of each B panel pulls the next panel into cache
+		// (the hardware prefetcher does not run ahead across panels); the
+		// others re-touch their own, already cached, panel.
+		next := bpan
+		if jr+nr < nc {
+			next = bp[(jr+nr)*kc : (jr+2*nr)*kc]
+		}
 		for ir := 0; ir < mc; ir += mr {
 			mm := min(mr, mc-ir)
 			apan := ap[ir*kc : ir*kc+mr*kc]
+			pf := bpan
+			if ir == 0 {
+				pf = next
+			}
 			if mm == mr && nn == nr {
-				kn.micro(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta)
+				kn.micro(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta, pf)
 				continue
 			}
 			var tmp [maxTile]float32
-			kn.micro(kc, apan, bpan, tmp[:], nr, 1, 0)
+			kn.micro(kc, apan, bpan, tmp[:], nr, 1, 0, pf)
 			for i := 0; i < mm; i++ {
 				row := c[(ir+i)*ldc+jr:][:nn]
 				t := tmp[i*nr : i*nr+nn]

@@ -240,10 +240,18 @@ func TestGemmPanicsOnShortSlices(t *testing.T) {
 		name string
 		run  func()
 	}{
-		{"short a", func() { Gemm(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4) }},
-		{"short b transB", func() { Gemm(false, true, 4, 5, 4, 1, make([]float32, 16), 4, make([]float32, 19), 4, 0, make([]float32, 20), 5) }},
-		{"short c", func() { Gemm(false, false, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 4, 0, make([]float32, 15), 4) }},
-		{"lda too small", func() { Gemm(false, false, 4, 4, 4, 1, make([]float32, 64), 3, make([]float32, 16), 4, 0, make([]float32, 16), 4) }},
+		{"short a", func() {
+			Gemm(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+		}},
+		{"short b transB", func() {
+			Gemm(false, true, 4, 5, 4, 1, make([]float32, 16), 4, make([]float32, 19), 4, 0, make([]float32, 20), 5)
+		}},
+		{"short c", func() {
+			Gemm(false, false, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 4, 0, make([]float32, 15), 4)
+		}},
+		{"lda too small", func() {
+			Gemm(false, false, 4, 4, 4, 1, make([]float32, 64), 3, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+		}},
 		{"negative", func() { Gemm(false, false, -1, 4, 4, 1, nil, 4, nil, 4, 0, nil, 4) }},
 	}
 	for _, tc := range cases {

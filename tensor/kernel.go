@@ -17,7 +17,8 @@ type kernel struct {
 	kc, mc, nc int
 	// micro computes the mr×nr tile c = alpha·a·b + beta·c from packed
 	// panels a (kc steps of mr) and b (kc steps of nr); beta == 0 ignores c.
-	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32)
+	// It may prefetch from next (the B panel the caller will use next).
+	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32, next []float32)
 	// dot returns a·b over len(a) elements.
 	dot func(a, b []float32) float32
 	// dot4 stores in out[r] the dot product of x with row r of w (row

@@ -31,11 +31,12 @@ func archKernels() []*kernel {
 		return nil
 	}
 	packBT16 = packBT16AVX2
+	packRowsB16 = packRowsB16AVX2
 	return []*kernel{avx2Kernel}
 }
 
 //go:noescape
-func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 
 //go:noescape
 func sdot(n int, a, b *float32) float32
@@ -46,16 +47,16 @@ func sdot4(n int, x, w *float32, ldw int, out *[4]float32)
 //go:noescape
 func saxpy(n int, alpha float32, x, y *float32)
 
-// transpose16 packs kc (a multiple of 8) columns of 16 rows k-major.
+// transpose16 packs kc (a multiple of 16) columns of 16 rows k-major.
 //
 //go:noescape
 func transpose16(kc int, src *float32, ldb int, dst *float32)
 
-func microAVX2(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+func microAVX2(kc int, a, b, c []float32, ldc int, alpha, beta float32, next []float32) {
 	a = a[:6*kc]
 	b = b[:16*kc]
 	c = c[:5*ldc+16]
-	sgemm6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+	sgemm6x16(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, unsafe.SliceData(next))
 }
 
 func dotAVX2(a, b []float32) float32 {
@@ -86,7 +87,7 @@ func axpyAVX2(alpha float32, x, y []float32) {
 func packBT16AVX2(d, b []float32, ldb, kc int) {
 	d = d[:16*kc]
 	b = b[:15*ldb+kc]
-	k8 := kc &^ 7
+	k8 := kc &^ 15
 	if k8 > 0 {
 		transpose16(k8, unsafe.SliceData(b), ldb, unsafe.SliceData(d))
 	}
@@ -96,4 +97,13 @@ func packBT16AVX2(d, b []float32, ldb, kc int) {
 			d[(k8+p)*16+jj] = v
 		}
 	}
+}
+
+//go:noescape
+func packRows16(kc, panels int, src *float32, ldb int, dst *float32)
+
+func packRowsB16AVX2(d, b []float32, ldb, kc, panels int) {
+	d = d[:16*kc*panels]
+	b = b[:(kc-1)*ldb+16*panels]
+	packRows16(kc, panels, unsafe.SliceData(b), ldb, unsafe.SliceData(d))
 }

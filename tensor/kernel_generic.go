@@ -16,7 +16,7 @@ var genericKernel = &kernel{
 
 // microGeneric4x4 is the portable micro-kernel: c = alpha·a·b + beta·c on a
 // 4×4 tile from packed panels.
-func microGeneric4x4(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+func microGeneric4x4(kc int, a, b, c []float32, ldc int, alpha, beta float32, _ []float32) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32

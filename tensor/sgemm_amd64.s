@@ -39,15 +39,18 @@
 	VMOVUPS R1, 32(DI); \
 	ADDQ R8, DI
 
-// func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, pf *float32)
 // c[6][16] (row stride ldc) = alpha * a·b + beta * c, where a holds kc steps
 // of 6 floats and b kc steps of 16. beta == 0 (either sign) ignores c.
-TEXT ·sgemm6x16(SB), NOSPLIT, $0-48
+// One cache line from pf onwards is prefetched per k step: kc lines is
+// exactly one B panel, so the caller points pf at the next panel.
+TEXT ·sgemm6x16(SB), NOSPLIT, $0-56
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
 	MOVQ c+24(FP), DI
 	MOVQ ldc+32(FP), R8
+	MOVQ pf+48(FP), R10
 	SHLQ $2, R8
 
 	VXORPS Y0, Y0, Y0
@@ -90,11 +93,15 @@ TEXT ·sgemm6x16(SB), NOSPLIT, $0-48
 	PCALIGN $32
 loop4:
 	PREFETCHT0 384(AX)
+	PREFETCHT0 (R10)
 	KSTEP(0, 0)
+	PREFETCHT0 64(R10)
 	KSTEP(24, 64)
-	PREFETCHT0 512(BX)
+	PREFETCHT0 128(R10)
 	KSTEP(48, 128)
+	PREFETCHT0 192(R10)
 	KSTEP(72, 192)
+	ADDQ $256, R10
 	ADDQ $96, AX
 	ADDQ $256, BX
 	DECQ DX
@@ -105,6 +112,8 @@ tail:
 	JZ   store
 
 loop1:
+	PREFETCHT0 (R10)
+	ADDQ $64, R10
 	KSTEP(0, 0)
 	ADDQ $24, AX
 	ADDQ $64, BX
@@ -150,9 +159,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// One 8x8 transpose: eight rows of 8 floats at SRC, SRC+R8, ... (R9 = 3*R8,
-// R10 = 5*R8, R11 = 7*R8... computed by the caller as row pointers) become
-// eight columns stored 64 bytes apart from DST.
+// One 8x8 transpose: LOAD8 reads eight rows of 8 floats from S, S+R8, ...
+// (R8 = row stride in bytes, R9 = 3*R8), TRANS8STORE writes them as eight
+// columns 64 bytes apart from DOFF(DI).
 #define LOAD8(S) \
 	VMOVUPS (S), Y0; \
 	VMOVUPS (S)(R8*1), Y1; \
@@ -198,8 +207,21 @@ nobeta:
 	VMOVUPS Y14, DOFF+384(DI); \
 	VMOVUPS Y15, DOFF+448(DI)
 
+#define PF8(S) \
+	PREFETCHT0 256(S); \
+	PREFETCHT0 256(S)(R8*1); \
+	PREFETCHT0 256(S)(R8*2); \
+	PREFETCHT0 256(S)(R9*1); \
+	LEAQ (S)(R8*4), R12; \
+	PREFETCHT0 256(R12); \
+	PREFETCHT0 256(R12)(R8*1); \
+	PREFETCHT0 256(R12)(R8*2); \
+	PREFETCHT0 256(R12)(R9*1)
+
 // func transpose16(kc int, src *float32, ldb int, dst *float32)
-// dst[p*16+j] = src[j*ldb+p] for j < 16, p < kc; kc is a multiple of 8.
+// dst[p*16+j] = src[j*ldb+p] for j < 16, p < kc; kc is a multiple of 16.
+// Each pass takes 16 columns, a whole cache line of every row, and
+// prefetches four lines ahead in each of the 16 row streams.
 TEXT ·transpose16(SB), NOSPLIT, $0-32
 	MOVQ kc+0(FP), CX
 	MOVQ src+8(FP), SI
@@ -208,9 +230,18 @@ TEXT ·transpose16(SB), NOSPLIT, $0-32
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9 // 3 rows
 	LEAQ (SI)(R8*8), R10 // row 8
-	SHRQ $3, CX
+	SHRQ $4, CX
 
 tloop:
+	PF8(SI)
+	PF8(R10)
+	LOAD8(SI)
+	TRANS8STORE(0)
+	LOAD8(R10)
+	TRANS8STORE(32)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $512, DI
 	LOAD8(SI)
 	TRANS8STORE(0)
 	LOAD8(R10)
@@ -220,5 +251,40 @@ tloop:
 	ADDQ $512, DI
 	DECQ CX
 	JNZ  tloop
+	VZEROUPPER
+	RET
+
+// func packRows16(kc, panels int, src *float32, ldb int, dst *float32)
+// dst[q*16*kc + p*16 + j] = src[p*ldb + q*16 + j] for p < kc, q < panels,
+// j < 16: row by row, so the source streams sequentially.
+TEXT ·packRows16(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ panels+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ ldb+24(FP), R8
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R9
+	SHLQ $6, R9 // panel stride: kc*16 floats
+
+prow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ DX, BX
+
+pcol:
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, 32(R11)
+	ADDQ $64, R10
+	ADDQ R9, R11
+	DECQ BX
+	JNZ  pcol
+
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  prow
 	VZEROUPPER
 	RET

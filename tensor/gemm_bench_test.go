@@ -1,0 +1,87 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// benchShape is one product of the GPT-2 124M training step at B·T = 256
+// rows, or a decoding matvec.
+type benchShape struct {
+	name           string
+	m, n, k        int
+	transA, transB bool
+}
+
+// gpt2Layers are (out, in) of the linear layers: qkv, attention output, mlp
+// fc, mlp proj, and the tied LM head.
+var gpt2Layers = []struct {
+	name    string
+	out, in int
+}{{"qkv", 2304, 768}, {"attnproj", 768, 768}, {"fc", 3072, 768}, {"proj", 768, 3072}, {"lmhead", 50257, 768}}
+
+func benchShapes() []benchShape {
+	const rows = 256
+	var s []benchShape
+	for _, l := range gpt2Layers {
+		// forward out = in·Wᵀ, input gradient din = dout·W, weight
+		// gradient dW = doutᵀ·in.
+		s = append(s,
+			benchShape{l.name + "/fwd", rows, l.out, l.in, false, true},
+			benchShape{l.name + "/dinp", rows, l.in, l.out, false, false},
+			benchShape{l.name + "/dW", l.out, l.in, rows, true, false})
+	}
+	return append(s,
+		benchShape{"matvec/32000x288", 1, 32000, 288, false, true},
+		benchShape{"matvec/32000x768", 1, 32000, 768, false, true})
+}
+
+// benchPeak measures the FMA peak just before a benchmark, so its sgemm
+// figure is reported as a fraction of a peak taken under the same load
+// (the machine is shared, and load changes from one minute to the next).
+func benchPeak() float64 { return PeakGFLOPS(150 * time.Millisecond) }
+
+func BenchmarkPeak(b *testing.B) {
+	var g float64
+	for i := 0; i < b.N; i++ {
+		g = PeakGFLOPS(200 * time.Millisecond)
+	}
+	b.ReportMetric(g, "GFLOPS")
+	b.ReportMetric(g/float64(Threads()), "GFLOPS/thread")
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 2*rng.Float32() - 1
+	}
+	return s
+}
+
+func BenchmarkGemm(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	for _, s := range benchShapes() {
+		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.name, s.m, s.n, s.k), func(b *testing.B) {
+			pk := benchPeak()
+			a := randSlice(rng, s.m*s.k)
+			bm := randSlice(rng, s.k*s.n)
+			c := make([]float32, s.m*s.n)
+			lda, ldb := s.k, s.n
+			if s.transA {
+				lda = s.m
+			}
+			if s.transB {
+				ldb = s.k
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+			}
+			gf := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+			b.ReportMetric(gf, "GFLOPS")
+			b.ReportMetric(100*gf/pk, "%peak")
+		})
+	}
+}
