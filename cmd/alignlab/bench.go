@@ -10,5 +10,6 @@ func newBenchCmd() *cobra.Command {
 		Short: "Run the performance benchmarks",
 		Long:  "bench runs alignlab's performance benchmarks; each subcommand measures one part against the peers its issue names.",
 	}
+	cmd.AddCommand(newBenchEngineCmd())
 	return cmd
 }

@@ -1,0 +1,207 @@
+// Package enginebench measures alignlab's transformer engine on the shapes
+// that issue #2 compares against named peers: llm.c's GPT-2 124M train step,
+// llama2.c's stories15M and stories110M generation, and sgemm against the
+// machine's own fp32 FMA peak measured in the same run. The result is one
+// JSON object, so runs can be compared by scripts as well as by people.
+package enginebench
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/alignlab/alignlab/model"
+	"github.com/alignlab/alignlab/tensor"
+	"github.com/alignlab/alignlab/train"
+)
+
+// Options chooses how much work the benchmark does.
+type Options struct {
+	// Quick shrinks every measurement (small models, few steps) so CI can
+	// check that the benchmark runs; its figures are not the benchmark.
+	Quick bool
+	// Progress, when non-nil, receives one line per phase.
+	Progress io.Writer
+}
+
+// Result is the JSON object `alignlab bench engine --json` prints.
+type Result struct {
+	Quick   bool   `json:"quick"`
+	Kernel  string `json:"kernel"`
+	Threads int    `json:"threads"`
+
+	TrainShape  string  `json:"train_shape"`
+	TrainStepMS float64 `json:"train_step_ms"` // forward + backward + AdamW, mean over measured steps
+	TrainGFLOPS float64 `json:"train_gflops"`  // model.TrainFLOPs / step time
+	PeakRSSMB   float64 `json:"peak_rss_mb"`   // process high-water mark right after the train phase
+
+	FMAPeakGFLOPS     float64 `json:"fma_peak_gflops"`
+	SgemmShape        string  `json:"sgemm_shape"`
+	SgemmGFLOPS       float64 `json:"sgemm_gflops"`
+	SgemmPeakFraction float64 `json:"sgemm_peak_fraction"`
+
+	GenTokS15M        float64 `json:"gen_tok_s_15m"`
+	GenTokS110M       float64 `json:"gen_tok_s_110m"`
+	GenBatch16TokS15M float64 `json:"gen_batch16_tok_s_15m"`
+	GenBatch16Speedup float64 `json:"gen_batch16_speedup"` // batch-16 tokens/s over single-stream tokens/s
+}
+
+// Shapes of the peers' models.
+var (
+	gpt2Small   = model.GPT2Config(50257, 1024, 12, 12, 768)
+	stories15M  = storiesConfig(288, 6, 6, 768, 256)
+	stories110M = storiesConfig(768, 12, 12, 2048, 1024)
+)
+
+// storiesConfig is llama2.c's stories models: Llama family, vocab 32000,
+// shared classifier (tied embeddings).
+func storiesConfig(dim, layers, heads, hidden, seq int) model.Config {
+	c := model.LlamaConfig(32000, seq, layers, heads, heads, dim, hidden)
+	c.TieEmbeddings = true
+	return c
+}
+
+// Run measures the engine. The train step runs first so that peak_rss_mb
+// is the train step's high-water mark, comparable with llm.c's whole
+// process, not the generation phase's.
+func Run(opt Options) (Result, error) {
+	r := Result{Quick: opt.Quick, Kernel: tensor.Kernel(), Threads: tensor.Threads()}
+	say := func(format string, a ...any) {
+		if opt.Progress != nil {
+			fmt.Fprintf(opt.Progress, format+"\n", a...)
+		}
+	}
+
+	trainCfg, B, T, steps := gpt2Small, 4, 64, 5
+	if opt.Quick {
+		trainCfg, steps = model.GPT2Config(2048, 128, 2, 4, 128), 3
+	}
+	r.TrainShape = fmt.Sprintf("gpt2 L%d H%d C%d V%d B%d T%d", trainCfg.NumLayers, trainCfg.NumHeads, trainCfg.Dim, trainCfg.VocabSize, B, T)
+	say("train step: %s, %d measured steps after one warm-up", r.TrainShape, steps)
+	ms, err := trainStep(trainCfg, B, T, steps)
+	if err != nil {
+		return r, fmt.Errorf("train step: %w", err)
+	}
+	r.TrainStepMS = ms
+	r.TrainGFLOPS = model.TrainFLOPs(trainCfg, B, T) / (ms / 1e3) / 1e9
+	r.PeakRSSMB = peakRSSMB()
+
+	peakDur := time.Second
+	if opt.Quick {
+		peakDur = 200 * time.Millisecond
+	}
+	say("fma peak and sgemm")
+	r.FMAPeakGFLOPS = tensor.PeakGFLOPS(peakDur)
+	m, n, k := B*T, gpt2Small.VocabSize, gpt2Small.Dim // the LM head: the largest matmul of the step
+	if opt.Quick {
+		n = 4096
+	}
+	r.SgemmShape = fmt.Sprintf("%dx%dx%d (A·Bᵀ)", m, n, k)
+	r.SgemmGFLOPS = sgemm(m, n, k, peakDur)
+	if r.FMAPeakGFLOPS > 0 {
+		r.SgemmPeakFraction = r.SgemmGFLOPS / r.FMAPeakGFLOPS
+	}
+
+	newTokens := 255
+	if opt.Quick {
+		newTokens = 32
+	}
+	say("generation: stories15M single stream")
+	if r.GenTokS15M, err = generate(stories15M, 1, newTokens); err != nil {
+		return r, fmt.Errorf("generate 15M: %w", err)
+	}
+	say("generation: stories15M batch 16")
+	if r.GenBatch16TokS15M, err = generate(stories15M, 16, newTokens); err != nil {
+		return r, fmt.Errorf("generate 15M batch 16: %w", err)
+	}
+	r.GenBatch16Speedup = r.GenBatch16TokS15M / r.GenTokS15M
+	if !opt.Quick {
+		say("generation: stories110M single stream")
+		if r.GenTokS110M, err = generate(stories110M, 1, newTokens); err != nil {
+			return r, fmt.Errorf("generate 110M: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// trainStep times forward + backward + AdamW on random tokens and returns
+// the mean milliseconds per step over steps steps after one warm-up step.
+func trainStep(cfg model.Config, B, T, steps int) (float64, error) {
+	m, err := model.New(cfg, 1)
+	if err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens := make([]int32, B*T)
+	targets := make([]int32, B*T)
+	for i := range tokens {
+		tokens[i] = int32(rng.IntN(cfg.VocabSize))
+		targets[i] = int32(rng.IntN(cfg.VocabSize))
+	}
+	tr := train.NewLMTrainer(m, train.DefaultAdamWConfig())
+	tr.MaxGradNorm = 1
+	if _, err := tr.TrainStep(tokens, targets, nil, B, T); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		if _, err := tr.TrainStep(tokens, targets, nil, B, T); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / 1e3 / float64(steps), nil
+}
+
+// sgemm returns the best GFLOPS of C = A·Bᵀ over repetitions lasting about d.
+func sgemm(m, n, k int, d time.Duration) float64 {
+	a := randomSlice(m*k, 3)
+	b := randomSlice(n*k, 4)
+	c := make([]float32, m*n)
+	tensor.Gemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) // warm-up: page in, pack buffers
+	best := 0.0
+	for start := time.Now(); time.Since(start) < d || best == 0; {
+		t0 := time.Now()
+		tensor.Gemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+		g := 2 * float64(m) * float64(n) * float64(k) / time.Since(t0).Seconds() / 1e9
+		best = max(best, g)
+	}
+	return best
+}
+
+// generate returns tokens per second for batch sequences generating
+// newTokens each from a one-token prompt (BOS, as llama2.c starts).
+func generate(cfg model.Config, batch, newTokens int) (float64, error) {
+	m, err := model.New(cfg, 1)
+	if err != nil {
+		return 0, err
+	}
+	prompts := make([][]int32, batch)
+	for i := range prompts {
+		prompts[i] = []int32{1}
+	}
+	gc := model.GenerateConfig{MaxNewTokens: newTokens, Temperature: 1, Seed: 1}
+	if _, err := m.Generate(prompts, model.GenerateConfig{MaxNewTokens: 4, Seed: 1}); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	gens, err := m.Generate(prompts, gc)
+	if err != nil {
+		return 0, err
+	}
+	el := time.Since(start).Seconds()
+	n := 0
+	for _, g := range gens {
+		n += len(g.Tokens)
+	}
+	return float64(n) / el, nil
+}
+
+func randomSlice(n int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	return x
+}
