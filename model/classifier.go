@@ -57,7 +57,7 @@ func (k *headKernel) probsRange(lo, hi int) {
 		}
 		var sum float64
 		for j, v := range x {
-			e := float32(math.Exp(float64(v - mx)))
+			e := expf(v - mx)
 			x[j] = e
 			sum += float64(e)
 		}

@@ -15,8 +15,9 @@ import (
 type LMTrainer struct {
 	Model *model.Model
 	Opt   *AdamW
-	// MaxGradNorm clips the global gradient norm before each update; 0
-	// turns clipping off (the norm is still measured and checked).
+	// MaxGradNorm clips the global gradient norm for each update, as
+	// ClipGradNorm would (m.Grads keeps the unclipped values); 0 turns
+	// clipping off (the norm is still measured and checked).
 	MaxGradNorm float32
 	// LR gives the learning rate for a step (counted from 0); nil means a
 	// constant Opt.LR. Use CosineSchedule in a closure for warmup + cosine.
@@ -61,11 +62,17 @@ func (t *LMTrainer) TrainStep(tokens, targets []int32, mask []float32, B, T int)
 	if err := m.Backward(); err != nil {
 		return st, fmt.Errorf("step %d: %w", t.Step, err)
 	}
-	st.GradNorm = ClipGradNorm(m.Grads.Data, t.MaxGradNorm)
+	st.GradNorm = GradNorm(m.Grads.Data)
 	if bad := nonFinite(st.GradNorm); bad != "" {
 		return st, fmt.Errorf("step %d: gradient norm is %s; lower the learning rate or check the data", t.Step, bad)
 	}
-	t.Opt.Step(m.Params.Data, m.Grads.Data, st.LR)
+	// Clipping is folded into the update rather than rewriting the
+	// gradients, saving a pass over them.
+	scale := float32(1)
+	if t.MaxGradNorm > 0 && st.GradNorm > t.MaxGradNorm {
+		scale = float32(float64(t.MaxGradNorm) / (float64(st.GradNorm) + 1e-6))
+	}
+	t.Opt.StepScaled(m.Params.Data, m.Grads.Data, st.LR, scale)
 	t.Step++
 	return st, nil
 }

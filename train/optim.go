@@ -57,9 +57,9 @@ type AdamW struct {
 	runs []decayRun // covers [0, n) in order
 
 	// One Step's arguments, read by the parallel body (bound once).
-	params, grads         []float32
-	lr, stepSize, rootBC2 float32
-	fn                    func(lo, hi int)
+	params, grads                       []float32
+	lr, stepSize, invRootBC2, gradScale float32
+	fn                                  func(lo, hi int)
 }
 
 // decayRun is a maximal range with one weight-decay setting.
@@ -134,7 +134,12 @@ func decayRuns(n int, noDecay []Span) []decayRun {
 // p ← p·(1 − lr·wd) (decoupled decay, skipped for exempt spans), then
 // p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + eps). It panics if the buffers
 // do not match the optimizer's size (a programming error).
-func (o *AdamW) Step(params, grads []float32, lr float32) {
+func (o *AdamW) Step(params, grads []float32, lr float32) { o.StepScaled(params, grads, lr, 1) }
+
+// StepScaled is Step with every gradient multiplied by gradScale on the fly,
+// which is how LMTrainer clips (scale = maxNorm/norm) without a separate
+// pass over the gradients; grads itself is left as it was.
+func (o *AdamW) StepScaled(params, grads []float32, lr, gradScale float32) {
 	if len(params) != len(o.M) || len(grads) != len(o.M) {
 		panic(fmt.Sprintf("train: AdamW for %d parameters got %d parameters and %d gradients", len(o.M), len(params), len(grads)))
 	}
@@ -142,9 +147,9 @@ func (o *AdamW) Step(params, grads []float32, lr float32) {
 	t := float64(o.Steps)
 	bc1 := 1 - math.Pow(float64(o.Beta1), t)
 	bc2 := 1 - math.Pow(float64(o.Beta2), t)
-	o.params, o.grads, o.lr = params, grads, lr
+	o.params, o.grads, o.lr, o.gradScale = params, grads, lr, gradScale
 	o.stepSize = float32(float64(lr) / bc1)
-	o.rootBC2 = float32(math.Sqrt(bc2))
+	o.invRootBC2 = float32(1 / math.Sqrt(bc2))
 	tensor.Parallel((len(params)+adamBlock-1)/adamBlock, o.fn)
 	o.params, o.grads = nil, nil
 }
@@ -165,16 +170,17 @@ func (o *AdamW) update(lo, hi int) {
 }
 
 func (o *AdamW) updateRange(lo, hi int, wd float32) {
-	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
-	step, rbc2 := o.stepSize, o.rootBC2
+	b1, b2, c1, c2, eps := o.Beta1, o.Beta2, 1-o.Beta1, 1-o.Beta2, o.Eps
+	step, irbc2, gs := o.stepSize, o.invRootBC2, o.gradScale
 	p, g, m, v := o.params[lo:hi], o.grads[lo:hi], o.M[lo:hi], o.V[lo:hi]
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	for i, x := range p {
-		gi := g[i]
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
+		gi := g[i] * gs
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
 		m[i], v[i] = mi, vi
 		x -= wd * x
-		p[i] = x - step*mi/(float32(math.Sqrt(float64(vi)))/rbc2+eps)
+		// float32(math.Sqrt(float64(·))) compiles to one SQRTSS.
+		p[i] = x - step*mi/(float32(math.Sqrt(float64(vi)))*irbc2+eps)
 	}
 }

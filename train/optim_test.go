@@ -162,3 +162,27 @@ func TestAdamWStepAllocatesNothing(t *testing.T) {
 // tensorParallelAllocs is what tensor.Parallel itself may allocate per call
 // (one block here, so it runs inline): nothing.
 const tensorParallelAllocs = 0
+
+// TestStepScaledEqualsClipThenStep checks the trainer's fused clipping
+// against clipping the gradients first.
+func TestStepScaledEqualsClipThenStep(t *testing.T) {
+	const n = 1000
+	rng := rand.New(rand.NewPCG(3, 3))
+	p1, g1 := make([]float32, n), make([]float32, n)
+	for i := range p1 {
+		p1[i], g1[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	p2, g2 := append([]float32(nil), p1...), append([]float32(nil), g1...)
+	a, b := NewAdamW(n, DefaultAdamWConfig()), NewAdamW(n, DefaultAdamWConfig())
+	for step := 0; step < 3; step++ {
+		norm := ClipGradNorm(g1, 0.5)
+		a.Step(p1, g1, 1e-2)
+		b.StepScaled(p2, g2, 1e-2, float32(0.5/(float64(norm)+1e-6)))
+		copy(g1, g2)
+	}
+	for i := range p1 {
+		if math.Abs(float64(p1[i]-p2[i])) > 1e-6 {
+			t.Fatalf("param %d: %v clipped then stepped, %v scaled in the step", i, p1[i], p2[i])
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package model_test
+
+func peakRSSMB() (float64, bool) { return 0, false }
