@@ -210,8 +210,7 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 			copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
 		}
 	}
-	c.attnLayer, c.attnRows = l, n
-	tensor.Parallel(n*nH, c.attnFn)
+	c.attention(l, n)
 	decLinear(c.x, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, true)
 
 	m.decNorm(c.xn, c.x, lp.MLPNormW, lp.MLPNormB, n)
@@ -270,53 +269,66 @@ func decRopeRotate(x, cos, sin []float32) {
 	}
 }
 
-// attnRange computes causal attention for (row, head) pairs lo..hi-1 of the
-// current layer, using an online softmax (running maximum and sum) so no
-// score buffer is needed whatever the sequence length.
-func (c *KVCache) attnRange(lo, hi int) {
+// attention runs causal attention for the first n rows of the current
+// chunk at layer l. A task is one (row, kv head) pair: the NumHeads/NumKVHeads
+// query heads sharing that kv head are scored together as one small matrix
+// product against the cached keys, so grouped-query attention reads each
+// key once per group. Tasks are dealt round-robin to Threads() workers, each
+// with its own score buffer.
+func (c *KVCache) attention(l, n int) {
+	cfg := c.cfg
+	tasks := n * cfg.NumKVHeads
+	workers := min(tensor.Threads(), tasks)
+	group := cfg.NumHeads / cfg.NumKVHeads
+	if need := workers * group * c.maxLen; len(c.scores) < need {
+		c.scores = make([]float32, need) // only when the thread count grows
+	}
+	c.attnLayer, c.attnRows, c.attnWorkerN = l, n, workers
+	tensor.Parallel(workers, c.attnFn)
+}
+
+// attnWorkers runs the tasks of workers lo..hi-1.
+func (c *KVCache) attnWorkers(lo, hi int) {
 	cfg := c.cfg
 	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
-	QKV := cfg.QKVDim()
+	QKV, AD := cfg.QKVDim(), nH*hd
 	group := nH / nKV
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	for idx := lo; idx < hi; idx++ {
-		r, h := idx/nH, idx%nH
-		s, pos := c.rowSeq[r], c.rowPos[r]
-		q := c.qkv[r*QKV+h*hd : r*QKV+(h+1)*hd]
-		base := c.kvOffset(c.attnLayer, s, h/group)
-		keys := c.k[base : base+(pos+1)*hd]
-		vals := c.v[base : base+(pos+1)*hd]
-		out := c.att[(r*nH+h)*hd : (r*nH+h+1)*hd]
-		// Position 0 starts the running maximum and sum.
-		mx := decDot(q, keys[:hd]) * scale
-		sum := float32(1)
-		copy(out, vals[:hd])
-		for t := 1; t <= pos; t++ {
-			sc := decDot(q, keys[t*hd:(t+1)*hd]) * scale
-			if sc > mx {
-				corr := exp32(mx - sc)
-				sum *= corr
-				decScal(out, corr)
-				mx = sc
+	tasks := c.attnRows * nKV
+	for w := lo; w < hi; w++ {
+		sc := c.scores[w*group*c.maxLen : (w+1)*group*c.maxLen]
+		for task := w; task < tasks; task += c.attnWorkerN {
+			r, g := task/nKV, task%nKV
+			L := c.rowPos[r] + 1 // causal: positions 0..pos
+			base := c.kvOffset(c.attnLayer, c.rowSeq[r], g)
+			q := c.qkv[r*QKV+g*group*hd : r*QKV+(g+1)*group*hd]
+			out := c.att[r*AD+g*group*hd : r*AD+(g+1)*group*hd]
+			keys := c.k[base : base+L*hd]
+			vals := c.v[base : base+L*hd]
+			// scores[i][t] = q_i·k_t / sqrt(hd): each key is loaded once
+			// for the whole group of query heads.
+			for t := 0; t < L; t++ {
+				k := keys[t*hd : (t+1)*hd]
+				for i := 0; i < group; i++ {
+					sc[i*L+t] = decDot(q[i*hd:(i+1)*hd], k) * scale
+				}
 			}
-			w := exp32(sc - mx)
-			sum += w
-			decAxpy(out, w, vals[t*hd:(t+1)*hd])
+			clear(out)
+			for i := 0; i < group; i++ {
+				row := sc[i*L : (i+1)*L]
+				z := expShiftSum(row, row, maxF32(row), 1)
+				inv := float32(1 / z)
+				o := out[i*hd : (i+1)*hd]
+				for t, p := range row {
+					decAxpy(o, p*inv, vals[t*hd:(t+1)*hd])
+				}
+			}
 		}
-		decScal(out, 1/sum)
 	}
 }
 
-// decSwiGLU is tensor.SwiGLUForward with the float32 exp: silu(gate)·up.
-func decSwiGLU(out, gate, up []float32) {
-	up = up[:len(gate)]
-	out = out[:len(gate)]
-	for i, g := range gate {
-		out[i] = g / (1 + exp32(-g)) * up[i]
-	}
-}
-
-// decDot returns the inner product of a and b (len(b) >= len(a)).
+// decDot returns the inner product of a and b (len(b) >= len(a)), with four
+// accumulators so the adds overlap.
 func decDot(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
@@ -341,9 +353,11 @@ func decAxpy(y []float32, w float32, x []float32) {
 	}
 }
 
-// decScal multiplies x by a.
-func decScal(x []float32, a float32) {
-	for i := range x {
-		x[i] *= a
+// decSwiGLU is tensor.SwiGLUForward with the float32 exp: silu(gate)·up.
+func decSwiGLU(out, gate, up []float32) {
+	up = up[:len(gate)]
+	out = out[:len(gate)]
+	for i, g := range gate {
+		out[i] = g / (1 + exp32(-g)) * up[i]
 	}
 }

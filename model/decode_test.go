@@ -165,17 +165,25 @@ func TestDecodeStepAllocatesNothing(t *testing.T) {
 		}
 		var gemm float64
 		for _, s := range [][2]int{{cfg.QKVDim(), cfg.Dim}, {cfg.Dim, cfg.Dim}, {fc, cfg.Dim}, {cfg.Dim, cfg.HiddenDim}} {
-			gemm += float64(cfg.NumLayers) * gemmAllocs(B, s[0], s[1])
+			gemm += float64(cfg.NumLayers) * gemmAllocs(true, B, s[0], s[1])
 		}
-		gemm += gemmAllocs(B, cfg.VocabSize, cfg.Dim)
+		gemm += gemmAllocs(true, B, cfg.VocabSize, cfg.Dim)
+		// Attention: two small products per (sequence, kv head) and layer.
+		hd, group := cfg.HeadDim(), cfg.NumHeads/cfg.NumKVHeads
+		gemm += float64(cfg.NumLayers*B*cfg.NumKVHeads) * (gemmAllocs(true, group, 3, hd) + gemmAllocs(false, group, hd, 3))
 		if allocs > gemm {
 			t.Errorf("%s: DecodeStep allocates %.0f times per call, %.0f of them in tensor.Gemm", name, allocs, gemm)
 		}
 	}
 }
 
-// gemmAllocs measures tensor.Gemm's own allocations for y = x·Wᵀ.
-func gemmAllocs(m, n, k int) float64 {
+// gemmAllocs measures tensor.Gemm's own allocations for y = x·Wᵀ (transB)
+// or y = x·W.
+func gemmAllocs(transB bool, m, n, k int) float64 {
 	x, w, y := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
-	return testing.AllocsPerRun(5, func() { tensor.Gemm(false, true, m, n, k, 1, x, k, w, k, 0, y, n) })
+	ldb := n
+	if transB {
+		ldb = k
+	}
+	return testing.AllocsPerRun(5, func() { tensor.Gemm(false, transB, m, n, k, 1, x, k, w, ldb, 0, y, n) })
 }

@@ -51,10 +51,13 @@ type KVCache struct {
 	tokBuf  [][]int32 // one-token views for DecodeStep
 	tokOne  []int32   // backing array of tokBuf
 
-	// Attention work for one layer of one chunk, read by attnRange. The
+	// Attention work for one layer of one chunk, read by attnWorkers. The
 	// method value is bound once so tensor.Parallel gets no new closure.
-	attnLayer, attnRows int
-	attnFn              func(lo, hi int)
+	attnLayer, attnRows, attnWorkerN int
+	attnFn                           func(lo, hi int)
+	// scores is per-worker scratch for one (row, kv head) task's attention
+	// scores: NumHeads/NumKVHeads rows of up to maxLen.
+	scores []float32
 }
 
 // NewKVCache returns an empty cache for batch sequences of up to maxLen
@@ -90,7 +93,7 @@ func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
 	}
 	c.setRows(min(batch*maxLen, max(batch, defaultChunkRows)))
 	c.logits = make([]float32, batch*cfg.VocabSize)
-	c.attnFn = c.attnRange
+	c.attnFn = c.attnWorkers
 	return c
 }
 
