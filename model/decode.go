@@ -271,10 +271,12 @@ func decRopeRotate(x, cos, sin []float32) {
 
 // attention runs causal attention for the first n rows of the current
 // chunk at layer l. A task is one (row, kv head) pair: the NumHeads/NumKVHeads
-// query heads sharing that kv head are scored together as one small matrix
-// product against the cached keys, so grouped-query attention reads each
-// key once per group. Tasks are dealt round-robin to Threads() workers, each
-// with its own score buffer.
+// query heads sharing that kv head are scored together against each cached
+// key, and weight each cached value together, so grouped-query attention
+// reads the cache once per group. Tasks are dealt round-robin to Threads()
+// workers, each with its own score buffer (two passes and an exact softmax
+// in between, rather than an online one, so the exponentials run as one
+// loop).
 func (c *KVCache) attention(l, n int) {
 	cfg := c.cfg
 	tasks := n * cfg.NumKVHeads

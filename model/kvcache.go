@@ -7,6 +7,8 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"github.com/alignlab/alignlab/tensor"
 )
 
 // defaultChunkRows bounds how many token rows one pass of Extend pushes
@@ -94,6 +96,7 @@ func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
 	c.setRows(min(batch*maxLen, max(batch, defaultChunkRows)))
 	c.logits = make([]float32, batch*cfg.VocabSize)
 	c.attnFn = c.attnWorkers
+	c.scores = make([]float32, tensor.Threads()*cfg.NumHeads/cfg.NumKVHeads*maxLen)
 	return c
 }
 
