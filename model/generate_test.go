@@ -225,3 +225,30 @@ func TestGenerateErrors(t *testing.T) {
 		t.Fatalf("prompt + new == max_seq_len: %v", err)
 	}
 }
+
+// TestGenerateDegenerateSamplingIsGreedy: top-k 1, a tiny top-p and a tiny
+// temperature all reproduce greedy decoding through the whole generation.
+func TestGenerateDegenerateSamplingIsGreedy(t *testing.T) {
+	cfg := genTestConfigs()["llama-gqa"]
+	m := genTestModel(t, cfg, 21)
+	prompts := genTestPrompts(rand.New(rand.NewPCG(6, 6)), cfg.VocabSize, 4, 7, 2)
+	greedy, err := m.Generate(prompts, GenerateConfig{MaxNewTokens: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gc := range []GenerateConfig{
+		{MaxNewTokens: 12, Temperature: 1, TopK: 1, Seed: 5},
+		{MaxNewTokens: 12, Temperature: 1, TopP: 1e-6, Seed: 5},
+		{MaxNewTokens: 12, Temperature: 1e-5, Seed: 5},
+	} {
+		gens, err := m.Generate(prompts, gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range gens {
+			if !slices.Equal(gens[i].Tokens, greedy[i].Tokens) {
+				t.Fatalf("%+v prompt %d: %v, greedy gives %v", gc, i, gens[i].Tokens, greedy[i].Tokens)
+			}
+		}
+	}
+}
