@@ -101,4 +101,3 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }
-
