@@ -57,9 +57,9 @@ type AdamW struct {
 	runs []decayRun // covers [0, n) in order
 
 	// One Step's arguments, read by the parallel body (bound once).
-	params, grads                       []float32
-	lr, stepSize, invRootBC2, gradScale float32
-	fn                                  func(lo, hi int)
+	params, grads  []float32
+	decay, noDecay adamConsts // the kernel's constants for decayed and exempt runs
+	fn             func(lo, hi int)
 }
 
 // decayRun is a maximal range with one weight-decay setting.
@@ -147,9 +147,13 @@ func (o *AdamW) StepScaled(params, grads []float32, lr, gradScale float32) {
 	t := float64(o.Steps)
 	bc1 := 1 - math.Pow(float64(o.Beta1), t)
 	bc2 := 1 - math.Pow(float64(o.Beta2), t)
-	o.params, o.grads, o.lr, o.gradScale = params, grads, lr, gradScale
-	o.stepSize = float32(float64(lr) / bc1)
-	o.invRootBC2 = float32(1 / math.Sqrt(bc2))
+	o.params, o.grads = params, grads
+	o.noDecay = adamConsts{
+		b1: o.Beta1, c1: 1 - o.Beta1, b2: o.Beta2, c2: 1 - o.Beta2, gradScale: gradScale, keep: 1,
+		step: float32(float64(lr) / bc1), invRootBC2: float32(1 / math.Sqrt(bc2)), eps: o.Eps,
+	}
+	o.decay = o.noDecay
+	o.decay.keep = 1 - lr*o.WeightDecay
 	tensor.Parallel((len(params)+adamBlock-1)/adamBlock, o.fn)
 	o.params, o.grads = nil, nil
 }
@@ -161,26 +165,11 @@ func (o *AdamW) update(lo, hi int) {
 	r := sort.Search(len(o.runs), func(i int) bool { return o.runs[i].hi > a })
 	for ; r < len(o.runs) && o.runs[r].lo < b; r++ {
 		run := o.runs[r]
-		wd := float32(0)
+		k := &o.noDecay
 		if run.decay {
-			wd = o.lr * o.WeightDecay
+			k = &o.decay
 		}
-		o.updateRange(max(a, run.lo), min(b, run.hi), wd)
-	}
-}
-
-func (o *AdamW) updateRange(lo, hi int, wd float32) {
-	b1, b2, c1, c2, eps := o.Beta1, o.Beta2, 1-o.Beta1, 1-o.Beta2, o.Eps
-	step, irbc2, gs := o.stepSize, o.invRootBC2, o.gradScale
-	p, g, m, v := o.params[lo:hi], o.grads[lo:hi], o.M[lo:hi], o.V[lo:hi]
-	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
-	for i, x := range p {
-		gi := g[i] * gs
-		mi := b1*m[i] + c1*gi
-		vi := b2*v[i] + c2*gi*gi
-		m[i], v[i] = mi, vi
-		x -= wd * x
-		// float32(math.Sqrt(float64(·))) compiles to one SQRTSS.
-		p[i] = x - step*mi/(float32(math.Sqrt(float64(vi)))*irbc2+eps)
+		lo, hi := max(a, run.lo), min(b, run.hi)
+		adamKernel(o.params[lo:hi], o.grads[lo:hi], o.M[lo:hi], o.V[lo:hi], k)
 	}
 }

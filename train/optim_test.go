@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/alignlab/alignlab/model"
@@ -186,6 +187,37 @@ func TestStepScaledEqualsClipThenStep(t *testing.T) {
 	for i := range p1 {
 		if math.Abs(float64(p1[i]-p2[i])) > 1e-6 {
 			t.Fatalf("param %d: %v clipped then stepped, %v scaled in the step", i, p1[i], p2[i])
+		}
+	}
+}
+
+// TestAdamKernelMatchesGeneric compares the kernel in use (AVX2 where
+// available) with the portable loop, including lengths with a tail.
+func TestAdamKernelMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{1, 7, 8, 9, 100, 1027} {
+		mk := func() []float32 {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			return x
+		}
+		p, g, m, v := mk(), mk(), mk(), mk()
+		for i := range v {
+			v[i] *= v[i]
+		}
+		p2, m2, v2 := slices.Clone(p), slices.Clone(m), slices.Clone(v)
+		k := adamConsts{b1: 0.9, c1: 0.1, b2: 0.999, c2: 0.001, gradScale: 0.7, keep: 0.999, step: 0.01, invRootBC2: 3, eps: 1e-8}
+		adamKernel(p, g, m, v, &k)
+		adamGeneric(p2, g, m2, v2, &k)
+		for i := range p {
+			if d := math.Abs(float64(p[i] - p2[i])); d > 1e-6*math.Max(1, math.Abs(float64(p2[i]))) {
+				t.Fatalf("n=%d, param %d: kernel %v, generic %v", n, i, p[i], p2[i])
+			}
+			if math.Abs(float64(m[i]-m2[i])) > 1e-6 || math.Abs(float64(v[i]-v2[i])) > 1e-6 {
+				t.Fatalf("n=%d, moment %d differs", n, i)
+			}
 		}
 	}
 }
