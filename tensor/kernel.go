@@ -26,6 +26,16 @@ type kernel struct {
 	dot4 func(x, w []float32, ldw int, out *[4]float32)
 	// axpy does y += alpha·x over len(x) elements.
 	axpy func(alpha float32, x, y []float32)
+
+	// max returns the largest element of a non-empty x.
+	max func(x []float32) float32
+	// expSum sets dst[i] = exp(src[i]-shift) and returns their sum.
+	expSum func(dst, src []float32, shift float32) float32
+	// The activations, elementwise over len(inp) or len(gate).
+	gelu       func(out, inp []float32)
+	geluBack   func(dinp, inp, dout []float32)
+	swiglu     func(out, gate, up []float32)
+	swigluBack func(dgate, dup, dout, gate, up []float32)
 }
 
 // maxTile bounds mr·nr over all kernels, for the stack buffer edge tiles

@@ -21,6 +21,13 @@ var avx2Kernel = &kernel{
 	dot:   dotAVX2,
 	dot4:  dot4AVX2,
 	axpy:  axpyAVX2,
+
+	max:        maxGeneric,
+	expSum:     expSumGeneric,
+	gelu:       geluGeneric,
+	geluBack:   geluBackGeneric,
+	swiglu:     swigluGeneric,
+	swigluBack: swigluBackGeneric,
 }
 
 // hasAVX2 reports whether the CPU and OS support AVX2 and FMA3.

@@ -12,6 +12,13 @@ var genericKernel = &kernel{
 	dot:   dotGeneric,
 	dot4:  dot4Generic,
 	axpy:  axpyGeneric,
+
+	max:        maxGeneric,
+	expSum:     expSumGeneric,
+	gelu:       geluGeneric,
+	geluBack:   geluBackGeneric,
+	swiglu:     swigluGeneric,
+	swigluBack: swigluBackGeneric,
 }
 
 // microGeneric4x4 is the portable micro-kernel: c = alpha·a·b + beta·c on a

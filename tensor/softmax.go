@@ -3,43 +3,69 @@ package tensor
 import "math"
 
 // Softmax replaces x with exp(x)/sum(exp(x)), subtracting the maximum first
-// so large logits do not overflow. Entries equal to -Inf get probability 0.
+// so large logits do not overflow. Entries equal to -Inf get probability 0;
+// if all are -Inf the result is NaN, as the distribution is undefined.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := x[0]
-	for _, v := range x[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
-	var sum float32
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
-		x[i] = e
-		sum += e
-	}
+	kn := current.Load()
+	mx := kn.max(x)
+	sum := kn.expSum(x, x, mx)
 	inv := 1 / sum
 	for i := range x {
 		x[i] *= inv
 	}
 }
 
-// LogSumExp returns log(sum(exp(x))) computed stably.
+// LogSumExp returns log(sum(exp(x))) computed stably; it is -Inf for an
+// empty x or one of all -Inf.
 func LogSumExp(x []float32) float32 {
-	mx := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > mx {
+	if len(x) == 0 {
+		return float32(math.Inf(-1))
+	}
+	kn := current.Load()
+	mx := kn.max(x)
+	if math.IsInf(float64(mx), 0) || mx != mx {
+		return mx
+	}
+	// The exponentials go to a scratch chunk on the stack; x is not written.
+	var buf [512]float32
+	var sum float64
+	for lo := 0; lo < len(x); lo += len(buf) {
+		hi := min(lo+len(buf), len(x))
+		sum += float64(kn.expSum(buf[:hi-lo], x[lo:hi], mx))
+	}
+	return mx + float32(math.Log(sum))
+}
+
+// maxGeneric returns the largest element of x (NaN if x holds one).
+func maxGeneric(x []float32) float32 {
+	mx := x[0]
+	for _, v := range x[1:] {
+		if v > mx || v != v {
 			mx = v
 		}
 	}
-	if math.IsInf(float64(mx), -1) {
-		return mx
+	return mx
+}
+
+// expSumGeneric sets dst[i] = exp(src[i] - shift) and returns the sum; dst
+// may be src.
+func expSumGeneric(dst, src []float32, shift float32) float32 {
+	dst = dst[:len(src)]
+	var s0, s1 float32
+	i := 0
+	for ; i+1 < len(src); i += 2 {
+		e0, e1 := expf(src[i]-shift), expf(src[i+1]-shift)
+		dst[i], dst[i+1] = e0, e1
+		s0 += e0
+		s1 += e1
 	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v - mx))
+	if i < len(src) {
+		e := expf(src[i] - shift)
+		dst[i] = e
+		s0 += e
 	}
-	return mx + float32(math.Log(sum))
+	return s0 + s1
 }
