@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,6 +85,86 @@ func TestAuditRecoversPlantedAnnotators(t *testing.T) {
 		}
 		if rep.Counts.Cycles != truth.Cycles {
 			t.Errorf("seed %d: %d cycles found, %d planted", seed, rep.Counts.Cycles, truth.Cycles)
+		}
+	}
+}
+
+// TestCleanDataFewFalseFlags: on data labelled by honest annotators only,
+// at most 5% of them are flagged (the bar), over several seeds.
+func TestCleanDataFewFalseFlags(t *testing.T) {
+	flagged, total := 0, 0
+	for _, seed := range []uint64{11, 12, 13, 14} {
+		path, _ := writeSynthFile(t, SynthConfig{Seed: seed, Items: 3000, LabelsPerItem: 5,
+			Annotators: map[string]int{KindHonest: 40}})
+		au, err := Run(context.Background(), []string{path}, Options{Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range au.Report.Annotators {
+			total++
+			if len(a.Flags) > 0 {
+				flagged++
+				t.Logf("seed %d: honest %s flagged %v", seed, a.ID, a.Flags)
+			}
+		}
+		for _, d := range au.Report.Drift {
+			if d.Detected {
+				t.Errorf("seed %d: global %s drift detected on clean data: %+v", seed, d.Stream, d)
+			}
+		}
+	}
+	t.Logf("%d of %d honest annotators flagged", flagged, total)
+	if float64(flagged) > 0.05*float64(total) {
+		t.Errorf("%d of %d honest annotators flagged, want <= 5%%", flagged, total)
+	}
+}
+
+// TestExportClean: the export holds exactly the rows without a problem,
+// re-auditing it finds no duplicates, contradictions or cycles and no
+// flagged annotator's rows, and the manifest accounts for every row.
+func TestExportClean(t *testing.T) {
+	path, truth := writeSynthFile(t, SynthConfig{Seed: 5, Items: 1500, Duplicates: 20, Contradictions: 10, Cycles: 3})
+	bad := filepath.Join(filepath.Dir(path), "with-bad.jsonl")
+	data, _ := os.ReadFile(path)
+	data = append(data, []byte("{not json\n")...)
+	os.WriteFile(bad, data, 0o644)
+	au, err := Run(context.Background(), []string{bad}, Options{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "clean.jsonl")
+	m, err := au.ExportClean(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep int
+	for _, r := range au.c.rows {
+		if r.drop == 0 {
+			keep++
+		}
+	}
+	if m.RowsWritten != keep || m.RowsWritten+len(m.Rows) != truth.Rows+1 || m.Invalid != 1 {
+		t.Errorf("written %d (want %d), dropped %d, read %d+%d invalid, planted %d rows", m.RowsWritten, keep, len(m.Rows), m.RowsRead, m.Invalid, truth.Rows)
+	}
+	if len(m.FlaggedAnnotators) != 10 || m.Dropped["flagged_annotator"] == 0 || m.Dropped["duplicate"] == 0 ||
+		m.Dropped["contradiction"] == 0 || m.Dropped["cycle"] == 0 || m.Dropped["invalid"] != 1 {
+		t.Errorf("manifest: %d flagged annotators, dropped %v", len(m.FlaggedAnnotators), m.Dropped)
+	}
+	if _, err := os.Stat(ManifestPath(out)); err != nil {
+		t.Error(err)
+	}
+	re, err := Run(context.Background(), []string{out}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := re.Report.Counts
+	if re.Report.Rows != keep || c.Invalid+c.DuplicatesExact+c.DuplicatesNormalized+c.Contradictions+c.Cycles != 0 {
+		t.Errorf("re-audit of the export: rows %d, counts %+v", re.Report.Rows, c)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}
 }

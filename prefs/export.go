@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Manifest records what ExportClean dropped and why.
@@ -46,10 +47,16 @@ func ManifestPath(out string) string {
 	return strings.TrimSuffix(out, filepath.Ext(out)) + ".manifest.json"
 }
 
+// trlRow is an exported row: TRL's columns plus provenance (annotator,
+// time, which response was shown first), which TRL trainers ignore and a
+// later audit reads.
 type trlRow struct {
-	Prompt   any `json:"prompt"`
-	Chosen   any `json:"chosen"`
-	Rejected any `json:"rejected"`
+	Prompt    any    `json:"prompt"`
+	Chosen    any    `json:"chosen"`
+	Rejected  any    `json:"rejected"`
+	Annotator string `json:"annotator,omitempty"`
+	Timestamp any    `json:"timestamp,omitempty"`
+	Order     string `json:"order,omitempty"`
 }
 
 // ExportClean re-reads the audited files and writes, in TRL JSONL, every
@@ -141,10 +148,26 @@ func (au *Audit) ExportClean(ctx context.Context, out string) (*Manifest, error)
 func toTRL(c *Comparison) trlRow {
 	cs, cm := c.Chosen()
 	rs, rm := c.Rejected()
+	r := trlRow{Prompt: c.Prompt, Chosen: cs, Rejected: rs, Annotator: c.Annotator}
 	if c.PromptMsgs != nil && cm != nil && rm != nil {
-		return trlRow{Prompt: c.PromptMsgs, Chosen: cm, Rejected: rm}
+		r.Prompt, r.Chosen, r.Rejected = c.PromptMsgs, cm, rm
 	}
-	return trlRow{Prompt: c.Prompt, Chosen: cs, Rejected: rs}
+	if c.HasTime {
+		if c.ClockTime {
+			r.Timestamp = time.Unix(0, int64(c.Time*1e9)).UTC().Format(time.RFC3339Nano)
+		} else {
+			r.Timestamp = c.Time
+		}
+	}
+	// Order names the column shown first, relative to chosen/rejected.
+	if c.Shown != ShownUnknown {
+		if (c.Shown == ShownAFirst) == (c.Winner != WinnerB) {
+			r.Order = "chosen"
+		} else {
+			r.Order = "rejected"
+		}
+	}
+	return r
 }
 
 // writeAtomic writes path through a temporary file in the same directory,
