@@ -55,12 +55,7 @@ func (k *headKernel) probsRange(lo, hi int) {
 		for _, v := range x[1:] {
 			mx = max(mx, v)
 		}
-		var sum float64
-		for j, v := range x {
-			e := expf(v - mx)
-			x[j] = e
-			sum += float64(e)
-		}
+		sum := expSubSum(x, mx)
 		k.rowLoss[r] = mx + float32(math.Log(sum)) - target
 		inv := float32(1 / sum)
 		for j := range x {

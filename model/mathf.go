@@ -7,6 +7,32 @@ package model
 
 import "math"
 
+// Vector versions of the loops below (mathf_amd64.go, AVX2+FMA) process a
+// prefix whose length is a multiple of 8 and report it; nil where the CPU
+// or the build (purego) has none.
+var (
+	expSubSumVec    func(x []float32, shift float32) (n int, sum float64)
+	geluForwardVec  func(out, inp []float32) int
+	geluBackwardVec func(dinp, inp, dout []float32) int
+
+	swigluForwardVec  func(out, gate, up []float32) int
+	swigluBackwardVec func(dgate, dup, dout, gate, up []float32) int
+)
+
+// expSubSum replaces x[i] by e^(x[i]−shift) and returns the sum in float64.
+func expSubSum(x []float32, shift float32) float64 {
+	i, sum := 0, 0.0
+	if expSubSumVec != nil {
+		i, sum = expSubSumVec(x, shift)
+	}
+	for ; i < len(x); i++ {
+		e := expf(x[i] - shift)
+		x[i] = e
+		sum += float64(e)
+	}
+	return sum
+}
+
 // expf returns e^x in float32: range reduction by ln 2 and a degree-6
 // polynomial (Cephes expf).
 func expf(x float32) float32 {

@@ -15,7 +15,12 @@ const geluScale = 0.7978845608028654 // sqrt(2/pi)
 // computed as x·σ(2u), the same function with one exp and no tanh.
 func geluForward(out, inp []float32) {
 	out = out[:len(inp)]
-	for i, x := range inp {
+	i := 0
+	if geluForwardVec != nil {
+		i = geluForwardVec(out, inp)
+	}
+	for ; i < len(inp); i++ {
+		x := inp[i]
 		out[i] = x / (1 + expf(-2*geluScale*(x+0.044715*x*x*x)))
 	}
 }
@@ -24,7 +29,12 @@ func geluForward(out, inp []float32) {
 // 2s−1, so gelu' = s + 2x·s·(1−s)·u'.
 func geluBackward(dinp, inp, dout []float32) {
 	dinp, dout = dinp[:len(inp)], dout[:len(inp)]
-	for i, x := range inp {
+	i := 0
+	if geluBackwardVec != nil {
+		i = geluBackwardVec(dinp, inp, dout)
+	}
+	for ; i < len(inp); i++ {
+		x := inp[i]
 		s := 1 / (1 + expf(-2*geluScale*(x+0.044715*x*x*x)))
 		dinp[i] = dout[i] * (s + 2*x*s*(1-s)*geluScale*(1+3*0.044715*x*x))
 	}
@@ -33,7 +43,12 @@ func geluBackward(dinp, inp, dout []float32) {
 // swigluForward writes out = silu(gate)·up.
 func swigluForward(out, gate, up []float32) {
 	out, up = out[:len(gate)], up[:len(gate)]
-	for i, g := range gate {
+	i := 0
+	if swigluForwardVec != nil {
+		i = swigluForwardVec(out, gate, up)
+	}
+	for ; i < len(gate); i++ {
+		g := gate[i]
 		out[i] = g / (1 + expf(-g)) * up[i]
 	}
 }
@@ -41,7 +56,12 @@ func swigluForward(out, gate, up []float32) {
 // swigluBackward writes dgate and dup from dout.
 func swigluBackward(dgate, dup, dout, gate, up []float32) {
 	dgate, dup, dout, up = dgate[:len(gate)], dup[:len(gate)], dout[:len(gate)], up[:len(gate)]
-	for i, g := range gate {
+	i := 0
+	if swigluBackwardVec != nil {
+		i = swigluBackwardVec(dgate, dup, dout, gate, up)
+	}
+	for ; i < len(gate); i++ {
+		g := gate[i]
 		sig := 1 / (1 + expf(-g))
 		dup[i] = dout[i] * g * sig
 		dgate[i] = dout[i] * up[i] * sig * (1 + g*(1-sig))
