@@ -95,7 +95,7 @@ func layerHookExists(cfg Config, p hookPoint) bool {
 }
 
 // HookNames lists every hook point a model of cfg fires, in firing order.
-// Shapes, with BT = [B, T]: hook_embed, hook_pos_embed (GPT-2 only),
+// Shapes: hook_embed, hook_pos_embed (GPT-2 only),
 // hook_resid_pre/mid/post, ln1/ln2/ln_final hook_normalized, hook_attn_out
 // and hook_mlp_out are [B, T, Dim]; attn.hook_q, hook_rot_q and hook_z are
 // [B, T, NumHeads, HeadDim]; attn.hook_k, hook_v and hook_rot_k are
