@@ -22,12 +22,12 @@ var avx2Kernel = &kernel{
 	dot4:  dot4AVX2,
 	axpy:  axpyAVX2,
 
-	max:        maxGeneric,
-	expSum:     expSumGeneric,
-	gelu:       geluGeneric,
-	geluBack:   geluBackGeneric,
-	swiglu:     swigluGeneric,
-	swigluBack: swigluBackGeneric,
+	max:        maxAVX2,
+	expSum:     expSumAVX2,
+	gelu:       geluAVX2,
+	geluBack:   geluBackAVX2,
+	swiglu:     swigluAVX2,
+	swigluBack: swigluBackAVX2,
 }
 
 // hasAVX2 reports whether the CPU and OS support AVX2 and FMA3.

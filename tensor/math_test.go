@@ -58,6 +58,14 @@ func TestExpSumKernels(t *testing.T) {
 			if got, want := kn.max(src), maxGeneric(src); got != want {
 				t.Fatalf("%s n=%d: max %g, want %g", kn.name, n, got, want)
 			}
+			for _, at := range []int{0, n / 2, n - 1} {
+				old := src[at]
+				src[at] = float32(math.NaN())
+				if got := kn.max(src); got == got {
+					t.Fatalf("%s n=%d: max with NaN at %d = %g, want NaN", kn.name, n, at, got)
+				}
+				src[at] = old
+			}
 		}
 	})
 }

@@ -2,69 +2,128 @@ package tensor
 
 import "math"
 
+// Layer and RMS norms. Forward passes split rows across threads; the
+// per-row loops keep four partial sums so the additions pipeline instead
+// of waiting on one another (Go does not reassociate float sums itself).
+
+// normParallelMin is the element count from which norms split rows across
+// threads.
+const normParallelMin = 1 << 15
+
+// parallelRows runs fn over row ranges, threaded when rows·dim is large.
+func parallelRows(rows, dim int, fn func(lo, hi int)) {
+	if rows*dim < normParallelMin || Threads() == 1 {
+		fn(0, rows)
+		return
+	}
+	Parallel(rows, fn)
+}
+
+// sum4 returns the sum of x with four independent accumulators.
+func sum4(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sqDev4 returns Σ (x-m)².
+func sqDev4(x []float32, m float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		d0, d1, d2, d3 := x[i]-m, x[i+1]-m, x[i+2]-m, x[i+3]-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - m
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
 // LayerNormForward normalises each of rows rows of width dim to zero mean and
 // unit variance, then scales by weight and shifts by bias (bias may be nil).
 // mean and rstd (length rows) receive the statistics backward needs; either
 // may be nil at inference.
 func LayerNormForward(out, mean, rstd, inp, weight, bias []float32, rows, dim int, eps float32) {
-	for r := 0; r < rows; r++ {
-		x := inp[r*dim : (r+1)*dim]
-		var m float32
-		for _, v := range x {
-			m += v
-		}
-		m /= float32(dim)
-		var variance float32
-		for _, v := range x {
-			d := v - m
-			variance += d * d
-		}
-		variance /= float32(dim)
-		s := float32(1 / math.Sqrt(float64(variance+eps)))
-		o := out[r*dim : (r+1)*dim]
-		for i, v := range x {
-			n := (v - m) * s
+	weight = weight[:dim]
+	parallelRows(rows, dim, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			x := inp[r*dim : (r+1)*dim]
+			m := sum4(x) / float32(dim)
+			variance := sqDev4(x, m) / float32(dim)
+			s := float32(1 / math.Sqrt(float64(variance+eps)))
+			o := out[r*dim : (r+1)*dim]
 			if bias != nil {
-				o[i] = n*weight[i] + bias[i]
+				b := bias[:dim]
+				for i, v := range x {
+					o[i] = (v-m)*s*weight[i] + b[i]
+				}
 			} else {
-				o[i] = n * weight[i]
+				for i, v := range x {
+					o[i] = (v - m) * s * weight[i]
+				}
+			}
+			if mean != nil {
+				mean[r] = m
+			}
+			if rstd != nil {
+				rstd[r] = s
 			}
 		}
-		if mean != nil {
-			mean[r] = m
-		}
-		if rstd != nil {
-			rstd[r] = s
-		}
-	}
+	})
 }
 
 // LayerNormBackward accumulates the gradients of LayerNormForward into dinp,
 // dweight and dbias (dbias may be nil when there is no bias).
 func LayerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []float32, rows, dim int) {
+	weight, dweight = weight[:dim], dweight[:dim]
 	for r := 0; r < rows; r++ {
 		x := inp[r*dim : (r+1)*dim]
 		g := dout[r*dim : (r+1)*dim]
 		dx := dinp[r*dim : (r+1)*dim]
 		m, s := mean[r], rstd[r]
 		// Two reductions first: the mean of dnorm and of dnorm·norm.
-		var dnormMean, dnormNormMean float32
-		for i := range x {
-			n := (x[i] - m) * s
-			dn := weight[i] * g[i]
-			dnormMean += dn
-			dnormNormMean += dn * n
+		var a0, a1, b0, b1 float32
+		i := 0
+		for ; i+1 < dim; i += 2 {
+			n0, n1 := (x[i]-m)*s, (x[i+1]-m)*s
+			dn0, dn1 := weight[i]*g[i], weight[i+1]*g[i+1]
+			a0 += dn0
+			a1 += dn1
+			b0 += dn0 * n0
+			b1 += dn1 * n1
 		}
-		dnormMean /= float32(dim)
-		dnormNormMean /= float32(dim)
-		for i := range x {
+		if i < dim {
 			n := (x[i] - m) * s
 			dn := weight[i] * g[i]
-			if dbias != nil {
-				dbias[i] += g[i]
+			a0 += dn
+			b0 += dn * n
+		}
+		dnormMean := (a0 + a1) / float32(dim)
+		dnormNormMean := (b0 + b1) / float32(dim)
+		if dbias != nil {
+			db := dbias[:dim]
+			for i, gi := range g {
+				db[i] += gi
 			}
+		}
+		for i, xi := range x {
+			n := (xi - m) * s
 			dweight[i] += n * g[i]
-			dx[i] += (dn - dnormMean - n*dnormNormMean) * s
+			dx[i] += (weight[i]*g[i] - dnormMean - n*dnormNormMean) * s
 		}
 	}
 }
@@ -72,40 +131,47 @@ func LayerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []flo
 // RMSNormForward scales each row by the reciprocal of its root mean square
 // and then by weight, as Llama does. rstd (length rows) may be nil.
 func RMSNormForward(out, rstd, inp, weight []float32, rows, dim int, eps float32) {
-	for r := 0; r < rows; r++ {
-		x := inp[r*dim : (r+1)*dim]
-		var ss float32
-		for _, v := range x {
-			ss += v * v
+	weight = weight[:dim]
+	kn := current.Load()
+	parallelRows(rows, dim, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			x := inp[r*dim : (r+1)*dim]
+			ss := kn.dot(x, x)
+			s := float32(1 / math.Sqrt(float64(ss/float32(dim)+eps)))
+			o := out[r*dim : (r+1)*dim]
+			for i, v := range x {
+				o[i] = v * s * weight[i]
+			}
+			if rstd != nil {
+				rstd[r] = s
+			}
 		}
-		s := float32(1 / math.Sqrt(float64(ss/float32(dim)+eps)))
-		o := out[r*dim : (r+1)*dim]
-		for i, v := range x {
-			o[i] = v * s * weight[i]
-		}
-		if rstd != nil {
-			rstd[r] = s
-		}
-	}
+	})
 }
 
 // RMSNormBackward accumulates the gradients of RMSNormForward into dinp and
 // dweight.
 func RMSNormBackward(dinp, dweight, dout, inp, weight, rstd []float32, rows, dim int) {
+	weight, dweight = weight[:dim], dweight[:dim]
 	for r := 0; r < rows; r++ {
 		x := inp[r*dim : (r+1)*dim]
 		g := dout[r*dim : (r+1)*dim]
 		dx := dinp[r*dim : (r+1)*dim]
 		s := rstd[r]
 		// d(x·s)/dx = s·I - s³·x·xᵀ/dim, so one reduction of dn·x suffices.
-		var dot float32
-		for i := range x {
-			dot += g[i] * weight[i] * x[i]
+		var d0, d1 float32
+		i := 0
+		for ; i+1 < dim; i += 2 {
+			d0 += g[i] * weight[i] * x[i]
+			d1 += g[i+1] * weight[i+1] * x[i+1]
 		}
-		c := dot * s * s * s / float32(dim)
-		for i := range x {
-			dweight[i] += g[i] * x[i] * s
-			dx[i] += g[i]*weight[i]*s - x[i]*c
+		if i < dim {
+			d0 += g[i] * weight[i] * x[i]
+		}
+		c := (d0 + d1) * s * s * s / float32(dim)
+		for i, xi := range x {
+			dweight[i] += g[i] * xi * s
+			dx[i] += g[i]*weight[i]*s - xi*c
 		}
 	}
 }
