@@ -106,9 +106,11 @@ func (m *Model) extendCache(c *KVCache, seqs []int, tokens [][]int32, all bool, 
 			m.decodeLayer(c, l, n)
 		}
 		if k := len(c.outRows); k > 0 {
+			// Gather the wanted rows (att is free now) and norm them at once.
 			for i, r := range c.outRows {
-				m.decNorm(c.xn[i*C:(i+1)*C], c.x[r*C:(r+1)*C], p.FinalNormW, p.FinalNormB, 1)
+				copy(c.att[i*C:(i+1)*C], c.x[r*C:(r+1)*C])
 			}
+			m.decNorm(c.xn, c.att, p.FinalNormW, p.FinalNormB, k)
 			tensor.Gemm(false, true, k, V, C, 1, c.xn, C, p.LMHead, C, 0, c.logits[outIdx*V:], V)
 			outIdx += k
 		}
@@ -215,12 +217,17 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 
 	m.decNorm(c.xn, c.x, lp.MLPNormW, lp.MLPNormB, n)
 	if cfg.Gated() {
-		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, 2*H, C, false)
-		for r := 0; r < n; r++ {
-			g := c.fc[r*2*H : r*2*H+H]
-			u := c.fc[r*2*H+H : (r+1)*2*H]
-			decSwiGLU(c.hid[r*H:(r+1)*H], g, u)
+		// Gate rows [0,H) and up rows [H,2H) of FCW are two contiguous
+		// matrices: two products give gate and up as [n, H] blocks, so one
+		// SwiGLU call covers every row.
+		gate, up := c.fc[:n*H], c.fc[n*H:2*n*H]
+		var gb, ub []float32
+		if lp.FCB != nil {
+			gb, ub = lp.FCB[:H], lp.FCB[H:]
 		}
+		decLinear(gate, c.xn, lp.FCW[:H*C], gb, n, H, C, false)
+		decLinear(up, c.xn, lp.FCW[H*C:], ub, n, H, C, false)
+		tensor.SwiGLUForward(c.hid[:n*H], gate, up)
 	} else {
 		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
 		tensor.GELUForward(c.hid[:n*H], c.fc[:n*H])
@@ -312,17 +319,17 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 			for t := 0; t < L; t++ {
 				k := keys[t*hd : (t+1)*hd]
 				for i := 0; i < group; i++ {
-					sc[i*L+t] = decDot(q[i*hd:(i+1)*hd], k) * scale
+					sc[i*L+t] = tensor.Dot(q[i*hd:(i+1)*hd], k) * scale
 				}
 			}
-			clear(out)
 			for i := 0; i < group; i++ {
-				row := sc[i*L : (i+1)*L]
-				z := expShiftSum(row, row, maxF32(row), 1)
-				inv := float32(1 / z)
-				o := out[i*hd : (i+1)*hd]
-				for t, p := range row {
-					decAxpy(o, p*inv, vals[t*hd:(t+1)*hd])
+				tensor.Softmax(sc[i*L : (i+1)*L])
+			}
+			clear(out)
+			for t := 0; t < L; t++ {
+				v := vals[t*hd : (t+1)*hd]
+				for i := 0; i < group; i++ {
+					tensor.Axpy(sc[i*L+t], v, out[i*hd:(i+1)*hd])
 				}
 			}
 		}
@@ -352,14 +359,5 @@ func decAxpy(y []float32, w float32, x []float32) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += w * x[i]
-	}
-}
-
-// decSwiGLU is tensor.SwiGLUForward with the float32 exp: silu(gate)·up.
-func decSwiGLU(out, gate, up []float32) {
-	up = up[:len(gate)]
-	out = out[:len(gate)]
-	for i, g := range gate {
-		out[i] = g / (1 + exp32(-g)) * up[i]
 	}
 }

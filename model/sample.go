@@ -6,6 +6,8 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/alignlab/alignlab/tensor"
 )
 
 // Sample is one drawn token.
@@ -26,9 +28,10 @@ type Sample struct {
 // other sequences share a batch. Its scratch is sized on first use and
 // reused; a Sampler is not safe for concurrent use.
 type Sampler struct {
-	rng   *rand.Rand
-	probs []float32
-	heap  []int32
+	rng      *rand.Rand
+	probs    []float32
+	heap     []int32
+	topProbs []float32
 }
 
 // NewSampler returns a sampler whose stream is fixed by seed. Seeds are
@@ -60,11 +63,11 @@ func splitMix64(x uint64) uint64 {
 // a full sort), O(V + n log V) for top-p alone, n being the nucleus size.
 func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP float32) Sample {
 	V := len(logits)
-	mx := maxF32(logits)
+	lse := tensor.LogSumExp(logits)
 	invT := 1 / temperature
 	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(invT), 0) {
 		a := argmaxF32(logits)
-		return Sample{Token: int32(a), LogProb: logits[a] - logSumExpFrom(logits, mx)}
+		return Sample{Token: int32(a), LogProb: logits[a] - lse}
 	}
 	if cap(s.probs) < V {
 		s.probs = make([]float32, V)
@@ -72,29 +75,43 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	}
 	probs := s.probs[:V]
 	var kept []int32 // candidates in descending probability, or nil for all
-	var z float64    // total unnormalised probability of the candidates
-	var lse float32
 	if topK > 0 && topK < V {
-		lse = logSumExpFrom(logits, mx)
 		kept = s.topK(logits, topK)
-		top := logits[kept[0]]
+		kp := s.topProbs[:0]
 		for _, i := range kept {
-			p := exp32((logits[i] - top) * invT)
-			probs[i] = p
+			kp = append(kp, logits[i]*invT)
+		}
+		tensor.Softmax(kp)
+		for j, i := range kept {
+			probs[i] = kp[j]
+		}
+		s.topProbs = kp
+	} else {
+		if temperature == 1 {
+			copy(probs, logits)
+		} else {
+			for i, l := range logits {
+				probs[i] = l * invT
+			}
+		}
+		tensor.Softmax(probs)
+	}
+	// z is the candidates' mass as the draw below will add it up (about 1).
+	var z float64
+	if kept == nil {
+		for _, p := range probs {
 			z += float64(p)
 		}
-		if topP > 0 && topP < 1 {
-			kept, z = nucleusPrefix(kept, probs, z, topP)
-		}
 	} else {
-		z = expShiftSum(probs, logits, mx, invT)
-		if temperature == 1 { // the softmax terms are the log-sum-exp terms
-			lse = mx + float32(math.Log(z))
-		} else {
-			lse = logSumExpFrom(logits, mx)
+		for _, i := range kept {
+			z += float64(probs[i])
 		}
-		if topP > 0 && topP < 1 {
+	}
+	if topP > 0 && topP < 1 {
+		if kept == nil {
 			kept, z = s.nucleus(probs, z, topP)
+		} else {
+			kept, z = nucleusPrefix(kept, probs, z, topP)
 		}
 	}
 	u := s.rng.Float64() * z
@@ -128,25 +145,6 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		LogProb:       logits[tok] - lse,
 		SampleLogProb: float32(math.Log(float64(probs[tok]) / z)),
 	}
-}
-
-// maxF32 returns the largest element of x (-Inf for none).
-func maxF32(x []float32) float32 {
-	mx := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > mx {
-			mx = v
-		}
-	}
-	return mx
-}
-
-// logSumExpFrom returns log Σ exp(x) given mx = max(x).
-func logSumExpFrom(x []float32, mx float32) float32 {
-	if math.IsInf(float64(mx), 0) || mx != mx {
-		return mx
-	}
-	return mx + float32(math.Log(expShiftSum(nil, x, mx, 1)))
 }
 
 // argmaxF32 returns the index of the largest element, the lowest on ties.

@@ -231,25 +231,6 @@ func TestTopKAndNucleusSelection(t *testing.T) {
 	}
 }
 
-func TestExp32(t *testing.T) {
-	for x := float32(-87); x <= 88; x += 0.01337 {
-		got, want := float64(exp32(x)), math.Exp(float64(x))
-		if math.Abs(got-want) > 4e-7*want {
-			t.Fatalf("exp32(%g) = %g, want %g", x, got, want)
-		}
-	}
-	for _, tc := range []struct{ x, want float32 }{
-		{float32(math.Inf(-1)), 0}, {-1000, 0}, {0, 1}, {float32(math.Inf(1)), float32(math.Inf(1))},
-	} {
-		if got := exp32(tc.x); got != tc.want {
-			t.Errorf("exp32(%g) = %g, want %g", tc.x, got, tc.want)
-		}
-	}
-	if got := exp32(float32(math.NaN())); got == got {
-		t.Errorf("exp32(NaN) = %g, want NaN", got)
-	}
-}
-
 func BenchmarkSample32k(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	logits := genRandLogits(rng, 32000, 3)
