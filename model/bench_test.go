@@ -11,7 +11,8 @@ import (
 
 // BenchmarkTrainStep times a full training step, train.LMTrainer.TrainStep
 // (ZeroGrad, Loss, Backward, gradient norm, clipped AdamW), and reports
-// ms/step, GFLOPS by model.TrainFLOPs, and the process's peak RSS. The
+// ms/step, GFLOPS by model.TrainFLOPs, CPU seconds per step (steadier than
+// wall time on a shared machine) and the process's peak RSS. The
 // GPT-2 124M shape (llm.c's train_gpt2 at B=4, T=64) is skipped under
 // -short; run it alone for a meaningful peak RSS:
 //
@@ -50,11 +51,12 @@ func BenchmarkTrainStep(b *testing.B) {
 			step() // allocate gradients and activations outside the timing
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuSeconds()
 			for b.Loop() {
 				step()
 			}
 			per := time.Since(start).Seconds() / float64(b.N)
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "CPU-s/step")
 			b.ReportMetric(per*1e3, "ms/step")
 			b.ReportMetric(model.TrainFLOPs(bc.cfg, bc.B, bc.T)/per/1e9, "GFLOPS")
 			if rss, ok := peakRSSMB(); ok {
