@@ -1,9 +1,10 @@
 package prefs
 
 import (
+	"cmp"
 	"math"
-	"math/rand/v2"
-	"sort"
+	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -70,6 +71,41 @@ func bernoulliSplit(x []uint8, ones int) int {
 	return bk
 }
 
+// permutedCusumMax is cusumMax of a uniformly random permutation of a 0/1
+// stream with the given number of ones, drawn sequentially (the next
+// element is a one with probability ones-left / elements-left), which is
+// the same distribution as shuffling without touching memory.
+func permutedCusumMax(rng *wyrand, n, ones int, mean float64) float64 {
+	// Integer walk: n*S_k = n*(ones so far) - k*ones, so the loop has no
+	// floating point; the next element is a one with probability
+	// left/(n-k), drawn by Lemire's multiply-shift.
+	var walk, hi, lo int64
+	left := uint64(ones)
+	step1, step0 := int64(n-ones), int64(-ones)
+	for k := 0; k < n-1; k++ {
+		if h, _ := bits.Mul64(rng.next(), uint64(n-k)); h < left {
+			left--
+			walk += step1
+		} else {
+			walk += step0
+		}
+		hi = max(hi, walk)
+		lo = min(lo, walk)
+	}
+	return float64(max(hi, -lo)) / float64(n)
+}
+
+// wyrand is the wyrand generator: one multiply per draw, which matters in
+// the permutation loop (millions of draws per test); its statistical
+// quality is ample for Monte Carlo p-values.
+type wyrand struct{ state uint64 }
+
+func (r *wyrand) next() uint64 {
+	r.state += 0xa0761d6478bd642f
+	hi, lo := bits.Mul64(r.state, r.state^0xe7037ed1a0b428db)
+	return hi ^ lo
+}
+
 // kolmogorovTail is P(sup |Brownian bridge| > t).
 func kolmogorovTail(t float64) float64 {
 	if t < 0.3 {
@@ -123,12 +159,10 @@ func detectChange(x []uint8, maxPerm int, seed uint64) changePoint {
 		cp.p, cp.method = pa, "kolmogorov"
 		return cp
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	y := append([]uint8(nil), x...)
+	rng := &wyrand{state: seed ^ 0x5eed}
 	exceed, perms := 0, 0
 	for perms < maxPerm && exceed < besagCliffordH {
-		rng.Shuffle(n, func(i, j int) { y[i], y[j] = y[j], y[i] })
-		if s, _ := cusumMax(y, mean); s >= obs-1e-9 {
+		if permutedCusumMax(rng, n, ones, mean) >= obs-1e-9 {
 			exceed++
 		}
 		perms++
@@ -155,7 +189,12 @@ func buildStream(idx []uint32, rows []rowRec, val func(r uint32) int8) stream {
 			sel = append(sel, r)
 		}
 	}
-	sort.SliceStable(sel, func(i, j int) bool { return rows[sel[i]].time < rows[sel[j]].time })
+	slices.SortFunc(sel, func(a, b uint32) int {
+		if c := cmp.Compare(rows[a].time, rows[b].time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // file order among equal times
+	})
 	s := stream{x: make([]uint8, len(sel)), t: make([]float64, len(sel))}
 	for i, r := range sel {
 		s.x[i] = uint8(val(r))

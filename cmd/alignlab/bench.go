@@ -11,5 +11,6 @@ func newBenchCmd() *cobra.Command {
 		Long:  "bench runs alignlab's performance benchmarks; each subcommand measures one part against the peers its issue names.",
 	}
 	cmd.AddCommand(newBenchEngineCmd())
+	cmd.AddCommand(newBenchDataCmd())
 	return cmd
 }
