@@ -117,6 +117,7 @@ func (m *Model) blockForward(w *activations, l int, hooks *Hooks) {
 	if l+1 < len(w.layers) {
 		out = w.layers[l+1].resid
 	}
+	// Without hooks, fire is a static no-op: no lookup, no allocation.
 	fire := func(p hookPoint, act []float32, d0, d1, d2, d3 int) {}
 	if hooks != nil {
 		fire = func(p hookPoint, act []float32, d0, d1, d2, d3 int) { hooks.fireLayer(l, p, act, d0, d1, d2, d3) }
