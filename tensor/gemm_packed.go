@@ -21,18 +21,18 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 	bbuf := getBuf(&bPool, kcMax*ncMax)
 	defer bPool.Put(bbuf)
 
-	// Row blocks: at most mc rows, small enough that every thread gets a
-	// few, and a multiple of mr.
-	mcb := min(kn.mc, max(mr, roundUp(ceilDiv(m, 3*t), mr)))
+	// Row blocks of at most mc rows, evenly sized, multiples of mr.
+	mcb := roundUp(ceilDiv(m, ceilDiv(m, kn.mc)), mr)
 	mBlocks := ceilDiv(m, mcb)
 
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
 		panels := ceilDiv(nc, nr)
-		// Few row blocks: split the columns too, so all threads have work.
+		// Split the columns too, so that every thread gets several items
+		// and one slowed down by other load takes fewer.
 		nSplit := 1
-		if mBlocks < 3*t {
-			nSplit = min(panels, ceilDiv(3*t, mBlocks))
+		if t > 1 {
+			nSplit = max(1, min(panels/4, ceilDiv(3*t, mBlocks)))
 		}
 		items := mBlocks * nSplit
 		for pc := 0; pc < k; pc += kcMax {
@@ -63,9 +63,6 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 					mc := min(mcb, m-i0)
 					q0 := ni * panels / nSplit
 					q1 := (ni + 1) * panels / nSplit
-					if q0 == q1 {
-						continue
-					}
 					ap := (*abuf)[:roundUp(mc, mr)*kc]
 					packA(ap, a, lda, transA, i0, mc, pc, kc, mr)
 					j0 := q0 * nr

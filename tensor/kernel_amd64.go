@@ -16,7 +16,7 @@ import (
 var avx2Kernel = &kernel{
 	name: "avx2-fma",
 	mr:   6, nr: 16,
-	kc: 256, mc: 96, nc: 4096,
+	kc: 256, mc: 144, nc: 4096,
 	micro: microAVX2,
 	dot:   dotAVX2,
 	dot4:  dot4AVX2,

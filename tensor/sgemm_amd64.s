@@ -208,20 +208,22 @@ nobeta:
 	VMOVUPS Y15, DOFF+448(DI)
 
 #define PF8(S) \
-	PREFETCHT0 256(S); \
-	PREFETCHT0 256(S)(R8*1); \
-	PREFETCHT0 256(S)(R8*2); \
-	PREFETCHT0 256(S)(R9*1); \
+	PREFETCHT0 (S); \
+	PREFETCHT0 (S)(R8*1); \
+	PREFETCHT0 (S)(R8*2); \
+	PREFETCHT0 (S)(R9*1); \
 	LEAQ (S)(R8*4), R12; \
-	PREFETCHT0 256(R12); \
-	PREFETCHT0 256(R12)(R8*1); \
-	PREFETCHT0 256(R12)(R8*2); \
-	PREFETCHT0 256(R12)(R9*1)
+	PREFETCHT0 (R12); \
+	PREFETCHT0 (R12)(R8*1); \
+	PREFETCHT0 (R12)(R8*2); \
+	PREFETCHT0 (R12)(R9*1)
 
 // func transpose16(kc int, src *float32, ldb int, dst *float32)
 // dst[p*16+j] = src[j*ldb+p] for j < 16, p < kc; kc is a multiple of 16.
 // Each pass takes 16 columns, a whole cache line of every row, and
-// prefetches four lines ahead in each of the 16 row streams.
+// prefetches the same line of the next 16 rows: the caller's next panel.
+// (Each row is only kc floats long, too short a stream for the hardware
+// prefetcher to help; without this the pack waits on L3 or DRAM.)
 TEXT ·transpose16(SB), NOSPLIT, $0-32
 	MOVQ kc+0(FP), CX
 	MOVQ src+8(FP), SI
@@ -230,11 +232,15 @@ TEXT ·transpose16(SB), NOSPLIT, $0-32
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9 // 3 rows
 	LEAQ (SI)(R8*8), R10 // row 8
+	LEAQ (R10)(R8*8), R13 // row 16: the next panel
+	LEAQ (R13)(R8*8), R14 // row 24
 	SHRQ $4, CX
 
 tloop:
-	PF8(SI)
-	PF8(R10)
+	PF8(R13)
+	PF8(R14)
+	ADDQ $64, R13
+	ADDQ $64, R14
 	LOAD8(SI)
 	TRANS8STORE(0)
 	LOAD8(R10)
