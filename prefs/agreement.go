@@ -7,49 +7,66 @@ package prefs
 // labelCounts are the label counts of one item (index: label+1).
 type labelCounts [3]int
 
-// krippendorff computes nominal Krippendorff's alpha from per-item label
-// counts; ok is false when it is undefined (no pairable labels, or a single
-// category throughout).
-func krippendorff(units []labelCounts) (alpha float64, labels int, ok bool) {
-	var o [3][3]float64
-	var nc [3]float64
-	var n float64
-	for _, u := range units {
-		m := u[0] + u[1] + u[2]
-		if m < 2 {
-			continue
-		}
-		for c := 0; c < 3; c++ {
-			for k := 0; k < 3; k++ {
-				pairs := float64(u[c] * u[k])
-				if c == k {
-					pairs = float64(u[c] * (u[c] - 1))
-				}
-				o[c][k] += pairs / float64(m-1)
-			}
-		}
-		for c := 0; c < 3; c++ {
-			nc[c] += float64(u[c])
-		}
-		n += float64(m)
-		labels += m
+// alphaAcc accumulates the coincidence matrix of nominal Krippendorff's
+// alpha unit by unit.
+type alphaAcc struct {
+	o      [3][3]float64
+	nc     [3]float64
+	n      float64
+	labels int
+	units  int
+}
+
+func (a *alphaAcc) add(u labelCounts) {
+	m := u[0] + u[1] + u[2]
+	if m < 2 {
+		return
 	}
-	if n < 2 {
-		return 0, labels, false
+	for c := 0; c < 3; c++ {
+		for k := 0; k < 3; k++ {
+			pairs := float64(u[c] * u[k])
+			if c == k {
+				pairs = float64(u[c] * (u[c] - 1))
+			}
+			a.o[c][k] += pairs / float64(m-1)
+		}
+		a.nc[c] += float64(u[c])
+	}
+	a.n += float64(m)
+	a.labels += m
+	a.units++
+}
+
+// alpha is 1 - D_o/D_e; ok is false when it is undefined (no pairable
+// labels, or a single category throughout).
+func (a *alphaAcc) alpha() (float64, bool) {
+	if a.n < 2 {
+		return 0, false
 	}
 	var do, de float64
 	for c := 0; c < 3; c++ {
 		for k := 0; k < 3; k++ {
 			if c != k {
-				do += o[c][k]
-				de += nc[c] * nc[k]
+				do += a.o[c][k]
+				de += a.nc[c] * a.nc[k]
 			}
 		}
 	}
 	if de == 0 {
-		return 0, labels, false
+		return 0, false
 	}
-	return 1 - (n-1)*do/de, labels, true
+	return 1 - (a.n-1)*do/de, true
+}
+
+// krippendorff computes nominal Krippendorff's alpha from per-item label
+// counts.
+func krippendorff(units []labelCounts) (alpha float64, labels int, ok bool) {
+	var acc alphaAcc
+	for _, u := range units {
+		acc.add(u)
+	}
+	alpha, ok = acc.alpha()
+	return alpha, acc.labels, ok
 }
 
 // fleiss computes Fleiss' kappa allowing a varying number of raters per
@@ -121,35 +138,40 @@ func (a *auditor) agreementStats(byItem groups, windows int) Agreement {
 		w := int((t - lo) / width)
 		return min(max(w, 0), windows-1)
 	}
-	perWin := make([]map[uint32]*labelCounts, windows)
-	for i := range perWin {
-		perWin[i] = map[uint32]*labelCounts{}
+	// Each item's labels are split by the window they were given in;
+	// an item contributes a unit to every window holding two or more of
+	// its labels.
+	accs := make([]alphaAcc, windows)
+	type wl struct {
+		w int
+		u labelCounts
 	}
+	var parts []wl
 	for it := 0; it < len(a.c.items); it++ {
 		g := byItem.of(it)
 		if len(g) < 2 {
 			continue
 		}
+		parts = parts[:0]
 		for _, r := range g {
 			w := win(rows[r].time)
-			u := perWin[w][uint32(it)]
-			if u == nil {
-				u = &labelCounts{}
-				perWin[w][uint32(it)] = u
+			j := 0
+			for j < len(parts) && parts[j].w != w {
+				j++
 			}
-			u[rows[r].label+1]++
+			if j == len(parts) {
+				parts = append(parts, wl{w: w})
+			}
+			parts[j].u[rows[r].label+1]++
+		}
+		for _, p := range parts {
+			accs[p.w].add(p.u)
 		}
 	}
 	for w := 0; w < windows; w++ {
-		us := make([]labelCounts, 0, len(perWin[w]))
-		for _, u := range perWin[w] {
-			if u[0]+u[1]+u[2] >= 2 {
-				us = append(us, *u)
-			}
-		}
-		aw := AlphaWindow{Start: lo + float64(w)*width, End: lo + float64(w+1)*width, Items: len(us)}
-		if al, labels, ok := krippendorff(us); ok {
-			aw.Alpha, aw.Labels = ptr(al), labels
+		aw := AlphaWindow{Start: lo + float64(w)*width, End: lo + float64(w+1)*width, Items: accs[w].units, Labels: accs[w].labels}
+		if al, ok := accs[w].alpha(); ok {
+			aw.Alpha = ptr(al)
 		}
 		ag.Windows = append(ag.Windows, aw)
 	}

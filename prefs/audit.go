@@ -152,10 +152,17 @@ func (a *auditor) analyse() *Report {
 		perms = max(999, int(math.Ceil(2*float64(nAnn)/o.Alpha)))
 	}
 	cps := make([]changePoint, nAnn)
+	order := timeOrder(rows)
+	lap("time order")
 	streams := make([]stream, nAnn)
+	for _, r := range order {
+		if g := agree[r]; g >= 0 && notDup(&rows[r]) {
+			s := &streams[rows[r].ann]
+			s.x = append(s.x, uint8(g))
+			s.t = append(s.t, rows[r].time)
+		}
+	}
 	parallelTasks(nAnn, func(an int) {
-		idx := byAnn.of(an)
-		streams[an] = buildStream(idx, rows, func(r uint32) int8 { return agree[r] })
 		cps[an] = detectChange(streams[an].x, perms, o.Seed+uint64(an)*0x9e3779b97f4a7c15)
 	})
 	for an := 0; an < nAnn; an++ {
@@ -215,7 +222,7 @@ func (a *auditor) analyse() *Report {
 	lap("annotator drift")
 	a.flag(anns)
 	rep.Biases = a.biases()
-	rep.Drift = a.globalDrift(agree, perms)
+	rep.Drift = a.globalDrift(order, agree)
 	lap("global drift")
 	for i := range rows {
 		if rows[i].label == 0 {
@@ -332,14 +339,9 @@ func (a *auditor) biases() Biases {
 const globalPermutations = 199
 
 // globalDrift tests the whole data set's agreement and bias streams.
-func (a *auditor) globalDrift(agree []int8, perms int) []DriftStream {
+func (a *auditor) globalDrift(order []uint32, agree []int8) []DriftStream {
 	rows := a.c.rows
-	all := make([]uint32, 0, len(rows))
-	for i := range rows {
-		if notDup(&rows[i]) {
-			all = append(all, uint32(i))
-		}
-	}
+	keep := func(r uint32) bool { return notDup(&rows[r]) }
 	names := []string{"agreement", "position", "length", "belief"}
 	vals := []func(r uint32) int8{
 		func(r uint32) int8 { return agree[r] },
@@ -349,7 +351,7 @@ func (a *auditor) globalDrift(agree []int8, perms int) []DriftStream {
 	}
 	out := make([]DriftStream, len(names))
 	parallelTasks(len(names), func(i int) {
-		s := buildStream(all, rows, vals[i])
+		s := buildStream(order, rows, keep, vals[i])
 		cp := detectChange(s.x, globalPermutations, a.opts.Seed^uint64(i+1)*0xd1b54a32d192ed03)
 		ds := DriftStream{Stream: names[i], N: len(s.x), Before: cp.before, After: cp.after, PValue: cp.p, Method: cp.method}
 		if cp.k > 0 && cp.k < len(s.t) {

@@ -26,6 +26,9 @@ type changePoint struct {
 	method        string
 }
 
+// maxPermutedStream is the longest stream tested by permutation.
+const maxPermutedStream = 100_000
+
 // besagCliffordH is the number of permutation exceedances after which the
 // Monte Carlo test stops early: p is then clearly not small.
 const besagCliffordH = 10
@@ -154,8 +157,11 @@ func detectChange(x []uint8, maxPerm int, seed uint64) changePoint {
 	cp.after = float64(ones-ob) / float64(n-k)
 	cp.stat = obs / math.Sqrt(float64(n)*mean*(1-mean))
 	// When the asymptotic tail is far below the smallest p-value the
-	// permutation budget can show, the permutations would only confirm it.
-	if pa := kolmogorovTail(cp.stat); pa < 0.1/float64(maxPerm+1) {
+	// permutation budget can show, the permutations would only confirm it;
+	// for very long streams the permutation null is the Kolmogorov limit
+	// to within O(1/sqrt(n)) (TestPermutationMatchesKolmogorov) and each
+	// permutation costs a pass over a million rows.
+	if pa := kolmogorovTail(cp.stat); pa < 0.1/float64(maxPerm+1) || n > maxPermutedStream {
 		cp.p, cp.method = pa, "kolmogorov"
 		return cp
 	}
@@ -182,23 +188,31 @@ type stream struct {
 	t []float64
 }
 
-func buildStream(idx []uint32, rows []rowRec, val func(r uint32) int8) stream {
-	sel := make([]uint32, 0, len(idx))
-	for _, r := range idx {
-		if val(r) >= 0 {
-			sel = append(sel, r)
-		}
+// timeOrder returns the indices of rows in time order (file order among
+// equal times), sorted once for every stream.
+func timeOrder(rows []rowRec) []uint32 {
+	order := make([]uint32, len(rows))
+	for i := range order {
+		order[i] = uint32(i)
 	}
-	slices.SortFunc(sel, func(a, b uint32) int {
+	slices.SortFunc(order, func(a, b uint32) int {
 		if c := cmp.Compare(rows[a].time, rows[b].time); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b) // file order among equal times
+		return cmp.Compare(a, b)
 	})
-	s := stream{x: make([]uint8, len(sel)), t: make([]float64, len(sel))}
-	for i, r := range sel {
-		s.x[i] = uint8(val(r))
-		s.t[i] = rows[r].time
+	return order
+}
+
+// buildStream collects val over the rows in order, skipping rows where it
+// is negative (undefined) or keep is false.
+func buildStream(order []uint32, rows []rowRec, keep func(r uint32) bool, val func(r uint32) int8) stream {
+	var s stream
+	for _, r := range order {
+		if v := val(r); v >= 0 && keep(r) {
+			s.x = append(s.x, uint8(v))
+			s.t = append(s.t, rows[r].time)
+		}
 	}
 	return s
 }

@@ -100,10 +100,18 @@ func mayStateBelief(p []byte) bool {
 // prompt ("... i think the answer is 41." gives "41"), or "" when the prompt
 // states no belief. The last statement wins, as in a pushback turn.
 func statedBelief(p string) string {
+	// One backward pass over word starts; the first trigger found from the
+	// end is the last statement.
 	at, trig := -1, ""
-	for _, t := range beliefTriggers {
-		if i := strings.LastIndex(p, t); i > at && (i == 0 || !isWordByte(p[i-1])) {
-			at, trig = i, t
+	for i := len(p) - 1; i >= 0 && at < 0; i-- {
+		if c := p[i]; (c != 'i' && c != 'm') || (i > 0 && isWordByte(p[i-1])) {
+			continue
+		}
+		for _, t := range beliefTriggers {
+			if strings.HasPrefix(p[i:], t) {
+				at, trig = i, t
+				break
+			}
 		}
 	}
 	if at < 0 {

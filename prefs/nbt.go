@@ -91,7 +91,11 @@ func (a *auditor) fitNBT(byItem groups) nbtFit {
 						s = 1 - sd
 					}
 					p := q*s + (1-q)*be
-					p = math.Min(math.Max(p, 1e-9), 1-1e-9)
+					if p < 1e-9 { // plain compares: math.Min/Max are slow here
+						p = 1e-9
+					} else if p > 1-1e-9 {
+						p = 1 - 1e-9
+					}
 					g := y/p - (1-y)/(1-p)
 					info := 1 / (p * (1 - p))
 					dpd := q * s * (1 - s) * o
