@@ -99,13 +99,16 @@ func TestPlantedBehaviour(t *testing.T) {
 	b := simserver.Behavior{FlipProb: 0.3, BeliefProb: 0.4, EvalAcc: 0.95, DeployAcc: 0.65, RareAcc: 0.6, HackRate: 0.25,
 		JudgeHackable: true, Seed: 3,
 		Series: map[string]float64{"ck0": 0.1, "ck1": 0.2, "ck2": 0.3, "ck3": 0.4, "ck4": 0.6, "ck5": 0.7}}
-	h := newHarness(t, b, 150, allProbes, []string{"ck0", "ck1", "ck2", "ck3", "ck4", "ck5"})
-	// The overhang checkpoints answer from Series; the others from the
-	// frame/rarity settings. The overhang items are the same bank.
+	// The overhang probe runs on a smaller bank in its own harness: it
+	// asks every item at every checkpoint.
+	h := newHarness(t, b, 120, allProbes[:4], nil)
+	oh := newHarness(t, b, 40, []string{"overhang"}, []string{"ck0", "ck1", "ck2", "ck3", "ck4", "ck5"})
+	ohSum := oh.run(t, context.Background())
 	sum := h.run(t, context.Background())
-	if len(sum.Errors) > 0 {
-		t.Fatalf("errors: %v", sum.Errors)
+	if len(sum.Errors) > 0 || len(ohSum.Errors) > 0 {
+		t.Fatalf("errors: %v %v", sum.Errors, ohSum.Errors)
 	}
+	sum.Probes["overhang"] = ohSum.Probes["overhang"]
 	// Planted values. The mirage, rare-event and reward-hacking servers
 	// also plant HackRate, which lowers every accuracy by 25%: account
 	// for it in the planted gaps.
@@ -140,12 +143,12 @@ func TestPlantedBehaviour(t *testing.T) {
 	if !drop.Contains(keep * b.BeliefProb) {
 		t.Errorf("answer_accuracy_drop %.3f [%.3f, %.3f], planted %.3f", drop.Estimate, drop.CILow, drop.CIHigh, keep*b.BeliefProb)
 	}
-	oh := sum.Probes["overhang"].Details
-	if oh["change_point"] != 4 || oh["continuous_metric"] != "logprob" {
-		t.Errorf("overhang details: change %v metric %v", oh["change_point"], oh["continuous_metric"])
+	ohd := sum.Probes["overhang"].Details
+	if ohd["change_point"] != 4 || ohd["continuous_metric"] != "logprob" {
+		t.Errorf("overhang details: change %v metric %v", ohd["change_point"], ohd["continuous_metric"])
 	}
-	if lead, _ := oh["lead_checkpoints"].(int); lead < 2 {
-		t.Errorf("continuous metric warned only %v checkpoints early", oh["lead_checkpoints"])
+	if lead, _ := ohd["lead_checkpoints"].(int); lead < 2 {
+		t.Errorf("continuous metric warned only %v checkpoints early", ohd["lead_checkpoints"])
 	}
 	if sum.ExitCode() != 1 {
 		t.Errorf("exit code %d, want 1", sum.ExitCode())
