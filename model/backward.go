@@ -65,7 +65,7 @@ func (m *Model) blockBackward(w *activations, l int) {
 
 	// MLP branch: proj, activation, fc, then norm2 (which adds into dres).
 	linearBackward(w.dpost, gp.ProjW, gp.ProjB, dres, la.post, lp.ProjW, BT, H, C, false)
-	w.kern.act.backward(w.dpre, w.dup, w.dpost, la.pre, la.up)
+	mlpActBackward(w.dpre, w.dup, w.dpost, la.pre, la.up)
 	if cfg.Gated() {
 		linearBackward(w.dln, gp.FCW[:H*C], sub(gp.FCB, 0, H), w.dpre, la.ln2, lp.FCW[:H*C], BT, C, H, false)
 		linearBackward(w.dln, gp.FCW[H*C:], sub(gp.FCB, H, 2*H), w.dup, la.ln2, lp.FCW[H*C:], BT, C, H, true)

@@ -8,11 +8,7 @@
 
 package model
 
-import (
-	"math"
-
-	"github.com/alignlab/alignlab/tensor"
-)
+import "github.com/alignlab/alignlab/tensor"
 
 // maxHeadFloats bounds the logits the fused loss path holds at once: 2^25
 // floats (128 MiB), e.g. 667 rows at GPT-2's vocabulary of 50257. A variable
@@ -50,17 +46,8 @@ func (k *headKernel) probsRange(lo, hi int) {
 			continue
 		}
 		x := k.logits[i*V : (i+1)*V]
-		target := x[k.targets[r]]
-		mx := x[0]
-		for _, v := range x[1:] {
-			mx = max(mx, v)
-		}
-		sum := expSubSum(x, mx)
-		k.rowLoss[r] = mx + float32(math.Log(sum)) - target
-		inv := float32(1 / sum)
-		for j := range x {
-			x[j] *= inv
-		}
+		k.rowLoss[r] = tensor.LogSumExp(x) - x[k.targets[r]]
+		tensor.Softmax(x)
 	}
 }
 

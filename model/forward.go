@@ -15,7 +15,6 @@ import (
 type kernels struct {
 	norm  normKernel
 	attn  attnKernel
-	act   actKernel
 	head  headKernel
 	clear clearKernel
 }
@@ -23,7 +22,6 @@ type kernels struct {
 func (k *kernels) bind() {
 	k.norm.bind()
 	k.attn.bind()
-	k.act.bind()
 	k.head.bind()
 	k.clear.bind()
 }
@@ -164,7 +162,7 @@ func (m *Model) blockForward(w *activations, l int, hooks *Hooks) {
 		linearForward(la.pre, la.ln2, lp.FCW, lp.FCB, BT, C, H)
 		fire(hookPre, la.pre, B, T, H, 0)
 	}
-	w.kern.act.forward(la.post, la.pre, la.up)
+	mlpActForward(la.post, la.pre, la.up)
 	fire(hookPost, la.post, B, T, H, 0)
 	linearForward(w.branch, la.post, lp.ProjW, lp.ProjB, BT, H, C)
 	fire(hookMLPOut, w.branch, B, T, C, 0)

@@ -73,12 +73,13 @@ func TestLayerBackward(t *testing.T) {
 			inputs: []inSpec{{"x", 50, 0}},
 			ref:    func(v map[string][]float64) []float64 { return refGELU(v["x"]) },
 			ours: func(v map[string][]float32, dout []float32) ([]float32, map[string][]float32) {
-				var k actKernel
-				k.bind()
 				y := make([]float32, 50)
-				k.forward(y, v["x"], nil)
+				mlpActForward(y, v["x"], nil)
 				g := grads(v)
-				k.backward(g["x"], nil, dout, v["x"], nil)
+				for i := range g["x"] { // backward must overwrite, not accumulate
+					g["x"][i] = 7
+				}
+				mlpActBackward(g["x"], nil, dout, v["x"], nil)
 				return y, g
 			},
 		},
@@ -87,12 +88,11 @@ func TestLayerBackward(t *testing.T) {
 			inputs: []inSpec{{"gate", 40, 0}, {"up", 40, 0}},
 			ref:    func(v map[string][]float64) []float64 { return refSwiGLU(v["gate"], v["up"]) },
 			ours: func(v map[string][]float32, dout []float32) ([]float32, map[string][]float32) {
-				var k actKernel
-				k.bind()
 				y := make([]float32, 40)
-				k.forward(y, v["gate"], v["up"])
+				mlpActForward(y, v["gate"], v["up"])
 				g := grads(v)
-				k.backward(g["gate"], g["up"], dout, v["gate"], v["up"])
+				g["gate"][0], g["up"][3] = 7, 7 // backward must overwrite
+				mlpActBackward(g["gate"], g["up"], dout, v["gate"], v["up"])
 				return y, g
 			},
 		},
