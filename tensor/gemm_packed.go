@@ -51,8 +51,10 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 			}
 			var next atomic.Int64
 			work := func(_, _ int) {
-				abuf := getBuf(&aPool, mcb*kc)
+				// The A block, then room for one edge tile.
+				abuf := getBuf(&aPool, mcb*kc+maxTile)
 				defer aPool.Put(abuf)
+				tmp := (*abuf)[mcb*kc:]
 				for {
 					it := int(next.Add(1) - 1)
 					if it >= items {
@@ -67,7 +69,7 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 					packA(ap, a, lda, transA, i0, mc, pc, kc, mr)
 					j0 := q0 * nr
 					ncols := min(q1*nr, nc) - j0
-					macroKernel(kn, mc, ncols, kc, ap, bp[j0*kc:], c[i0*ldc+jc+j0:], ldc, alpha, bet)
+					macroKernel(kn, mc, ncols, kc, ap, bp[j0*kc:], c[i0*ldc+jc+j0:], ldc, alpha, bet, tmp)
 				}
 			}
 			if t > 1 && items > 1 {
@@ -81,8 +83,10 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 
 // macroKernel multiplies a packed mc×kc block of A by a packed kc×nc block
 // of B into C. The B panel is the outer loop so it stays in L1 while the
-// A panels stream from L2. Edge tiles go through a stack buffer.
-func macroKernel(kn *kernel, mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, beta float32) {
+// A panels stream from L2. Edge tiles go through tmp (maxTile floats; not
+// a local array, which would escape to the heap through the kernel's
+// function value on every call).
+func macroKernel(kn *kernel, mc, nc, kc int, ap, bp, c []float32, ldc int, alpha, beta float32, tmp []float32) {
 	mr, nr := kn.mr, kn.nr
 	for jr := 0; jr < nc; jr += nr {
 		nn := min(nr, nc-jr)
@@ -105,8 +109,7 @@ func macroKernel(kn *kernel, mc, nc, kc int, ap, bp, c []float32, ldc int, alpha
 				kn.micro(kc, apan, bpan, c[ir*ldc+jr:], ldc, alpha, beta, pf)
 				continue
 			}
-			var tmp [maxTile]float32
-			kn.micro(kc, apan, bpan, tmp[:], nr, 1, 0, pf)
+			kn.micro(kc, apan, bpan, tmp, nr, 1, 0, pf)
 			for i := 0; i < mm; i++ {
 				row := c[(ir+i)*ldc+jr:][:nn]
 				t := tmp[i*nr : i*nr+nn]

@@ -63,11 +63,11 @@ func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 // four rows of w at a time.
 func dotRows(kn *kernel, x [][]float32, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int) {
 	j := j0
-	var out [4]float32
 	for ; j+4 <= j1; j += 4 {
 		wj := w[j*ldw : (j+3)*ldw+k]
 		for i, xi := range x {
-			kn.dot4(xi, wj, ldw, &out)
+			s0, s1, s2, s3 := kn.dot4(xi, wj, ldw)
+			out := [4]float32{s0, s1, s2, s3}
 			cr := c[i*ldc+j : i*ldc+j+4]
 			for r, v := range out {
 				if beta == 0 {

@@ -21,9 +21,10 @@ type kernel struct {
 	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32, next []float32)
 	// dot returns a·b over len(a) elements.
 	dot func(a, b []float32) float32
-	// dot4 stores in out[r] the dot product of x with row r of w (row
-	// stride ldw), for r in 0..3, over len(x) elements.
-	dot4 func(x, w []float32, ldw int, out *[4]float32)
+	// dot4 returns the dot products of x with rows 0..3 of w (row
+	// stride ldw) over len(x) elements. (Results, not an out-array: an
+	// array passed through a function value escapes to the heap.)
+	dot4 func(x, w []float32, ldw int) (s0, s1, s2, s3 float32)
 	// axpy does y += alpha·x over len(x) elements.
 	axpy func(alpha float32, x, y []float32)
 
@@ -38,8 +39,8 @@ type kernel struct {
 	swigluBack func(dgate, dup, dout, gate, up []float32)
 }
 
-// maxTile bounds mr·nr over all kernels, for the stack buffer edge tiles
-// are computed into.
+// maxTile bounds mr·nr over all kernels, for the buffer edge tiles are
+// computed into.
 const maxTile = 8 * 32
 
 var (

@@ -74,13 +74,14 @@ func dotAVX2(a, b []float32) float32 {
 	return sdot(len(a), unsafe.SliceData(a), unsafe.SliceData(b))
 }
 
-func dot4AVX2(x, w []float32, ldw int, out *[4]float32) {
+func dot4AVX2(x, w []float32, ldw int) (float32, float32, float32, float32) {
 	if len(x) == 0 {
-		*out = [4]float32{}
-		return
+		return 0, 0, 0, 0
 	}
 	_ = w[3*ldw+len(x)-1]
-	sdot4(len(x), unsafe.SliceData(x), unsafe.SliceData(w), ldw, out)
+	var out [4]float32
+	sdot4(len(x), unsafe.SliceData(x), unsafe.SliceData(w), ldw, &out)
+	return out[0], out[1], out[2], out[3]
 }
 
 func axpyAVX2(alpha float32, x, y []float32) {

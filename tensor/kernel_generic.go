@@ -84,7 +84,7 @@ func dotGeneric(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-func dot4Generic(x, w []float32, ldw int, out *[4]float32) {
+func dot4Generic(x, w []float32, ldw int) (float32, float32, float32, float32) {
 	n := len(x)
 	w0 := w[:n]
 	w1 := w[ldw : ldw+n]
@@ -97,7 +97,7 @@ func dot4Generic(x, w []float32, ldw int, out *[4]float32) {
 		s2 += v * w2[i]
 		s3 += v * w3[i]
 	}
-	out[0], out[1], out[2], out[3] = s0, s1, s2, s3
+	return s0, s1, s2, s3
 }
 
 func axpyGeneric(alpha float32, x, y []float32) {

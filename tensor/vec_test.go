@@ -25,8 +25,8 @@ func TestDotAxpy(t *testing.T) {
 			}
 			// dot4 against four separate dots on rows with stride n+3.
 			w := randSlice(rng, 4*(n+3))
-			var out [4]float32
-			kn.dot4(a, w, n+3, &out)
+			s0, s1, s2, s3 := kn.dot4(a, w, n+3)
+			out := [4]float32{s0, s1, s2, s3}
 			for r := 0; r < 4; r++ {
 				var s, m float64
 				for i := range a {
