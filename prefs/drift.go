@@ -191,16 +191,33 @@ type stream struct {
 // timeOrder returns the indices of rows in time order (file order among
 // equal times), sorted once for every stream.
 func timeOrder(rows []rowRec) []uint32 {
-	order := make([]uint32, len(rows))
-	for i := range order {
-		order[i] = uint32(i)
+	// Sorting packed (time, index) keys is cache-friendly; sorting indices
+	// that point into rows is not. Already ordered data (the common case:
+	// logs in time order) costs one pass.
+	type key struct {
+		t float64
+		i uint32
 	}
-	slices.SortFunc(order, func(a, b uint32) int {
-		if c := cmp.Compare(rows[a].time, rows[b].time); c != 0 {
-			return c
+	keys := make([]key, len(rows))
+	sorted := true
+	for i := range rows {
+		keys[i] = key{rows[i].time, uint32(i)}
+		if i > 0 && rows[i].time < rows[i-1].time {
+			sorted = false
 		}
-		return cmp.Compare(a, b)
-	})
+	}
+	if !sorted {
+		slices.SortFunc(keys, func(a, b key) int {
+			if a.t != b.t {
+				return cmp.Compare(a.t, b.t)
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+	}
+	order := make([]uint32, len(rows))
+	for i, k := range keys {
+		order[i] = k.i
+	}
 	return order
 }
 
