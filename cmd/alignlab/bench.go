@@ -12,5 +12,6 @@ func newBenchCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newBenchEngineCmd())
 	cmd.AddCommand(newBenchDataCmd())
+	cmd.AddCommand(newBenchAuditCmd())
 	return cmd
 }
