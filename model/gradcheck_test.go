@@ -182,7 +182,7 @@ func TestBackwardAccumulates(t *testing.T) {
 
 // TestChunkedHead forces the fused head to hold fewer rows than the batch,
 // so Backward recomputes logits chunk by chunk, and checks loss and
-// gradients match the single-chunk path exactly enough.
+// gradients match the single-chunk path.
 func TestChunkedHead(t *testing.T) {
 	cfg := tinyConfigs()[2].cfg
 	run := func(chunkFloats int) (float32, []float32) {
@@ -204,7 +204,8 @@ func TestChunkedHead(t *testing.T) {
 	}
 	l1, g1 := run(1 << 20)
 	l2, g2 := run(5 * 11) // 5 rows per chunk: 3 chunks, the last partial
-	if l1 != l2 {
+	// Equal up to summation order (the matmuls block differently).
+	if math.Abs(float64(l1-l2)) > 1e-6*math.Abs(float64(l1)) {
 		t.Fatalf("loss %v with one chunk, %v chunked", l1, l2)
 	}
 	for i := range g1 {
