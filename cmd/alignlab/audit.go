@@ -22,12 +22,12 @@ import (
 
 type auditFlags struct {
 	target, model, apiKeyEnv, probes, policy, db, suite, suiteFormat, scorer string
-	judgeTarget, judgeModel, series, overhangMetric, metricsLog, runID        string
-	concurrency, n, maxTokens, retries, maxErrors, overhangSamples            int
-	seed                                                                      int64
-	temperature, rpm, proxyThreshold                                          float64
-	timeout                                                                   time.Duration
-	jsonOut, noCache, quiet                                                   bool
+	judgeTarget, judgeModel, series, overhangMetric, metricsLog, runID       string
+	concurrency, n, maxTokens, retries, maxErrors, overhangSamples           int
+	seed                                                                     int64
+	temperature, rpm, proxyThreshold                                         float64
+	timeout                                                                  time.Duration
+	jsonOut, noCache, quiet                                                  bool
 }
 
 func newAuditCmd() *cobra.Command {
