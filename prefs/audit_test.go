@@ -32,8 +32,13 @@ func writeSynthFile(t testing.TB, cfg SynthConfig) (string, SynthTruth) {
 // precision and recall of flagged annotators >= 0.9, each drift within 5%
 // of the time span, planted problems found.
 func TestAuditRecoversPlantedAnnotators(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		cfg := SynthConfig{Seed: seed, Items: 6000, LabelsPerItem: 5, Duplicates: 40, Contradictions: 15, Cycles: 5,
+	seeds := []uint64{1, 2, 3}
+	items := 6000
+	if raceEnabled {
+		seeds, items = seeds[:1], 3000
+	}
+	for _, seed := range seeds {
+		cfg := SynthConfig{Seed: seed, Items: items, LabelsPerItem: 5, Duplicates: 40, Contradictions: 15, Cycles: 5,
 			Annotators: map[string]int{KindHonest: 24, KindSycophantic: 3, KindLengthBiased: 3,
 				KindPositionBiased: 3, KindDrifting: 3, KindSpammer: 3}}
 		path, truth := writeSynthFile(t, cfg)
@@ -93,7 +98,11 @@ func TestAuditRecoversPlantedAnnotators(t *testing.T) {
 // at most 5% of them are flagged (the bar), over several seeds.
 func TestCleanDataFewFalseFlags(t *testing.T) {
 	flagged, total := 0, 0
-	for _, seed := range []uint64{11, 12, 13, 14} {
+	seeds := []uint64{11, 12, 13, 14}
+	if raceEnabled {
+		seeds = seeds[:1]
+	}
+	for _, seed := range seeds {
 		path, _ := writeSynthFile(t, SynthConfig{Seed: seed, Items: 3000, LabelsPerItem: 5,
 			Annotators: map[string]int{KindHonest: 40}})
 		au, err := Run(context.Background(), []string{path}, Options{Seed: seed})

@@ -1,0 +1,5 @@
+//go:build !race
+
+package prefs
+
+const raceEnabled = false
