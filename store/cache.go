@@ -11,7 +11,7 @@ import (
 // hashes of (target, model, messages, parameters); see target.CacheKey.
 func (s *Store) GetCached(ctx context.Context, key string) ([]byte, bool, error) {
 	var b []byte
-	err := s.r.QueryRowContext(ctx, `SELECT response FROM response_cache WHERE key=?`, key).Scan(&b)
+	err := s.getCache.QueryRowContext(ctx, key).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -23,8 +23,7 @@ func (s *Store) GetCached(ctx context.Context, key string) ([]byte, bool, error)
 
 // PutCached stores val under key, replacing what was there.
 func (s *Store) PutCached(ctx context.Context, key string, val []byte) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO response_cache (key, response, created_at) VALUES (?,?,?)
-		ON CONFLICT(key) DO UPDATE SET response=excluded.response, created_at=excluded.created_at`, key, val, now())
+	_, err := s.putCache.ExecContext(ctx, key, val, now())
 	if err != nil {
 		return fmt.Errorf("write response cache: %w", err)
 	}

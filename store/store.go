@@ -28,6 +28,9 @@ type Store struct {
 	// spin in SQLite's busy handler. r serves reads concurrently (WAL).
 	w, r *sql.DB
 	path string
+	// Prepared once: the cache is hit on every request, and re-parsing its
+	// SQL each time was the harness's largest CPU cost.
+	getCache, putCache *sql.Stmt
 }
 
 const schema = `
@@ -93,11 +96,25 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	return &Store{w: w, r: r, path: path}, nil
+	s := &Store{w: w, r: r, path: path}
+	if s.getCache, err = r.Prepare(`SELECT response FROM response_cache WHERE key=?`); err == nil {
+		s.putCache, err = w.Prepare(`INSERT INTO response_cache (key, response, created_at) VALUES (?,?,?)
+		ON CONFLICT(key) DO UPDATE SET response=excluded.response, created_at=excluded.created_at`)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: prepare: %w", path, err)
+	}
+	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.getCache, s.putCache} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 

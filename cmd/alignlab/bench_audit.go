@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ type benchAuditFlags struct {
 	seed                 int64
 	latency              time.Duration
 	promptfoo, serve     string
+	cpuprofile           string
 	jsonOut              bool
 }
 
@@ -66,6 +68,7 @@ the same suite, server and concurrency through promptfoo and reports the ratio.`
 	fl.BoolVar(&f.jsonOut, "json", false, "print the figures as JSON")
 	fl.StringVar(&f.serve, "serve", "", "internal: serve the planted server on this address")
 	fl.MarkHidden("serve")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the alignlab runs to this file")
 	return cmd
 }
 
@@ -138,6 +141,16 @@ func benchAudit(ctx context.Context, f benchAuditFlags, stdout, stderr io.Writer
 	}
 	url := strings.TrimSpace(strings.TrimPrefix(line, "listening "))
 
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
 	var runs []benchRun
 	for r := range f.reps {
 		br, err := benchAlignlab(ctx, f, ds, url)
@@ -147,6 +160,7 @@ func benchAudit(ctx context.Context, f benchAuditFlags, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "alignlab rep %d: %.2f s, %.0f samples/s, %.3f ms CPU/sample\n", r+1, br.WallS, br.SamplesPerS, br.CPUMsPerSample)
 		runs = append(runs, br)
 	}
+	pprof.StopCPUProfile()
 	sort.Slice(runs, func(i, j int) bool { return runs[i].WallS < runs[j].WallS })
 	res := map[string]any{"alignlab": runs[len(runs)/2]}
 	if f.promptfoo != "" {
