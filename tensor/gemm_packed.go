@@ -16,14 +16,46 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 	mr, nr := kn.mr, kn.nr
 	t := threadsFor(2 * m * n * k)
 
-	ncMax := min(kn.nc, roundUp(n, nr))
 	kcMax := min(kn.kc, k)
-	bbuf := getBuf(&bPool, kcMax*ncMax)
-	defer bPool.Put(bbuf)
-
 	// Row blocks of at most mc rows, evenly sized, multiples of mr.
 	mcb := roundUp(ceilDiv(m, ceilDiv(m, kn.mc)), mr)
 	mBlocks := ceilDiv(m, mcb)
+	kBlocks := ceilDiv(k, kcMax)
+
+	// When A is small (the activations of a forward pass), it is packed
+	// once for all B blocks (block (pc, mi) at ((pc/kc)·mBlocks + mi)·aBlock)
+	// instead of once per block, and the B blocks are then narrower: a
+	// block packed from a large, cold B (the LM head's weights) stays in
+	// L2 and the part of L3 other processes leave us.
+	aBlock := roundUp(mcb, mr) * kcMax
+	cacheA := mBlocks*kBlocks*aBlock <= aCacheMax && n > kn.ncCachedA
+	ncMax := kn.nc
+	if cacheA {
+		ncMax = kn.ncCachedA
+	}
+	ncMax = min(ncMax, roundUp(n, nr))
+	bbuf := getBuf(&bPool, kcMax*ncMax)
+	defer bPool.Put(bbuf)
+
+	var acache []float32
+	if cacheA {
+		abuf := getBuf(&cPool, mBlocks*kBlocks*aBlock)
+		defer cPool.Put(abuf)
+		acache = *abuf
+		packAll := func(lo, hi int) {
+			for it := lo; it < hi; it++ {
+				pi, mi := it/mBlocks, it%mBlocks
+				pc, i0 := pi*kcMax, mi*mcb
+				kc, mc := min(kcMax, k-pc), min(mcb, m-i0)
+				packA(acache[it*aBlock:], a, lda, transA, i0, mc, pc, kc, mr)
+			}
+		}
+		if t > 1 {
+			Parallel(mBlocks*kBlocks, packAll)
+		} else {
+			packAll(0, mBlocks*kBlocks)
+		}
+	}
 
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
@@ -65,8 +97,14 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 					mc := min(mcb, m-i0)
 					q0 := ni * panels / nSplit
 					q1 := (ni + 1) * panels / nSplit
-					ap := (*abuf)[:roundUp(mc, mr)*kc]
-					packA(ap, a, lda, transA, i0, mc, pc, kc, mr)
+					var ap []float32
+					if acache != nil {
+						off := ((pc/kcMax)*mBlocks + mi) * aBlock
+						ap = acache[off : off+roundUp(mc, mr)*kc]
+					} else {
+						ap = (*abuf)[:roundUp(mc, mr)*kc]
+						packA(ap, a, lda, transA, i0, mc, pc, kc, mr)
+					}
 					j0 := q0 * nr
 					ncols := min(q1*nr, nc) - j0
 					macroKernel(kn, mc, ncols, kc, ap, bp[j0*kc:], c[i0*ldc+jc+j0:], ldc, alpha, bet, tmp)
@@ -128,8 +166,12 @@ func macroKernel(kn *kernel, mc, nc, kc int, ap, bp, c []float32, ldc int, alpha
 }
 
 // Pools recycle packing buffers so the steady state allocates nothing; A
-// and B blocks differ in size, so they have a pool each.
-var aPool, bPool sync.Pool
+// blocks, B blocks and whole packed A differ in size, so they have a pool
+// each.
+var aPool, bPool, cPool sync.Pool
+
+// aCacheMax is the most floats of A packed once for all B blocks (4 MiB).
+var aCacheMax = 1 << 20
 
 // getBuf returns a buffer of n floats from pool, allocating when the pool
 // is empty or its buffer too small (which then goes to the collector).

@@ -293,3 +293,35 @@ func TestKernelNames(t *testing.T) {
 		t.Fatal("useKernel accepted an unknown name")
 	}
 }
+
+// TestGemmTinyBlocks shrinks every cache block so that test-sized products
+// cross many kc, mc and nc boundaries, with A packed once up front and per
+// block, on 1 and 3 threads.
+func TestGemmTinyBlocks(t *testing.T) {
+	savedCache := aCacheMax
+	defer func() { aCacheMax = savedCache }()
+	shapes := [][3]int{{7, 13, 29}, {13, 29, 57}, {40, 70, 33}, {25, 100, 64}}
+	for _, base := range kernels {
+		kn := *base
+		kn.kc, kn.mc, kn.nc, kn.ncCachedA = 8, 2*kn.mr, 3*kn.nr, 2*kn.nr
+		for si, s := range shapes {
+			for tr := 0; tr < 4; tr++ {
+				g := gemmCase{s[0], s[1], s[2], tr&1 != 0, tr&2 != 0, 1.5, 0.5, tr % 2 * 3}
+				a, lda, b, ldb, c0, ldc := gemmInputs(g, int64(si*4+tr))
+				want, bound := gemmExpect(g, a, lda, b, ldb, c0, ldc)
+				for _, cache := range []int{0, 1 << 20} {
+					for _, threads := range []int{1, 3} {
+						aCacheMax = cache
+						withThreads(threads, func() {
+							got := append([]float32(nil), c0...)
+							gemmPacked(&kn, g.transA, g.transB, g.m, g.n, g.k, g.alpha, a, lda, b, ldb, g.beta, got, ldc)
+							t.Run(fmt.Sprintf("%s/cacheA=%v/t%d/%v", kn.name, cache > 0, threads, g), func(t *testing.T) {
+								checkGemmResult(t, g, want, bound, got, ldc)
+							})
+						})
+					}
+				}
+			}
+		}
+	}
+}

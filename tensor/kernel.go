@@ -15,6 +15,9 @@ type kernel struct {
 	// L2 and a kc×nc block of B in L3.
 	mr, nr     int
 	kc, mc, nc int
+	// ncCachedA replaces nc when A is small enough to pack once for all
+	// B blocks (gemmPacked).
+	ncCachedA int
 	// micro computes the mr×nr tile c = alpha·a·b + beta·c from packed
 	// panels a (kc steps of mr) and b (kc steps of nr); beta == 0 ignores c.
 	// It may prefetch from next (the B panel the caller will use next).

@@ -11,12 +11,13 @@ import (
 // The AVX2+FMA kernel: a 6×16 micro-kernel holding the C tile in 12 ymm
 // accumulators (as BLIS's haswell kernel), and 8-wide dot and axpy loops.
 // Blocking for Zen3: a 256×16 B panel (16 KiB) plus a 6×256 A panel
-// (6 KiB) fit the 32 KiB L1; an mc×256 A block fits the 512 KiB L2; the
-// 256×nc B block (4 MiB) sits in the shared 32 MiB L3.
+// (6 KiB) fit the 32 KiB L1; a 144×256 A block (144 KiB) fits the 512 KiB
+// L2; the 256×4096 B block (4 MiB) sits in the shared 32 MiB L3, or, when
+// A is packed once up front, a 256×1024 block (1 MiB) mostly in L2.
 var avx2Kernel = &kernel{
 	name: "avx2-fma",
 	mr:   6, nr: 16,
-	kc: 256, mc: 144, nc: 4096,
+	kc: 256, mc: 144, nc: 4096, ncCachedA: 1024,
 	micro: microAVX2,
 	dot:   dotAVX2,
 	dot4:  dot4AVX2,

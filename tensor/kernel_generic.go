@@ -7,7 +7,7 @@ package tensor
 var genericKernel = &kernel{
 	name: "generic",
 	mr:   4, nr: 4,
-	kc: 256, mc: 128, nc: 2048,
+	kc: 256, mc: 128, nc: 2048, ncCachedA: 1024,
 	micro: microGeneric4x4,
 	dot:   dotGeneric,
 	dot4:  dot4Generic,
