@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Packages whose code starts goroutines; they also run under -race.
-RACE_PKGS="./tensor/... ./model/... ./train/... ./prefs/..."
+RACE_PKGS="./tensor/... ./model/... ./train/... ./prefs/... ./target/... ./store/... ./audit/..."
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
