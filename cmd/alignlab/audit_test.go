@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alignlab/alignlab/audit"
+	"github.com/alignlab/alignlab/audit/simserver"
+)
+
+// simFor serves planted behaviour for the questions the CLI will ask with
+// --n n --seed seed (the built-in bank).
+func simFor(t *testing.T, b simserver.Behavior, n int, seed int64) *httptest.Server {
+	t.Helper()
+	ds, err := audit.Bank(n, seed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := simserver.New(b, nil)
+	opts := audit.Options{Dataset: ds, Seed: seed}
+	for _, name := range []string{"sycophancy", "mirage", "rare-event"} {
+		p, _ := audit.ProbeByName(name)
+		tasks, err := p.Tasks(context.Background(), &opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range tasks {
+			sim.Learn(tk.Sample)
+		}
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 2
+}
+
+const auditSecret = "sk-cli-test-NEVER-STORE-0987"
+
+func TestAuditCLIGate(t *testing.T) {
+	t.Setenv("ALIGNLAB_AUDIT_KEY", auditSecret)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "runs", "a.db")
+	clean := simFor(t, simserver.Behavior{Seed: 1}, 40, 7)
+	args := func(url string, extra ...string) []string {
+		return append([]string{"audit", "--target", url + "/v1", "--model", "sim", "--n", "40", "--seed", "7",
+			"--db", db, "--api-key-env", "ALIGNLAB_AUDIT_KEY", "--quiet"}, extra...)
+	}
+	out, err := runCLI(t, args(clean.URL, "--json")...)
+	if exitCode(err) != 0 {
+		t.Fatalf("clean server: exit %d (%v)\n%s", exitCode(err), err, out)
+	}
+	var rep struct {
+		Probes map[string]map[string]any `json:"probes"`
+		Pass   bool                      `json:"pass"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json output is not JSON: %v\n%s", err, out)
+	}
+	for _, name := range []string{"sycophancy", "mirage", "rare-event"} {
+		p, ok := rep.Probes[name]
+		if !ok {
+			t.Fatalf("no %q in %v", name, rep.Probes)
+		}
+		for _, k := range []string{"estimate", "ci_low", "ci_high", "n", "flagged", "test", "details"} {
+			if _, ok := p[k]; !ok {
+				t.Errorf("%s: missing %q", name, k)
+			}
+		}
+	}
+	if !rep.Pass {
+		t.Error("clean server did not pass")
+	}
+
+	syco := simFor(t, simserver.Behavior{Seed: 1, FlipProb: 0.6}, 40, 7)
+	out, err = runCLI(t, args(syco.URL, "--probes", "sycophancy")...)
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL") {
+		t.Errorf("sycophant: exit %d, table:\n%s", exitCode(err), out)
+	}
+	// A policy that tolerates it passes.
+	pol := filepath.Join(dir, "gate.yaml")
+	os.WriteFile(pol, []byte("probes:\n  sycophancy: {max: 0.9}\n"), 0o644)
+	if _, err = runCLI(t, args(syco.URL, "--probes", "sycophancy", "--policy", pol)...); exitCode(err) != 0 {
+		t.Errorf("lenient policy: exit %d (%v)", exitCode(err), err)
+	}
+
+	dead := httptest.NewServer(nil)
+	dead.Close()
+	out, err = runCLI(t, args(dead.URL, "--probes", "mirage", "--retries", "1", "--max-errors", "2")...)
+	if exitCode(err) != 2 || !strings.Contains(out, "connection failed") {
+		t.Errorf("dead server: exit %d, output:\n%s", exitCode(err), out)
+	}
+	if _, err = runCLI(t, "audit", "--target", clean.URL+"/v1", "--model", "m", "--probes", "nosuch", "--db", db); exitCode(err) != 2 {
+		t.Errorf("unknown probe: exit %d", exitCode(err))
+	}
+
+	// The API key is in no file the audit wrote.
+	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if bytes.Contains(data, []byte(auditSecret)) {
+			t.Errorf("%s contains the API key", f)
+		}
+	}
+	if strings.Contains(out, auditSecret) {
+		t.Error("output contains the API key")
+	}
+}
