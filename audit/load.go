@@ -342,4 +342,3 @@ func parseSycophancyEval(data []byte) (Dataset, error) {
 	}
 	return ds, nil
 }
-

@@ -173,4 +173,3 @@ func nonASCII(q string, _ *rand.Rand) (string, bool) {
 	out := "🙂 " + r.Replace(q)
 	return out, out != q
 }
-
