@@ -13,6 +13,8 @@ import (
 
 	"github.com/alignlab/alignlab/audit"
 	"github.com/alignlab/alignlab/audit/simserver"
+	"github.com/alignlab/alignlab/model"
+	"github.com/alignlab/alignlab/target"
 )
 
 // simFor serves planted behaviour for the questions the CLI will ask with
@@ -120,5 +122,35 @@ func TestAuditCLIGate(t *testing.T) {
 	}
 	if strings.Contains(out, auditSecret) {
 		t.Error("output contains the API key")
+	}
+}
+
+// TestAuditLocalTarget audits a local checkpoint directory end to end. The
+// model is random, so only the plumbing is checked: every sample runs and
+// the gate reports instead of erroring.
+func TestAuditLocalTarget(t *testing.T) {
+	dir := t.TempDir()
+	m, err := model.New(model.GPT2Config(target.ByteVocab, 160, 1, 2, 16), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(dir, "ck")
+	if err := m.Save(ck); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "audit", "--target", ck, "--probes", "sycophancy,mirage", "--n", "4", "--max-tokens", "4",
+		"--db", filepath.Join(dir, "a.db"), "--json", "--quiet", "--concurrency", "2")
+	if code := exitCode(err); code == 2 {
+		t.Fatalf("local target: exit 2 (%v)\n%s", err, out)
+	}
+	var rep struct {
+		Tasks  struct{ Total, Done int } `json:"tasks"`
+		Probes map[string]map[string]any `json:"probes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tasks.Total == 0 || rep.Tasks.Done != rep.Tasks.Total || len(rep.Probes) != 2 {
+		t.Errorf("local audit: %+v", rep)
 	}
 }
