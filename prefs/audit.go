@@ -78,7 +78,7 @@ type auditor struct {
 // error, or more than MaxErrors invalid rows, returns an error; in the
 // second case the returned Audit still lists the invalid rows found.
 func Run(ctx context.Context, files []string, opts Options) (*Audit, error) {
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	opts.defaults()
 	if len(files) == 0 {
 		return nil, errors.New("no input files")
@@ -104,7 +104,8 @@ func Run(ctx context.Context, files []string, opts Options) (*Audit, error) {
 	}
 	c.finish()
 	if opts.Progress != nil {
-		opts.Progress(fmt.Sprintf("read %d rows (%d invalid); analysing", len(c.rows), len(c.invalid)))
+		opts.Progress(fmt.Sprintf("read %d rows (%d invalid) in %.2f s, %.2f CPU-s; analysing",
+			len(c.rows), len(c.invalid), time.Since(start).Seconds(), cpuSeconds()-cpu0))
 	}
 	a := &auditor{c: c, opts: opts}
 	au.Report = a.analyse()
@@ -115,7 +116,11 @@ func Run(ctx context.Context, files []string, opts Options) (*Audit, error) {
 func (c *collector) fileSummaries() []FileSummary {
 	out := make([]FileSummary, len(c.files))
 	for i, f := range c.files {
-		out[i] = FileSummary{Path: f, Format: c.formats[i], Rows: c.fileRows[i], Invalid: c.fileBad[i]}
+		format := c.formats[i]
+		if format == "" {
+			format = "none" // no records to detect it from
+		}
+		out[i] = FileSummary{Path: f, Format: format, Rows: c.fileRows[i], Invalid: c.fileBad[i]}
 	}
 	return out
 }

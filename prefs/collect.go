@@ -3,6 +3,7 @@ package prefs
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // rowRec is all the audit keeps of one valid row (32 bytes): ids into the
@@ -106,8 +107,9 @@ func (c *collector) add(pb *parsedBatch) error {
 		a, ok := c.annIdx[p.annotator]
 		if !ok {
 			a = uint32(len(c.anns))
-			c.anns = append(c.anns, p.annotator)
-			c.annIdx[p.annotator] = a
+			id := strings.Clone(p.annotator) // it points into a whole batch buffer
+			c.anns = append(c.anns, id)
+			c.annIdx[id] = a
 		}
 		r.ann = a
 		pid, ok := c.prompts[p.prompt]

@@ -53,12 +53,11 @@ func cusumMax(x []uint8, mean float64) (float64, int) {
 func bernoulliSplit(x []uint8, ones int) int {
 	n := len(x)
 	edge := max(2, n/100)
-	ll := func(k, n int) float64 {
-		if k == 0 || k == n {
-			return 0
-		}
-		p := float64(k) / float64(n)
-		return float64(k)*math.Log(p) + float64(n-k)*math.Log1p(-p)
+	// ll(a, m) = a log(a/m) + (m-a) log((m-a)/m) = f(a) + f(m-a) - f(m)
+	// with f(x) = x log x, tabulated once: one log per element, not four.
+	f := make([]float64, n+1)
+	for i := 2; i <= n; i++ {
+		f[i] = float64(i) * math.Log(float64(i))
 	}
 	best, bk := math.Inf(-1), n/2
 	left := 0
@@ -67,7 +66,8 @@ func bernoulliSplit(x []uint8, ones int) int {
 		if k < edge || n-k < edge {
 			continue
 		}
-		if v := ll(left, k) + ll(ones-left, n-k); v > best {
+		r := ones - left
+		if v := f[left] + f[k-left] - f[k] + f[r] + f[n-k-r] - f[n-k]; v > best {
 			best, bk = v, k
 		}
 	}

@@ -86,7 +86,9 @@ func Detect(fields []jsonscan.Field) Format {
 }
 
 // decoder turns one JSON object into a Comparison; it is stateless apart from
-// scratch space and so is used one per worker.
+// scratch space and so is used one per worker. Its strings share the
+// record's buffer (jsonscan.StringNoCopy): the scan never reuses a batch
+// buffer, and the collector clones the few strings it keeps.
 type decoder struct {
 	format Format
 	fields Fields
@@ -175,7 +177,7 @@ func stringField(fields []jsonscan.Field, key string) (string, error) {
 	if jsonscan.KindOf(v) != jsonscan.KindString {
 		return "", fmt.Errorf("field %q: want a string, got %s", key, jsonscan.KindOf(v))
 	}
-	return jsonscan.String(v)
+	return jsonscan.StringNoCopy(v)
 }
 
 // text reads a field that is a string or a list of {role, content} messages.
@@ -186,7 +188,7 @@ func (d *decoder) text(fields []jsonscan.Field, key string) (string, []Message, 
 	}
 	switch jsonscan.KindOf(v) {
 	case jsonscan.KindString:
-		s, err := jsonscan.String(v)
+		s, err := jsonscan.StringNoCopy(v)
 		return s, nil, err
 	case jsonscan.KindArray:
 		ms, err := d.messages(v)
@@ -365,7 +367,7 @@ func (d *decoder) summarize(fields []jsonscan.Field, c *Comparison) error {
 	var parts []string
 	for _, k := range []string{"subreddit", "title", "post", "article"} {
 		if v, ok := jsonscan.Get(sub, k); ok && jsonscan.KindOf(v) == jsonscan.KindString {
-			s, _ := jsonscan.String(v)
+			s, _ := jsonscan.StringNoCopy(v)
 			if s != "" {
 				parts = append(parts, strings.ToUpper(k)+": "+s)
 			}
@@ -512,7 +514,7 @@ func (d *decoder) meta(fields []jsonscan.Field, c *Comparison) error {
 		if v, ok := jsonscan.Get(fields, k); ok {
 			switch jsonscan.KindOf(v) {
 			case jsonscan.KindString:
-				c.Annotator, _ = jsonscan.String(v)
+				c.Annotator, _ = jsonscan.StringNoCopy(v)
 			case jsonscan.KindNumber:
 				c.Annotator = string(v)
 			case jsonscan.KindNull:
@@ -564,7 +566,7 @@ func parseTime(v []byte) (t float64, clock bool, err error) {
 		}
 		return unixish(f)
 	case jsonscan.KindString:
-		s, _ := jsonscan.String(v)
+		s, _ := jsonscan.StringNoCopy(v)
 		s = strings.TrimSpace(s)
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return unixish(f)
@@ -619,7 +621,7 @@ func parseOrder(v []byte) (Shown, error) {
 			return ShownBFirst, nil
 		}
 	case jsonscan.KindString:
-		s, _ := jsonscan.String(v)
+		s, _ := jsonscan.StringNoCopy(v)
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "chosen", "a", "first", "left", "0", "model_a":
 			return ShownAFirst, nil

@@ -214,10 +214,11 @@ func readAll(ctx context.Context, cfg scanConfig, out chan<- *rawBatch) error {
 }
 
 type worker struct {
-	cfg    scanConfig
-	h      hasher
-	fields []jsonscan.Field
-	dec    decoder
+	cfg     scanConfig
+	scratch Comparison
+	h       hasher
+	fields  []jsonscan.Field
+	dec     decoder
 }
 
 func (w *worker) parse(rb *rawBatch) *parsedBatch {
@@ -241,7 +242,10 @@ func (w *worker) parse(rb *rawBatch) *parsedBatch {
 			pr.err = fmt.Errorf("invalid JSON: %w", err)
 			continue
 		}
-		c := &Comparison{}
+		c := &w.scratch // the audit pass keeps nothing of the comparison
+		if w.cfg.keep {
+			c = &Comparison{}
+		}
 		if err := w.dec.decode(fs, c); err != nil {
 			pr.err = err
 			continue

@@ -9,11 +9,13 @@
 package jsonscan
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Field is one top-level member of an object: Key is the raw key (without
@@ -340,7 +342,8 @@ func Get(fields []Field, key string) ([]byte, bool) {
 var ErrNotString = errors.New("not a string")
 
 // String unquotes a raw JSON string value that Object or Array has already
-// validated. The common case (no escapes) is one copy.
+// validated. The common case (no escapes) is one copy; StringNoCopy avoids
+// even that.
 func String(v []byte) (string, error) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", ErrNotString
@@ -356,6 +359,27 @@ func String(v []byte) (string, error) {
 	if !esc {
 		return string(in), nil
 	}
+	return unescape(in)
+}
+
+// StringNoCopy is String without the copy when the value has no escapes:
+// the result shares v's memory, so the caller must never modify v's buffer
+// while the string is in use.
+func StringNoCopy(v []byte) (string, error) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", ErrNotString
+	}
+	in := v[1 : len(v)-1]
+	if bytes.IndexByte(in, '\\') < 0 {
+		if len(in) == 0 {
+			return "", nil
+		}
+		return unsafe.String(&in[0], len(in)), nil
+	}
+	return unescape(in)
+}
+
+func unescape(in []byte) (string, error) {
 	out := make([]byte, 0, len(in))
 	for i := 0; i < len(in); {
 		c := in[i]

@@ -63,3 +63,13 @@ func FuzzObject(f *testing.F) {
 		}
 	})
 }
+
+func TestStringNoCopy(t *testing.T) {
+	for _, c := range []string{`""`, `"plain"`, `"a\nb"`, `"\u00e9"`} {
+		got, err := StringNoCopy([]byte(c))
+		want, _ := String([]byte(c))
+		if err != nil || got != want {
+			t.Errorf("StringNoCopy(%s) = %q, %v; want %q", c, got, err, want)
+		}
+	}
+}
