@@ -13,8 +13,11 @@ import "math"
 // crowd-kit, scores live on pairs (d_i) rather than on single responses:
 // in preference data a response almost never recurs across pairs. Fit by
 // diagonal Fisher scoring (gradient ascent scaled by the expected
-// information) with a weak Gaussian prior that keeps single-label items
-// and one-sided annotators finite.
+// information, floored so that flat directions take small steps) with a
+// weak Gaussian prior; every parameter is capped at |6| on the logit
+// scale (a unanimous item's or a perfect annotator's likelihood keeps
+// rising to infinity). At most 30 iterations, fewer when the annotator
+// parameters stop moving.
 
 type nbtFit struct {
 	skill, bias []float64 // q_a, beta_a
