@@ -41,22 +41,42 @@ func benchShapes() []benchShape {
 // peakMeter interleaves FMA-peak measurements with the timed work: after
 // each Gemm call the timer stops and the peak loop runs for as long as the
 // call took. Load from other processes on the shared machine then weighs
-// on both figures alike, and %peak compares like with like.
+// on both figures alike, and %peak compares like with like. It also keeps
+// the process CPU time of both, for %peakCPU: efficiency while running,
+// which leaves out time the threads were descheduled or idle.
 type peakMeter struct {
-	flops float64
-	dur   time.Duration
+	flops, workFlops float64
+	dur              time.Duration
+	cpu, workCPU     time.Duration
 }
 
-func (p *peakMeter) sample(b *testing.B, d time.Duration) {
+// sample accounts one call of the work (flops in wall time d, CPU time
+// cpu) and runs the peak loop for as long.
+func (p *peakMeter) sample(b *testing.B, flops float64, d, cpu time.Duration) {
 	b.StopTimer()
+	p.workFlops += flops
+	p.workCPU += cpu
 	d = max(d, 2*time.Millisecond)
+	c0 := processCPU()
 	g := PeakGFLOPS(d)
+	p.cpu += processCPU() - c0
 	p.flops += g * 1e9 * d.Seconds()
 	p.dur += d
 	b.StartTimer()
 }
 
 func (p *peakMeter) gflops() float64 { return p.flops / p.dur.Seconds() / 1e9 }
+
+// report adds GFLOPS, the peak, %peak and %peakCPU to b's metrics.
+func (p *peakMeter) report(b *testing.B) {
+	gf := p.workFlops / b.Elapsed().Seconds() / 1e9
+	b.ReportMetric(gf, "GFLOPS")
+	b.ReportMetric(p.gflops(), "peakGFLOPS")
+	b.ReportMetric(100*gf/p.gflops(), "%peak")
+	if p.cpu > 0 && p.workCPU > 0 {
+		b.ReportMetric(100*(p.workFlops/p.workCPU.Seconds())/(p.flops/p.cpu.Seconds()), "%peakCPU")
+	}
+}
 
 func BenchmarkPeak(b *testing.B) {
 	var g float64
@@ -89,17 +109,15 @@ func BenchmarkGemm(b *testing.B) {
 			if s.transB {
 				ldb = s.k
 			}
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 			var pm peakMeter
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				st := time.Now()
+				st, c0 := time.Now(), processCPU()
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
-				pm.sample(b, time.Since(st))
+				pm.sample(b, flops, time.Since(st), processCPU()-c0)
 			}
-			gf := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
-			b.ReportMetric(gf, "GFLOPS")
-			b.ReportMetric(pm.gflops(), "peakGFLOPS")
-			b.ReportMetric(100*gf/pm.gflops(), "%peak")
+			pm.report(b)
 		})
 	}
 }

@@ -9,6 +9,12 @@ package tensor
 // packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into dst as
 // ceil(mc/mr) panels of mr·kc values.
 func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
+	if transA && mr == 6 && mc >= 6 {
+		// Full panels row by row of the stored A, reading it sequentially.
+		full := mc / 6
+		packRowsAT6(dst, a[p0*lda+i0:], lda, kc, full)
+		dst, i0, mc = dst[full*6*kc:], i0+full*6, mc-full*6
+	}
 	for r := 0; r < mc; r += mr {
 		rows := min(mr, mc-r)
 		d := dst[r*kc : r*kc+mr*kc]
@@ -43,7 +49,10 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 }
 
 // packA6 gathers six full rows of a row-major A into one k-major panel.
-func packA6(d, a []float32, lda, i, p0, kc int) {
+// The amd64 build replaces it with an AVX2 transpose.
+var packA6 = packA6Go
+
+func packA6Go(d, a []float32, lda, i, p0, kc int) {
 	r0 := a[i*lda+p0:][:kc]
 	r1 := a[(i+1)*lda+p0:][:kc]
 	r2 := a[(i+2)*lda+p0:][:kc]
@@ -126,6 +135,20 @@ func packRowsB16Go(d, b []float32, ldb, kc, panels int) {
 		src := b[p*ldb : p*ldb+16*panels]
 		for q := 0; q < panels; q++ {
 			copy(d[q*16*kc+16*p:q*16*kc+16*p+16], src[16*q:16*q+16])
+		}
+	}
+}
+
+// packRowsAT6 packs panels full 6-row panels of op(A) = Aᵀ from kc rows of
+// the stored A, each row read once and dealt out 6 floats per panel. The
+// amd64 build replaces it with an assembly loop.
+var packRowsAT6 = packRowsAT6Go
+
+func packRowsAT6Go(d, a []float32, lda, kc, panels int) {
+	for p := 0; p < kc; p++ {
+		src := a[p*lda : p*lda+6*panels]
+		for q := 0; q < panels; q++ {
+			copy(d[q*6*kc+6*p:q*6*kc+6*p+6], src[6*q:6*q+6])
 		}
 	}
 }

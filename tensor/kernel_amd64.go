@@ -40,6 +40,8 @@ func archKernels() []*kernel {
 	}
 	packBT16 = packBT16AVX2
 	packRowsB16 = packRowsB16AVX2
+	packRowsAT6 = packRowsAT6Asm
+	packA6 = packA6AVX2
 	return []*kernel{avx2Kernel}
 }
 
@@ -115,4 +117,28 @@ func packRowsB16AVX2(d, b []float32, ldb, kc, panels int) {
 	d = d[:16*kc*panels]
 	b = b[:(kc-1)*ldb+16*panels]
 	packRows16(kc, panels, unsafe.SliceData(b), ldb, unsafe.SliceData(d))
+}
+
+//go:noescape
+func packAT6(kc, panels int, src *float32, lda int, dst *float32)
+
+func packRowsAT6Asm(d, a []float32, lda, kc, panels int) {
+	d = d[:6*kc*panels]
+	a = a[:(kc-1)*lda+6*panels]
+	packAT6(kc, panels, unsafe.SliceData(a), lda, unsafe.SliceData(d))
+}
+
+//go:noescape
+func packA6T(kc int, src *float32, lda int, dst *float32)
+
+func packA6AVX2(d, a []float32, lda, i, p0, kc int) {
+	k8 := kc &^ 7
+	if k8 > 0 {
+		_ = d[6*k8-1]
+		_ = a[(i+5)*lda+p0+k8-1]
+		packA6T(k8, unsafe.SliceData(a[i*lda+p0:]), lda, unsafe.SliceData(d))
+	}
+	if k8 < kc {
+		packA6Go(d[6*k8:], a, lda, i, p0+k8, kc-k8)
+	}
 }

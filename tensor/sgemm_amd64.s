@@ -294,3 +294,107 @@ pcol:
 	JNZ  prow
 	VZEROUPPER
 	RET
+
+// func packAT6(kc, panels int, src *float32, lda int, dst *float32)
+// Packs panels 6-row panels of op(A) = Aᵀ: dst[q*6*kc + p*6 + i] =
+// src[p*lda + q*6 + i]. Row p of the stored A is read sequentially and
+// dealt out 6 floats to each panel, so every line of A is fetched once.
+TEXT ·packAT6(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ panels+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ lda+24(FP), R8
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R9
+	IMULQ $24, R9 // panel stride: kc*6 floats
+
+atrow:
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ DX, BX
+
+atpanel:
+	MOVUPS (R10), X0
+	MOVQ   16(R10), AX
+	MOVUPS X0, (R11)
+	MOVQ   AX, 16(R11)
+	ADDQ $24, R10
+	ADDQ R9, R11
+	DECQ BX
+	JNZ  atpanel
+
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ  atrow
+	RET
+
+// Stores the first 6 floats of column vector R (its X half XR, scratch X
+// half XT) at OFF(DI).
+#define STORE6(R, XR, XT, OFF) \
+	VMOVUPS XR, OFF(DI); \
+	VEXTRACTF128 $1, R, XT; \
+	VMOVQ XT, OFF+16(DI)
+
+// func packA6T(kc int, src *float32, lda int, dst *float32)
+// Packs one 6-row panel of a row-major A: dst[p*6+i] = src[i*lda+p] for
+// i < 6, p < kc (a multiple of 8), eight k steps per 8x8 transpose (rows
+// 6 and 7 are don't-cares).
+TEXT ·packA6T(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9 // 3 rows
+	SHRQ $3, CX
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+a6loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	LEAQ (SI)(R8*4), R12
+	VMOVUPS (R12), Y4
+	VMOVUPS (R12)(R8*1), Y5
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y8
+	VSHUFPS $0xEE, Y15, Y13, Y9
+	VPERM2F128 $0x20, Y4, Y0, Y10
+	VPERM2F128 $0x20, Y5, Y1, Y11
+	VPERM2F128 $0x20, Y8, Y2, Y12
+	VPERM2F128 $0x20, Y9, Y3, Y13
+	STORE6(Y10, X10, X14, 0)
+	STORE6(Y11, X11, X14, 24)
+	STORE6(Y12, X12, X14, 48)
+	STORE6(Y13, X13, X14, 72)
+	VPERM2F128 $0x31, Y4, Y0, Y10
+	VPERM2F128 $0x31, Y5, Y1, Y11
+	VPERM2F128 $0x31, Y8, Y2, Y12
+	VPERM2F128 $0x31, Y9, Y3, Y13
+	STORE6(Y10, X10, X14, 96)
+	STORE6(Y11, X11, X14, 120)
+	STORE6(Y12, X12, X14, 144)
+	STORE6(Y13, X13, X14, 168)
+	ADDQ $32, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ  a6loop
+	VZEROUPPER
+	RET
