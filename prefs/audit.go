@@ -154,7 +154,9 @@ func (a *auditor) analyse() *Report {
 	anns := make([]Annotator, nAnn)
 	perms := o.Permutations
 	if perms <= 0 {
-		perms = max(999, int(math.Ceil(2*float64(nAnn)/o.Alpha)))
+		// Enough to resolve Holm's smallest threshold, within reason:
+		// beyond the cap the Kolmogorov shortcut carries tiny p-values.
+		perms = min(20000, max(999, int(math.Ceil(2*float64(nAnn)/o.Alpha))))
 	}
 	cps := make([]changePoint, nAnn)
 	order := timeOrder(rows)
@@ -168,6 +170,10 @@ func (a *auditor) analyse() *Report {
 		}
 	}
 	parallelTasks(nAnn, func(an int) {
+		if len(streams[an].x) < o.MinRows {
+			cps[an] = changePoint{p: 1, method: "none"} // too short to flag anyway
+			return
+		}
 		cps[an] = detectChange(streams[an].x, perms, o.Seed+uint64(an)*0x9e3779b97f4a7c15)
 	})
 	for an := 0; an < nAnn; an++ {

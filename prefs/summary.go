@@ -3,9 +3,13 @@ package prefs
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
+
+// maxTableAnnotators bounds the unflagged rows of the annotator table.
+const maxTableAnnotators = 40
 
 // WriteText writes the human-readable summary of a report: counts, the
 // data-level biases, agreement, global drift, and one table row per
@@ -88,7 +92,28 @@ func (r *Report) WriteText(w io.Writer) error {
 	p("\nannotators\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "id\tn\tagree\tskill\tpos.bias\tfirst wins\tlonger wins\tbelief wins\tdrift\tflags")
-	for _, a := range r.Annotators {
+	// Thousands of annotators (Arena judges) would bury the table: show
+	// the flagged ones and the busiest others.
+	shown := r.Annotators
+	if len(shown) > maxTableAnnotators {
+		busiest := make([]int, 0, len(shown))
+		for i := range shown {
+			busiest = append(busiest, i)
+		}
+		sort.SliceStable(busiest, func(x, y int) bool { return shown[busiest[x]].N > shown[busiest[y]].N })
+		keep := map[int]bool{}
+		for _, i := range busiest[:maxTableAnnotators] {
+			keep[i] = true
+		}
+		var sel []Annotator
+		for i, a := range shown {
+			if keep[i] || len(a.Flags) > 0 {
+				sel = append(sel, a)
+			}
+		}
+		shown = sel
+	}
+	for _, a := range shown {
 		id := a.ID
 		if id == "" {
 			id = "(none)"
@@ -106,6 +131,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(shown) < len(r.Annotators) {
+		p("(%d more annotators with fewer rows and no flags; --json lists all)\n", len(r.Annotators)-len(shown))
 	}
 	var flagged []string
 	for _, a := range r.Annotators {
