@@ -1,10 +1,29 @@
 // Package tensor holds the float32 kernels the transformer engine runs on:
 // matrix multiplication (the one hot spot), softmax, layer and RMS norms,
-// GELU and SiLU activations, and a small goroutine worker pool.
+// GELU and SiLU activations, dot/axpy for attention, and a small goroutine
+// worker pool.
 //
 // Buffers are plain row-major []float32 slices with their sizes passed
-// explicitly, in the style of llm.c: nothing here allocates on the hot path.
-// Backward kernels accumulate (+=) into their gradient outputs, so callers
-// zero gradients once per step and several consumers of one activation can
-// add their contributions.
+// explicitly, in the style of llm.c: nothing here allocates on the hot path
+// (packing buffers are pooled). Backward kernels accumulate (+=) into their
+// gradient outputs, so callers zero gradients once per step and several
+// consumers of one activation can add their contributions.
+//
+// # Kernels and dispatch
+//
+// Gemm is a BLIS-style packed, cache-blocked product: a 6×16 AVX2+FMA
+// micro-kernel in assembly (sgemm_amd64.s) over panels packed by assembly
+// loops, threaded over Threads() goroutines. Few rows against a transposed
+// B (decoding) run as dot products over the rows of B instead. The kernel
+// family is chosen once at start-up from the CPU's features
+// (golang.org/x/sys/cpu); Kernel reports which. Without AVX2+FMA, on
+// other architectures, or with the purego build tag, portable Go kernels
+// run (correct everywhere, several times slower). A wider kernel (AVX-512:
+// 32-float rows, 6×32 or 14×32 tiles) would be one more entry in
+// archKernels with its own blocking; the packing and threading are
+// parameterised by the kernel's tile and block sizes already.
+//
+// PeakGFLOPS measures the machine's FMA peak with an assembly loop, so the
+// benchmarks (go test -bench . ./tensor/) report Gemm as a fraction of the
+// peak measured in the same run.
 package tensor
