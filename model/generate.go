@@ -57,7 +57,9 @@ type Generation struct {
 // differ) by up to cfg.MaxNewTokens tokens. All prompts are prefilled
 // together, then each decode step feeds the newest token of every sequence
 // still running as one batch, so the weights are read once per step. It
-// returns one Generation per prompt, in order.
+// returns one Generation per prompt, in order. The KV cache takes
+// 2·NumLayers·len(prompts)·(longest prompt + MaxNewTokens)·NumKVHeads·HeadDim
+// floats; split very large batches.
 func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, error) {
 	if err := m.checkGenerate(prompts, cfg); err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
