@@ -41,7 +41,11 @@ func gemmPacked(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 	defer bPool.Put(bbuf1)
 
 	g := gemmPool.Get().(*packedGemm)
-	defer gemmPool.Put(g)
+	defer func() {
+		// Drop the matrices so the pooled state does not keep them alive.
+		g.a, g.b, g.c, g.acache, g.bbuf = nil, nil, nil, nil, [2][]float32{}
+		gemmPool.Put(g)
+	}()
 	*g = packedGemm{kn: kn, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
 		kcMax: kcMax, ncMax: ncMax, mcb: mcb, mBlocks: mBlocks, kBlocks: kBlocks,
