@@ -168,13 +168,13 @@ func forEachKernel(t testing.TB, fn func(kn *kernel)) {
 	}
 }
 
-// withThreads runs fn with n worker threads and even tiny products split,
-// so the threaded code is exercised on test-sized shapes.
+// withThreads runs fn with n worker threads and even tiny products and
+// norms split, so the threaded code is exercised on test-sized shapes.
 func withThreads(n int, fn func()) {
-	saved, savedWork := Threads(), minWorkPerThread
+	saved, savedWork, savedNorm := Threads(), minWorkPerThread, normParallelMin
 	SetThreads(n)
-	minWorkPerThread = 1
-	defer func() { SetThreads(saved); minWorkPerThread = savedWork }()
+	minWorkPerThread, normParallelMin = 1, 1
+	defer func() { SetThreads(saved); minWorkPerThread, normParallelMin = savedWork, savedNorm }()
 	fn()
 }
 

@@ -30,6 +30,8 @@ type kernel struct {
 	dot4 func(x, w []float32, ldw int) (s0, s1, s2, s3 float32)
 	// axpy does y += alpha·x over len(x) elements.
 	axpy func(alpha float32, x, y []float32)
+	// scal does x *= alpha.
+	scal func(alpha float32, x []float32)
 
 	// max returns the largest element of a non-empty x.
 	max func(x []float32) float32

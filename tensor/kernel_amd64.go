@@ -22,6 +22,7 @@ var avx2Kernel = &kernel{
 	dot:   dotAVX2,
 	dot4:  dot4AVX2,
 	axpy:  axpyAVX2,
+	scal:  scalAVX2,
 
 	max:        maxAVX2,
 	expSum:     expSumAVX2,
@@ -56,6 +57,9 @@ func sdot4(n int, x, w *float32, ldw int, out *[4]float32)
 
 //go:noescape
 func saxpy(n int, alpha float32, x, y *float32)
+
+//go:noescape
+func sscal(n int, alpha float32, x *float32)
 
 // transpose16 packs kc (a multiple of 16) columns of 16 rows k-major.
 //
@@ -93,6 +97,12 @@ func axpyAVX2(alpha float32, x, y []float32) {
 	}
 	y = y[:len(x)]
 	saxpy(len(x), alpha, unsafe.SliceData(x), unsafe.SliceData(y))
+}
+
+func scalAVX2(alpha float32, x []float32) {
+	if len(x) > 0 {
+		sscal(len(x), alpha, unsafe.SliceData(x))
+	}
 }
 
 func packBT16AVX2(d, b []float32, ldb, kc int) {

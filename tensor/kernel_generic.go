@@ -12,6 +12,7 @@ var genericKernel = &kernel{
 	dot:   dotGeneric,
 	dot4:  dot4Generic,
 	axpy:  axpyGeneric,
+	scal:  scalGeneric,
 
 	max:        maxGeneric,
 	expSum:     expSumGeneric,
@@ -104,5 +105,11 @@ func axpyGeneric(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v
+	}
+}
+
+func scalGeneric(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
 	}
 }

@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Layer and RMS norms. Forward passes split rows across threads; the
 // per-row loops keep four partial sums so the additions pipeline instead
@@ -8,7 +11,7 @@ import "math"
 
 // normParallelMin is the element count from which norms split rows across
 // threads.
-const normParallelMin = 1 << 15
+var normParallelMin = 1 << 15
 
 // parallelRows runs fn over row ranges, threaded when rows·dim is large.
 func parallelRows(rows, dim int, fn func(lo, hi int)) {
@@ -89,44 +92,90 @@ func LayerNormForward(out, mean, rstd, inp, weight, bias []float32, rows, dim in
 // LayerNormBackward accumulates the gradients of LayerNormForward into dinp,
 // dweight and dbias (dbias may be nil when there is no bias).
 func LayerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []float32, rows, dim int) {
-	weight, dweight = weight[:dim], dweight[:dim]
-	for r := 0; r < rows; r++ {
-		x := inp[r*dim : (r+1)*dim]
-		g := dout[r*dim : (r+1)*dim]
-		dx := dinp[r*dim : (r+1)*dim]
-		m, s := mean[r], rstd[r]
-		// Two reductions first: the mean of dnorm and of dnorm·norm.
-		var a0, a1, b0, b1 float32
-		i := 0
-		for ; i+1 < dim; i += 2 {
-			n0, n1 := (x[i]-m)*s, (x[i+1]-m)*s
-			dn0, dn1 := weight[i]*g[i], weight[i+1]*g[i+1]
-			a0 += dn0
-			a1 += dn1
-			b0 += dn0 * n0
-			b1 += dn1 * n1
+	weight = weight[:dim]
+	withRowPartials(rows, dim, dweight, dbias, func(lo, hi int, dw, db []float32) {
+		for r := lo; r < hi; r++ {
+			layerNormBackwardRow(dinp[r*dim:(r+1)*dim], dw, db, dout[r*dim:(r+1)*dim], inp[r*dim:(r+1)*dim], weight, mean[r], rstd[r])
 		}
-		if i < dim {
-			n := (x[i] - m) * s
-			dn := weight[i] * g[i]
-			a0 += dn
-			b0 += dn * n
+	})
+}
+
+func layerNormBackwardRow(dx, dweight, dbias, g, x, weight []float32, m, s float32) {
+	dim := len(x)
+	dx, dweight, g, weight = dx[:dim], dweight[:dim], g[:dim], weight[:dim]
+	// Two reductions first: the mean of dnorm and of dnorm·norm.
+	var a0, a1, b0, b1 float32
+	i := 0
+	for ; i+1 < dim; i += 2 {
+		n0, n1 := (x[i]-m)*s, (x[i+1]-m)*s
+		dn0, dn1 := weight[i]*g[i], weight[i+1]*g[i+1]
+		a0 += dn0
+		a1 += dn1
+		b0 += dn0 * n0
+		b1 += dn1 * n1
+	}
+	if i < dim {
+		n := (x[i] - m) * s
+		dn := weight[i] * g[i]
+		a0 += dn
+		b0 += dn * n
+	}
+	dnormMean := (a0 + a1) / float32(dim)
+	dnormNormMean := (b0 + b1) / float32(dim)
+	if dbias != nil {
+		db := dbias[:dim]
+		for i, gi := range g {
+			db[i] += gi
 		}
-		dnormMean := (a0 + a1) / float32(dim)
-		dnormNormMean := (b0 + b1) / float32(dim)
-		if dbias != nil {
-			db := dbias[:dim]
-			for i, gi := range g {
-				db[i] += gi
+	}
+	for i, xi := range x {
+		n := (xi - m) * s
+		dweight[i] += n * g[i]
+		dx[i] += (weight[i]*g[i] - dnormMean - n*dnormNormMean) * s
+	}
+}
+
+// withRowPartials runs fn over row ranges, threaded when rows·dim is
+// large. The weight gradients (dw, and db unless nil) are sums over all
+// rows, so each thread accumulates into zeroed partials of its own, added
+// into dw and db at the end; a single range gets dw and db themselves.
+func withRowPartials(rows, dim int, dw, db []float32, fn func(lo, hi int, dw, db []float32)) {
+	t := min(Threads(), rows)
+	if rows*dim < normParallelMin || t <= 1 {
+		fn(0, rows, dw, db)
+		return
+	}
+	per := 2 * dim // dw then db
+	buf := getBuf(&normPool, t*per)
+	defer normPool.Put(buf)
+	parts := *buf
+	clear(parts)
+	chunk := ceilDiv(rows, t)
+	Parallel(t, func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			p := parts[w*per : (w+1)*per]
+			var pdb []float32
+			if db != nil {
+				pdb = p[dim:]
 			}
+			fn(w*chunk, min((w+1)*chunk, rows), p[:dim], pdb)
 		}
-		for i, xi := range x {
-			n := (xi - m) * s
-			dweight[i] += n * g[i]
-			dx[i] += (weight[i]*g[i] - dnormMean - n*dnormNormMean) * s
+	})
+	for w := 0; w < t; w++ {
+		p := parts[w*per : (w+1)*per]
+		for i := range dim {
+			dw[i] += p[i]
+		}
+		if db != nil {
+			for i := range dim {
+				db[i] += p[dim+i]
+			}
 		}
 	}
 }
+
+// normPool recycles the per-thread weight-gradient partials.
+var normPool sync.Pool
 
 // RMSNormForward scales each row by the reciprocal of its root mean square
 // and then by weight, as Llama does. rstd (length rows) may be nil.
@@ -152,26 +201,30 @@ func RMSNormForward(out, rstd, inp, weight []float32, rows, dim int, eps float32
 // RMSNormBackward accumulates the gradients of RMSNormForward into dinp and
 // dweight.
 func RMSNormBackward(dinp, dweight, dout, inp, weight, rstd []float32, rows, dim int) {
-	weight, dweight = weight[:dim], dweight[:dim]
-	for r := 0; r < rows; r++ {
-		x := inp[r*dim : (r+1)*dim]
-		g := dout[r*dim : (r+1)*dim]
-		dx := dinp[r*dim : (r+1)*dim]
-		s := rstd[r]
-		// d(x·s)/dx = s·I - s³·x·xᵀ/dim, so one reduction of dn·x suffices.
-		var d0, d1 float32
-		i := 0
-		for ; i+1 < dim; i += 2 {
-			d0 += g[i] * weight[i] * x[i]
-			d1 += g[i+1] * weight[i+1] * x[i+1]
+	weight = weight[:dim]
+	withRowPartials(rows, dim, dweight, nil, func(lo, hi int, dw, _ []float32) {
+		for r := lo; r < hi; r++ {
+			rmsNormBackwardRow(dinp[r*dim:(r+1)*dim], dw, dout[r*dim:(r+1)*dim], inp[r*dim:(r+1)*dim], weight, rstd[r])
 		}
-		if i < dim {
-			d0 += g[i] * weight[i] * x[i]
-		}
-		c := (d0 + d1) * s * s * s / float32(dim)
-		for i, xi := range x {
-			dweight[i] += g[i] * xi * s
-			dx[i] += g[i]*weight[i]*s - xi*c
-		}
+	})
+}
+
+func rmsNormBackwardRow(dx, dweight, g, x, weight []float32, s float32) {
+	dim := len(x)
+	dx, dweight, g, weight = dx[:dim], dweight[:dim], g[:dim], weight[:dim]
+	// d(x·s)/dx = s·I - s³·x·xᵀ/dim, so one reduction of dn·x suffices.
+	var d0, d1 float32
+	i := 0
+	for ; i+1 < dim; i += 2 {
+		d0 += g[i] * weight[i] * x[i]
+		d1 += g[i+1] * weight[i+1] * x[i+1]
+	}
+	if i < dim {
+		d0 += g[i] * weight[i] * x[i]
+	}
+	c := (d0 + d1) * s * s * s / float32(dim)
+	for i, xi := range x {
+		dweight[i] += g[i] * xi * s
+		dx[i] += g[i]*weight[i]*s - xi*c
 	}
 }

@@ -84,6 +84,18 @@ func assertClose(t *testing.T, what string, got []float32, base []float32, want 
 }
 
 func TestLayerNorm(t *testing.T) {
+	for _, threads := range []int{1, 3} {
+		withThreads(threads, func() { testLayerNorm(t) })
+	}
+}
+
+func TestRMSNorm(t *testing.T) {
+	for _, threads := range []int{1, 3} {
+		withThreads(threads, func() { testRMSNorm(t) })
+	}
+}
+
+func testLayerNorm(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
 	for _, tc := range []struct {
 		rows, dim int
@@ -134,7 +146,7 @@ func TestLayerNorm(t *testing.T) {
 	}
 }
 
-func TestRMSNorm(t *testing.T) {
+func testRMSNorm(t *testing.T) {
 	rng := rand.New(rand.NewSource(10))
 	for _, tc := range []struct{ rows, dim int }{{1, 1}, {3, 7}, {2, 64}, {4, 33}} {
 		n := tc.rows * tc.dim

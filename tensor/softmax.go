@@ -12,10 +12,7 @@ func Softmax(x []float32) {
 	kn := current.Load()
 	mx := kn.max(x)
 	sum := kn.expSum(x, x, mx)
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
+	kn.scal(1/sum, x)
 }
 
 // LogSumExp returns log(sum(exp(x))) computed stably; it is -Inf for an

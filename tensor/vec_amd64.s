@@ -221,3 +221,55 @@ ax1loop:
 axdone:
 	VZEROUPPER
 	RET
+
+// func sscal(n int, alpha float32, x *float32)
+// x *= alpha.
+TEXT ·sscal(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	VBROADCASTSS alpha+8(FP), Y0
+	MOVQ x+16(FP), DI
+
+	MOVQ CX, DX
+	SHRQ $5, DX
+	JZ   sc8
+
+sc32:
+	VMULPS (DI), Y0, Y1
+	VMULPS 32(DI), Y0, Y2
+	VMULPS 64(DI), Y0, Y3
+	VMULPS 96(DI), Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, DI
+	DECQ DX
+	JNZ  sc32
+
+sc8:
+	MOVQ CX, DX
+	ANDQ $31, DX
+	SHRQ $3, DX
+	JZ   sc1
+
+sc8loop:
+	VMULPS (DI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	DECQ DX
+	JNZ  sc8loop
+
+sc1:
+	ANDQ $7, CX
+	JZ   scdone
+
+sc1loop:
+	VMULSS (DI), X0, X1
+	VMOVSS X1, (DI)
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  sc1loop
+
+scdone:
+	VZEROUPPER
+	RET

@@ -48,6 +48,16 @@ func TestDotAxpy(t *testing.T) {
 			if y[n] != y0[n] {
 				t.Fatalf("%s: Axpy n=%d wrote past the end", kn.name, n)
 			}
+			copy(y, y0)
+			kn.scal(1.5, y[:n])
+			for i := 0; i < n; i++ {
+				if y[i] != 1.5*y0[i] {
+					t.Fatalf("%s: scal n=%d y[%d] = %g, want %g", kn.name, n, i, y[i], 1.5*y0[i])
+				}
+			}
+			if y[n] != y0[n] {
+				t.Fatalf("%s: scal n=%d wrote past the end", kn.name, n)
+			}
 		}
 	})
 }
