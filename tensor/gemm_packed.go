@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // gemmPacked is the BLIS loop nest: for each kc×nc block of op(B) (packed
@@ -186,12 +187,21 @@ func storeMax(v *atomic.Int32, n int) {
 	}
 }
 
-// wait yields until *v reaches n.
+// wait returns once *v reaches n: yielding at first, then sleeping, so
+// that a thread waiting on one the OS has descheduled (the machine is
+// shared) gives up its core instead of spinning on it.
 func wait(v *atomic.Int32, n int) {
-	for int(v.Load()) < n {
-		runtime.Gosched()
+	for i := 0; int(v.Load()) < n; i++ {
+		if i < waitSpins {
+			runtime.Gosched()
+		} else {
+			time.Sleep(time.Duration(min(i-waitSpins+1, 20)) * 10 * time.Microsecond)
+		}
 	}
 }
+
+// waitSpins is how many yields wait tries before sleeping.
+var waitSpins = 64
 
 // work takes items until none are left.
 func (g *packedGemm) work() {
