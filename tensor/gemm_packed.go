@@ -187,21 +187,26 @@ func storeMax(v *atomic.Int32, n int) {
 	}
 }
 
-// wait returns once *v reaches n: yielding at first, then sleeping, so
-// that a thread waiting on one the OS has descheduled (the machine is
-// shared) gives up its core instead of spinning on it.
+// wait returns once *v reaches n. It yields for up to waitSpin, which
+// covers the usual wait for an item another thread is finishing, then
+// sleeps: on the shared host the thread waited on may have been
+// descheduled, and a waiter spinning on its core would keep it out.
 func wait(v *atomic.Int32, n int) {
-	for i := 0; int(v.Load()) < n; i++ {
-		if i < waitSpins {
+	if int(v.Load()) >= n {
+		return
+	}
+	start := time.Now()
+	for i := 1; int(v.Load()) < n; i++ {
+		if i%16 != 0 || time.Since(start) < waitSpin {
 			runtime.Gosched()
 		} else {
-			time.Sleep(time.Duration(min(i-waitSpins+1, 20)) * 10 * time.Microsecond)
+			time.Sleep(20 * time.Microsecond)
 		}
 	}
 }
 
-// waitSpins is how many yields wait tries before sleeping.
-var waitSpins = 64
+// waitSpin is how long wait yields before it sleeps.
+var waitSpin = 200 * time.Microsecond
 
 // work takes items until none are left.
 func (g *packedGemm) work() {
