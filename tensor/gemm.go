@@ -27,7 +27,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	}
 	kn := current.Load()
 	switch {
-	case m <= smallMDot && transB, m <= smallMAxpy:
+	case m <= gemvMaxM && transB, m <= smallMAxpy:
 		gemmSmallM(kn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	case m*n*k <= directWork:
 		gemmDirect(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -38,10 +38,10 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 
 const (
 	// smallM bounds the rows handled without packing: as dot products
-	// against the rows of a transposed B up to smallMDot rows, as axpys
+	// against the rows of a transposed B up to gemvMaxM rows, as axpys
 	// over the rows of B up to smallMAxpy; above them (measured on Zen3)
 	// the packed kernel's register reuse wins.
-	smallM, smallMDot, smallMAxpy = 8, 8, 3
+	smallM, smallMAxpy = 8, 3
 	// directWork is the m·n·k below which packing costs more than it saves.
 	directWork = 16 * 16 * 16
 )

@@ -7,8 +7,13 @@ import "sync/atomic"
 // an input row with a row of W; each row of W is read from memory once and
 // used for all m inputs, so the loop runs at memory bandwidth. Without
 // transB each row of B is added, scaled, into the outputs (axpy). Threads
-// take chunks of the n outputs from a shared counter.
+// take chunks of the n outputs from a shared counter. Several rows with
+// transB go to gemmGemv's register-tiled kernel instead.
 func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transB && m > 1 {
+		gemmGemv(kn, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	// Rows of op(A), contiguous: gathered from the columns of A if transA.
 	var rows [smallM][]float32
 	if transA {

@@ -1,0 +1,119 @@
+package tensor
+
+import "sync/atomic"
+
+// The few-rows product y = x·Wᵀ for 2 ≤ m ≤ gemvMaxM rows x (batched
+// decoding): W, stored n×k, is streamed four rows at a time straight from
+// memory, with no packing, and each group of four rows is dotted against
+// the m inputs, three at a time, while it sits in L1. Every weight is read
+// from memory once per call and the inner loop does twelve FMAs per seven
+// loads, so it runs near FMA speed rather than at memory bandwidth.
+
+// gemvMaxM is the most rows that take this path; above it the packed
+// kernel's larger register tile wins.
+const gemvMaxM = 16
+
+// gemmGemv computes C = alpha·op(A)·Bᵀ + beta·C for 1 ≤ m ≤ gemvMaxM, B
+// stored n×k. The rows of op(A) are copied into a contiguous buffer padded
+// to a multiple of three rows (the kernel's group); threads take chunks of
+// the n outputs from a shared counter.
+func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	rows := roundUp(m, 3)
+	buf := getBuf(&aPool, rows*k)
+	defer aPool.Put(buf)
+	x := (*buf)[:rows*k]
+	for i := 0; i < rows; i++ {
+		r := x[i*k : i*k+k]
+		switch {
+		case i >= m:
+			clear(r) // padding: its results are dropped
+		case transA:
+			for p := range r {
+				r[p] = a[p*lda+i]
+			}
+		default:
+			copy(r, a[i*lda:i*lda+k])
+		}
+	}
+
+	t := threadsFor(2 * m * n * k)
+	chunk := max(16, roundUp(ceilDiv(n, 8*t), 4))
+	chunks := ceilDiv(n, chunk)
+	var next atomic.Int64
+	work := func(_, _ int) {
+		var out [4 * (gemvMaxM + 2)]float32
+		for {
+			ci := int(next.Add(1) - 1)
+			if ci >= chunks {
+				return
+			}
+			j0 := ci * chunk
+			gemvRows(kn, x, m, j0, min(j0+chunk, n), k, alpha, b, ldb, beta, c, ldc, out[:4*rows])
+		}
+	}
+	if t > 1 && chunks > 1 {
+		Parallel(min(t, chunks), work)
+	} else {
+		work(0, 1)
+	}
+}
+
+// gemvRows sets c[i][j] = alpha·x_i·w_j + beta·c[i][j] for j in [j0, j1)
+// and the first m rows x_i of x (len(out)/4 rows, a multiple of three,
+// stride k); beta == 0 ignores c. out is scratch for one tile.
+func gemvRows(kn *kernel, x []float32, m, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int, out []float32) {
+	j := j0
+	for ; j+4 <= j1; j += 4 {
+		wj := w[j*ldw : (j+3)*ldw+k]
+		var next []float32
+		if j+8 <= j1 {
+			next = w[(j+4)*ldw : (j+7)*ldw+k]
+		}
+		gemv4(kn, k, x, k, wj, ldw, out, next)
+		for i := 0; i < m; i++ {
+			s := out[i*4 : i*4+4]
+			cr := c[i*ldc+j : i*ldc+j+4]
+			if beta == 0 {
+				for r := range cr {
+					cr[r] = alpha * s[r]
+				}
+			} else {
+				for r := range cr {
+					cr[r] = alpha*s[r] + beta*cr[r]
+				}
+			}
+		}
+	}
+	for ; j < j1; j++ {
+		wj := w[j*ldw : j*ldw+k]
+		for i := 0; i < m; i++ {
+			v := kn.dot(x[i*k:i*k+k], wj)
+			if beta == 0 {
+				c[i*ldc+j] = alpha * v
+			} else {
+				c[i*ldc+j] = alpha*v + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
+
+// gemv4Go is the portable gemv4.
+func gemv4Go(k int, x []float32, ldx int, w []float32, ldw int, out []float32) {
+	clear(out)
+	gemv4Tail(0, k, x, ldx, w, ldw, out)
+}
+
+// gemv4Tail adds the products over [p0, k) to out.
+func gemv4Tail(p0, k int, x []float32, ldx int, w []float32, ldw int, out []float32) {
+	for i := 0; i < len(out)/4; i++ {
+		xi := x[i*ldx : i*ldx+k]
+		for r := 0; r < 4; r++ {
+			wr := w[r*ldw : r*ldw+k]
+			var s float32
+			for p := p0; p < k; p++ {
+				s += xi[p] * wr[p]
+			}
+			out[i*4+r] += s
+		}
+	}
+}

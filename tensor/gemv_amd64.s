@@ -1,0 +1,109 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// GROUP does the twelve FMAs of one 8-wide step: the x vectors of three
+// rows (SI, R10, R11 at offset DX) times four rows of w (BX, stride R8).
+#define GROUP \
+	VMOVUPS (SI)(DX*1), Y12; \
+	VMOVUPS (R10)(DX*1), Y13; \
+	VMOVUPS (R11)(DX*1), Y14; \
+	LEAQ    (DI)(DX*1), BX; \
+	VMOVUPS (BX), Y15; \
+	VFMADD231PS Y15, Y12, Y0; \
+	VFMADD231PS Y15, Y13, Y4; \
+	VFMADD231PS Y15, Y14, Y8; \
+	VMOVUPS (BX)(R8*1), Y15; \
+	VFMADD231PS Y15, Y12, Y1; \
+	VFMADD231PS Y15, Y13, Y5; \
+	VFMADD231PS Y15, Y14, Y9; \
+	VMOVUPS (BX)(R8*2), Y15; \
+	VFMADD231PS Y15, Y12, Y2; \
+	VFMADD231PS Y15, Y13, Y6; \
+	VFMADD231PS Y15, Y14, Y10; \
+	VMOVUPS (BX)(R9*1), Y15; \
+	VFMADD231PS Y15, Y12, Y3; \
+	VFMADD231PS Y15, Y13, Y7; \
+	VFMADD231PS Y15, Y14, Y11
+
+// RED4 reduces the accumulators A0..A3 of one x row to [s0 s1 s2 s3] in
+// XA0 and stores them at OFF(AX).
+#define RED4(A0, A1, A2, A3, XA0, OFF) \
+	VHADDPS A1, A0, A0; \
+	VHADDPS A3, A2, A2; \
+	VHADDPS A2, A0, A0; \
+	VEXTRACTF128 $1, A0, X15; \
+	VADDPS X15, XA0, XA0; \
+	VMOVUPS XA0, OFF(AX)
+
+// func sgemv4(k8, groups int, x *float32, ldx int, w *float32, ldw int, out, pf *float32)
+// out[12*g + 4*i + r] = x_{3g+i} · w[r*ldw : r*ldw+k8] for g < groups,
+// i = 0..2, r = 0..3; rows of x have stride ldx, k8 is a positive multiple
+// of 8. Each 8-wide step loads three x vectors and four w vectors for
+// twelve FMAs into twelve accumulators, so the loop is FMA-bound: w comes
+// from memory in the first group and from L1 after. A non-nil pf (the next
+// four rows of w) is prefetched during the first group so that memory
+// latency overlaps the FMAs of the later groups.
+TEXT ·sgemv4(SB), NOSPLIT, $0-64
+	MOVQ x+16(FP), SI
+	MOVQ ldx+24(FP), R13
+	SHLQ $2, R13
+	MOVQ w+32(FP), DI
+	MOVQ ldw+40(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ out+48(FP), AX
+	MOVQ pf+56(FP), R12
+	MOVQ groups+8(FP), R14
+
+g4group:
+	LEAQ (SI)(R13*1), R10
+	LEAQ (R10)(R13*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ DX, DX
+	MOVQ k8+0(FP), CX
+	SHRQ $3, CX
+	TESTQ R12, R12
+	JZ   g4loop
+
+g4pf:
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(R8*1)
+	PREFETCHT0 (R12)(R8*2)
+	PREFETCHT0 (R12)(R9*1)
+	ADDQ $32, R12
+	GROUP
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  g4pf
+	XORQ R12, R12
+	JMP  g4red
+
+g4loop:
+	GROUP
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  g4loop
+
+g4red:
+	RED4(Y0, Y1, Y2, Y3, X0, 0)
+	RED4(Y4, Y5, Y6, Y7, X4, 16)
+	RED4(Y8, Y9, Y10, Y11, X8, 32)
+	ADDQ $48, AX
+	LEAQ (R11)(R13*1), SI
+	DECQ R14
+	JNZ  g4group
+
+	VZEROUPPER
+	RET
