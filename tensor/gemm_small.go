@@ -51,7 +51,7 @@ func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 			j0 := ci * chunk
 			j1 := min(j0+chunk, n)
 			if transB {
-				dotRows(kn, x, j0, j1, k, alpha, b, ldb, beta, c, ldc)
+				gemvRow1(kn, x[0], j0, j1, alpha, b, ldb, beta, c)
 			} else {
 				axpyRows(kn, x, j0, j1, k, alpha, b, ldb, beta, c, ldc)
 			}
@@ -61,38 +61,6 @@ func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 		Parallel(min(t, chunks), work)
 	} else {
 		work(0, 1)
-	}
-}
-
-// dotRows sets c[i][j] = alpha·x[i]·w[j] + beta·c[i][j] for j in [j0, j1),
-// four rows of w at a time.
-func dotRows(kn *kernel, x [][]float32, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int) {
-	j := j0
-	for ; j+4 <= j1; j += 4 {
-		wj := w[j*ldw : (j+3)*ldw+k]
-		for i, xi := range x {
-			s0, s1, s2, s3 := kn.dot4(xi, wj, ldw)
-			out := [4]float32{s0, s1, s2, s3}
-			cr := c[i*ldc+j : i*ldc+j+4]
-			for r, v := range out {
-				if beta == 0 {
-					cr[r] = alpha * v
-				} else {
-					cr[r] = alpha*v + beta*cr[r]
-				}
-			}
-		}
-	}
-	for ; j < j1; j++ {
-		wj := w[j*ldw : j*ldw+k]
-		for i, xi := range x {
-			v := kn.dot(xi, wj)
-			if beta == 0 {
-				c[i*ldc+j] = alpha * v
-			} else {
-				c[i*ldc+j] = alpha*v + beta*c[i*ldc+j]
-			}
-		}
 	}
 }
 

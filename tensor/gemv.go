@@ -117,3 +117,32 @@ func gemv4Tail(p0, k int, x []float32, ldx int, w []float32, ldw int, out []floa
 		}
 	}
 }
+
+// gemv1Go is the portable gemv1.
+func gemv1Go(kn *kernel, x, w []float32, ldw int, out []float32) {
+	k := len(x)
+	for j := range out {
+		out[j] = kn.dot(x, w[j*ldw:j*ldw+k])
+	}
+}
+
+// gemvRow1 sets c[j] = alpha·x·w_j + beta·c[j] for j in [j0, j1): the
+// single-row product, one row of W at a time so that W is read as one
+// sequential stream.
+func gemvRow1(kn *kernel, x []float32, j0, j1 int, alpha float32, w []float32, ldw int, beta float32, c []float32) {
+	var buf [64]float32
+	for j := j0; j < j1; j += len(buf) {
+		out := buf[:min(len(buf), j1-j)]
+		gemv1(kn, x, w[j*ldw:], ldw, out)
+		cr := c[j : j+len(out)]
+		if beta == 0 {
+			for r := range cr {
+				cr[r] = alpha * out[r]
+			}
+		} else {
+			for r := range cr {
+				cr[r] = alpha*out[r] + beta*cr[r]
+			}
+		}
+	}
+}

@@ -29,3 +29,24 @@ func gemv4(kn *kernel, k int, x []float32, ldx int, w []float32, ldw int, out, p
 		gemv4Tail(k8, k, x, ldx, w, ldw, out)
 	}
 }
+
+//go:noescape
+func sgemv1(k8, rows int, x, w *float32, ldw int, out *float32)
+
+// gemv1 sets out[j] = x · w_j for the len(out) rows of w (row stride ldw),
+// each of length len(x).
+func gemv1(kn *kernel, x, w []float32, ldw int, out []float32) {
+	k := len(x)
+	k8 := k &^ 7
+	if kn != avx2Kernel || k8 == 0 || len(out) == 0 {
+		gemv1Go(kn, x, w, ldw, out)
+		return
+	}
+	w = w[:(len(out)-1)*ldw+k]
+	sgemv1(k8, len(out), unsafe.SliceData(x), unsafe.SliceData(w), ldw, unsafe.SliceData(out))
+	if k8 < k {
+		for j := range out {
+			out[j] += dotGeneric(x[k8:], w[j*ldw+k8:j*ldw+k])
+		}
+	}
+}

@@ -107,3 +107,75 @@ g4red:
 
 	VZEROUPPER
 	RET
+
+// func sgemv1(k8, rows int, x, w *float32, ldw int, out *float32)
+// out[j] = x · w[j*ldw : j*ldw+k8] for j < rows, k8 a positive multiple of
+// 8. One row at a time with four accumulators: with ldw == k8 the loads of
+// w are one sequential stream, which the hardware prefetcher follows best,
+// and a software prefetch runs PF bytes ahead of it.
+#define PF 1024
+TEXT ·sgemv1(SB), NOSPLIT, $0-48
+	MOVQ k8+0(FP), R12
+	MOVQ rows+8(FP), R14
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), DI
+	MOVQ ldw+32(FP), R8
+	SHLQ $2, R8
+	MOVQ out+40(FP), AX
+
+g1row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ DX, DX
+	MOVQ R12, CX
+	SHRQ $5, CX
+	JZ   g1tail
+
+g1loop32:
+	PREFETCHT0 PF(DI)(DX*1)
+	PREFETCHT0 PF+64(DI)(DX*1)
+	VMOVUPS (SI)(DX*1), Y4
+	VFMADD231PS (DI)(DX*1), Y4, Y0
+	VMOVUPS 32(SI)(DX*1), Y5
+	VFMADD231PS 32(DI)(DX*1), Y5, Y1
+	VMOVUPS 64(SI)(DX*1), Y6
+	VFMADD231PS 64(DI)(DX*1), Y6, Y2
+	VMOVUPS 96(SI)(DX*1), Y7
+	VFMADD231PS 96(DI)(DX*1), Y7, Y3
+	ADDQ $128, DX
+	DECQ CX
+	JNZ  g1loop32
+
+g1tail:
+	MOVQ R12, CX
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ   g1red
+
+g1loop8:
+	VMOVUPS (SI)(DX*1), Y4
+	VFMADD231PS (DI)(DX*1), Y4, Y0
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  g1loop8
+
+g1red:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X4
+	VADDPS X4, X0, X0
+	VPERMILPS $0x0E, X0, X4
+	VADDPS X4, X0, X0
+	VPERMILPS $0x01, X0, X4
+	VADDSS X4, X0, X0
+	VMOVSS X0, (AX)
+	ADDQ $4, AX
+	ADDQ R8, DI
+	DECQ R14
+	JNZ  g1row
+
+	VZEROUPPER
+	RET

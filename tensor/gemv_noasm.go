@@ -8,3 +8,9 @@ package tensor
 func gemv4(_ *kernel, k int, x []float32, ldx int, w []float32, ldw int, out, _ []float32) {
 	gemv4Go(k, x, ldx, w, ldw, out)
 }
+
+// gemv1 sets out[j] = x · w_j for the len(out) rows of w (row stride ldw),
+// each of length len(x).
+func gemv1(kn *kernel, x, w []float32, ldw int, out []float32) {
+	gemv1Go(kn, x, w, ldw, out)
+}
