@@ -34,6 +34,10 @@ func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 	x := rows[:m]
 
 	t := threadsFor(2 * m * n * k)
+	if transB {
+		// One row is bound by memory, not FMAs: split by weights read.
+		t = max(1, min(Threads(), n*k/gemvMinWeights))
+	}
 	var chunk int
 	if transB {
 		chunk = max(16, roundUp(ceilDiv(n, 8*t), 4))

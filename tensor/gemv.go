@@ -13,28 +13,38 @@ import "sync/atomic"
 // kernel's larger register tile wins.
 const gemvMaxM = 16
 
-// gemmGemv computes C = alpha·op(A)·Bᵀ + beta·C for 1 ≤ m ≤ gemvMaxM, B
-// stored n×k. The rows of op(A) are copied into a contiguous buffer padded
-// to a multiple of three rows (the kernel's group); threads take chunks of
-// the n outputs from a shared counter.
+// gemvMinWeights is the size of W per thread (floats, 256 KiB) below which
+// a one-row product runs on fewer threads: on Zen3 one core streams about 7
+// GB/s from memory and two about 12, and a smaller share does not repay
+// the hand-off. (A variable so tests can split tiny products.)
+var gemvMinWeights = 1 << 16
+
+// gemmGemv computes C = alpha·op(A)·Bᵀ + beta·C for 2 ≤ m ≤ gemvMaxM, B
+// stored n×k. The rows of op(A) (gathered into a buffer if transA) are
+// padded to a multiple of three, the kernel's group, by repeating the last;
+// threads take chunks of the n outputs from a shared counter.
 func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	rows := roundUp(m, 3)
-	buf := getBuf(&aPool, rows*k)
-	defer aPool.Put(buf)
-	x := (*buf)[:rows*k]
-	for i := 0; i < rows; i++ {
-		r := x[i*k : i*k+k]
-		switch {
-		case i >= m:
-			clear(r) // padding: its results are dropped
-		case transA:
+	var xr [gemvMaxM + 2][]float32
+	if transA {
+		buf := getBuf(&aPool, m*k)
+		defer aPool.Put(buf)
+		for i := 0; i < m; i++ {
+			r := (*buf)[i*k : i*k+k]
 			for p := range r {
 				r[p] = a[p*lda+i]
 			}
-		default:
-			copy(r, a[i*lda:i*lda+k])
+			xr[i] = r
+		}
+	} else {
+		for i := 0; i < m; i++ {
+			xr[i] = a[i*lda : i*lda+k]
 		}
 	}
+	rows := roundUp(m, 3)
+	for i := m; i < rows; i++ {
+		xr[i] = xr[m-1] // padding: its results are dropped
+	}
+	x := xr[:rows]
 
 	t := threadsFor(2 * m * n * k)
 	chunk := max(16, roundUp(ceilDiv(n, 8*t), 4))
@@ -59,9 +69,9 @@ func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, 
 }
 
 // gemvRows sets c[i][j] = alpha·x_i·w_j + beta·c[i][j] for j in [j0, j1)
-// and the first m rows x_i of x (len(out)/4 rows, a multiple of three,
-// stride k); beta == 0 ignores c. out is scratch for one tile.
-func gemvRows(kn *kernel, x []float32, m, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int, out []float32) {
+// and the first m rows x_i of x (len(x) a multiple of three); beta == 0
+// ignores c. out is scratch for one tile, 4·len(x) long.
+func gemvRows(kn *kernel, x [][]float32, m, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int, out []float32) {
 	j := j0
 	for ; j+4 <= j1; j += 4 {
 		wj := w[j*ldw : (j+3)*ldw+k]
@@ -69,7 +79,7 @@ func gemvRows(kn *kernel, x []float32, m, j0, j1, k int, alpha float32, w []floa
 		if j+8 <= j1 {
 			next = w[(j+4)*ldw : (j+7)*ldw+k]
 		}
-		gemv4(kn, k, x, k, wj, ldw, out, next)
+		gemv4(kn, k, x, wj, ldw, out, next)
 		for i := 0; i < m; i++ {
 			s := out[i*4 : i*4+4]
 			cr := c[i*ldc+j : i*ldc+j+4]
@@ -87,7 +97,7 @@ func gemvRows(kn *kernel, x []float32, m, j0, j1, k int, alpha float32, w []floa
 	for ; j < j1; j++ {
 		wj := w[j*ldw : j*ldw+k]
 		for i := 0; i < m; i++ {
-			v := kn.dot(x[i*k:i*k+k], wj)
+			v := kn.dot(x[i], wj)
 			if beta == 0 {
 				c[i*ldc+j] = alpha * v
 			} else {
@@ -98,15 +108,15 @@ func gemvRows(kn *kernel, x []float32, m, j0, j1, k int, alpha float32, w []floa
 }
 
 // gemv4Go is the portable gemv4.
-func gemv4Go(k int, x []float32, ldx int, w []float32, ldw int, out []float32) {
-	clear(out)
-	gemv4Tail(0, k, x, ldx, w, ldw, out)
+func gemv4Go(k int, x [][]float32, w []float32, ldw int, out []float32) {
+	clear(out[:4*len(x)])
+	gemv4Tail(0, k, x, w, ldw, out)
 }
 
 // gemv4Tail adds the products over [p0, k) to out.
-func gemv4Tail(p0, k int, x []float32, ldx int, w []float32, ldw int, out []float32) {
-	for i := 0; i < len(out)/4; i++ {
-		xi := x[i*ldx : i*ldx+k]
+func gemv4Tail(p0, k int, x [][]float32, w []float32, ldw int, out []float32) {
+	for i, xi := range x {
+		xi = xi[:k]
 		for r := 0; r < 4; r++ {
 			wr := w[r*ldw : r*ldw+k]
 			var s float32

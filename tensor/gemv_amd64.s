@@ -36,29 +36,29 @@
 	VADDPS X15, XA0, XA0; \
 	VMOVUPS XA0, OFF(AX)
 
-// func sgemv4(k8, groups int, x *float32, ldx int, w *float32, ldw int, out, pf *float32)
+// func sgemv4(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32)
 // out[12*g + 4*i + r] = x_{3g+i} · w[r*ldw : r*ldw+k8] for g < groups,
-// i = 0..2, r = 0..3; rows of x have stride ldx, k8 is a positive multiple
-// of 8. Each 8-wide step loads three x vectors and four w vectors for
-// twelve FMAs into twelve accumulators, so the loop is FMA-bound: w comes
-// from memory in the first group and from L1 after. A non-nil pf (the next
-// four rows of w) is prefetched during the first group so that memory
-// latency overlaps the FMAs of the later groups.
-TEXT ·sgemv4(SB), NOSPLIT, $0-64
-	MOVQ x+16(FP), SI
-	MOVQ ldx+24(FP), R13
-	SHLQ $2, R13
-	MOVQ w+32(FP), DI
-	MOVQ ldw+40(FP), R8
+// i = 0..2, r = 0..3, where xs points to 3·groups row pointers and k8 is a
+// positive multiple of 8. Each 8-wide step loads three x vectors and four
+// w vectors for twelve FMAs into twelve accumulators, so the loop is
+// FMA-bound: w comes from memory in the first group and from L1 after. A
+// non-nil pf (the next four rows of w) is prefetched during the first
+// group so that memory latency overlaps the FMAs of the later groups.
+TEXT ·sgemv4(SB), NOSPLIT, $0-56
+	MOVQ xs+16(FP), R13
+	MOVQ w+24(FP), DI
+	MOVQ ldw+32(FP), R8
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
-	MOVQ out+48(FP), AX
-	MOVQ pf+56(FP), R12
+	MOVQ out+40(FP), AX
+	MOVQ pf+48(FP), R12
 	MOVQ groups+8(FP), R14
 
 g4group:
-	LEAQ (SI)(R13*1), R10
-	LEAQ (R10)(R13*1), R11
+	MOVQ (R13), SI
+	MOVQ 8(R13), R10
+	MOVQ 16(R13), R11
+	ADDQ $24, R13
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -101,7 +101,6 @@ g4red:
 	RED4(Y4, Y5, Y6, Y7, X4, 16)
 	RED4(Y8, Y9, Y10, Y11, X8, 32)
 	ADDQ $48, AX
-	LEAQ (R11)(R13*1), SI
 	DECQ R14
 	JNZ  g4group
 

@@ -11,6 +11,8 @@ import (
 // every scalar case (beta = 0 with NaN in C), padded strides, one and
 // several threads, every kernel.
 func TestGemvShapes(t *testing.T) {
+	defer func(saved int) { gemvMinWeights = saved }(gemvMinWeights)
+	gemvMinWeights = 1
 	ms := []int{1, 2, 3, 5, 8, 16, 17}
 	nks := [][2]int{{1, 1}, {3, 7}, {4, 8}, {13, 29}, {37, 288}, {9, 771}}
 	ci := 0

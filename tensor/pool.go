@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 var threads atomic.Int32
@@ -25,6 +26,12 @@ func Threads() int { return int(threads.Load()) }
 // Parallel splits [0, n) into at most Threads() contiguous chunks and runs
 // fn(lo, hi) on each, concurrently, returning when all are done. Small n or
 // a single thread runs inline with no goroutine.
+//
+// The chunks after the first go to pooled workers (a new goroutine when
+// none is free, as in nested calls). Token-by-token decoding makes several
+// short calls per layer, tens of microseconds each, and waking a parked
+// goroutine costs about as much; so a worker that finishes spins (yielding)
+// for poolSpin waiting for the next chunk before it parks.
 func Parallel(n int, fn func(lo, hi int)) {
 	t := Threads()
 	if t > n {
@@ -41,6 +48,10 @@ func Parallel(n int, fn func(lo, hi int)) {
 	for lo := chunk; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
 		wg.Add(1)
+		if w := idleWorker(); w != nil {
+			w.start(fn, lo, hi, &wg)
+			continue
+		}
 		go func(lo, hi int) {
 			defer wg.Done()
 			fn(lo, hi)
@@ -48,4 +59,91 @@ func Parallel(n int, fn func(lo, hi int)) {
 	}
 	fn(0, min(chunk, n))
 	wg.Wait()
+}
+
+// poolSpin is how long an idle worker yields in a loop, ready for the next
+// chunk at the cost of an atomic load, before it parks on its channel.
+const poolSpin = 100 * time.Microsecond
+
+// poolWorker is a pooled goroutine. Its task fields are written by the
+// caller that took it off the idle list, before ready is set, and read by
+// the worker after it sees ready.
+type poolWorker struct {
+	fn     func(lo, hi int)
+	lo, hi int
+	wg     *sync.WaitGroup
+	ready  atomic.Bool
+	parked atomic.Bool
+	wake   chan struct{}
+}
+
+var pool struct {
+	sync.Mutex
+	idle []*poolWorker
+	n    int // workers started
+}
+
+// idleWorker takes a worker off the idle list, starting one if fewer than
+// 2·GOMAXPROCS exist, or returns nil.
+func idleWorker() *poolWorker {
+	pool.Lock()
+	defer pool.Unlock()
+	if k := len(pool.idle); k > 0 {
+		w := pool.idle[k-1]
+		pool.idle = pool.idle[:k-1]
+		return w
+	}
+	if pool.n >= 2*runtime.GOMAXPROCS(0) {
+		return nil
+	}
+	pool.n++
+	w := &poolWorker{wake: make(chan struct{}, 1)}
+	go w.loop()
+	return w
+}
+
+// start hands the worker fn over [lo, hi), waking it if it has parked.
+// parked is checked after ready is set and the worker checks ready again
+// after it sets parked, so one of the two sees the other.
+func (w *poolWorker) start(fn func(lo, hi int), lo, hi int, wg *sync.WaitGroup) {
+	w.fn, w.lo, w.hi, w.wg = fn, lo, hi, wg
+	w.ready.Store(true)
+	if w.parked.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+// loop runs tasks forever: each done, the worker returns to the idle list
+// and waits for the next.
+func (w *poolWorker) loop() {
+	for {
+		w.await()
+		fn, lo, hi, wg := w.fn, w.lo, w.hi, w.wg
+		w.fn, w.wg = nil, nil
+		w.ready.Store(false)
+		fn(lo, hi)
+		pool.Lock()
+		pool.idle = append(pool.idle, w)
+		pool.Unlock()
+		wg.Done()
+	}
+}
+
+// await returns once a task is ready: spinning for poolSpin, then parked.
+func (w *poolWorker) await() {
+	start := time.Now()
+	for i := 0; !w.ready.Load(); i++ {
+		if i%64 == 63 && time.Since(start) > poolSpin {
+			w.parked.Store(true)
+			for !w.ready.Load() {
+				<-w.wake
+			}
+			w.parked.Store(false)
+			return
+		}
+		runtime.Gosched()
+	}
 }
