@@ -3,15 +3,22 @@ package tensor
 import "sync/atomic"
 
 // The few-rows product y = x·Wᵀ for 2 ≤ m ≤ gemvMaxM rows x (batched
-// decoding): W, stored n×k, is streamed four rows at a time straight from
-// memory, with no packing, and each group of four rows is dotted against
-// the m inputs, three at a time, while it sits in L1. Every weight is read
+// decoding): W, stored n×k, is streamed three rows at a time straight from
+// memory, with no packing, and each tile of three rows is dotted against
+// the m inputs, four at a time (so sixteen rows make whole groups), while
+// it sits in L1. Every weight is read
 // from memory once per call and the inner loop does twelve FMAs per seven
 // loads, so it runs near FMA speed rather than at memory bandwidth.
 
 // gemvMaxM is the most rows that take this path; above it the packed
 // kernel's larger register tile wins.
 const gemvMaxM = 16
+
+const (
+	gemvGroup   = 4                                                  // rows of x per kernel pass
+	gemvTileN   = 3                                                  // rows of W per tile
+	gemvMaxRows = (gemvMaxM + gemvGroup - 1) / gemvGroup * gemvGroup // x rows after padding
+)
 
 // gemvMinWeights is the size of W per thread (floats, 256 KiB) below which
 // a one-row product runs on fewer threads: on Zen3 one core streams about 7
@@ -21,10 +28,10 @@ var gemvMinWeights = 1 << 16
 
 // gemmGemv computes C = alpha·op(A)·Bᵀ + beta·C for 2 ≤ m ≤ gemvMaxM, B
 // stored n×k. The rows of op(A) (gathered into a buffer if transA) are
-// padded to a multiple of three, the kernel's group, by repeating the last;
+// padded to a multiple of gemvGroup by repeating the last;
 // threads take chunks of the n outputs from a shared counter.
 func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	var xr [gemvMaxM + 2][]float32
+	var xr [gemvMaxRows][]float32
 	if transA {
 		buf := getBuf(&aPool, m*k)
 		defer aPool.Put(buf)
@@ -40,18 +47,18 @@ func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, 
 			xr[i] = a[i*lda : i*lda+k]
 		}
 	}
-	rows := roundUp(m, 3)
+	rows := roundUp(m, gemvGroup)
 	for i := m; i < rows; i++ {
 		xr[i] = xr[m-1] // padding: its results are dropped
 	}
 	x := xr[:rows]
 
 	t := threadsFor(2 * m * n * k)
-	chunk := max(16, roundUp(ceilDiv(n, 8*t), 4))
+	chunk := max(4*gemvTileN, roundUp(ceilDiv(n, 8*t), gemvTileN))
 	chunks := ceilDiv(n, chunk)
 	var next atomic.Int64
 	work := func(_, _ int) {
-		var out [4 * (gemvMaxM + 2)]float32
+		var out [4 * gemvMaxRows]float32
 		for {
 			ci := int(next.Add(1) - 1)
 			if ci >= chunks {
@@ -69,20 +76,21 @@ func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, 
 }
 
 // gemvRows sets c[i][j] = alpha·x_i·w_j + beta·c[i][j] for j in [j0, j1)
-// and the first m rows x_i of x (len(x) a multiple of three); beta == 0
+// and the first m rows x_i of x (len(x) a multiple of gemvGroup); beta == 0
 // ignores c. out is scratch for one tile, 4·len(x) long.
 func gemvRows(kn *kernel, x [][]float32, m, j0, j1, k int, alpha float32, w []float32, ldw int, beta float32, c []float32, ldc int, out []float32) {
 	j := j0
-	for ; j+4 <= j1; j += 4 {
-		wj := w[j*ldw : (j+3)*ldw+k]
+	const tn = gemvTileN
+	for ; j+tn <= j1; j += tn {
+		wj := w[j*ldw : (j+tn-1)*ldw+k]
 		var next []float32
-		if j+8 <= j1 {
-			next = w[(j+4)*ldw : (j+7)*ldw+k]
+		if j+2*tn <= j1 {
+			next = w[(j+tn)*ldw : (j+2*tn-1)*ldw+k]
 		}
-		gemv4(kn, k, x, wj, ldw, out, next)
+		gemvTile(kn, k, x, wj, ldw, out, next)
 		for i := 0; i < m; i++ {
-			s := out[i*4 : i*4+4]
-			cr := c[i*ldc+j : i*ldc+j+4]
+			s := out[i*4 : i*4+tn]
+			cr := c[i*ldc+j : i*ldc+j+tn]
 			if beta == 0 {
 				for r := range cr {
 					cr[r] = alpha * s[r]
@@ -107,17 +115,17 @@ func gemvRows(kn *kernel, x [][]float32, m, j0, j1, k int, alpha float32, w []fl
 	}
 }
 
-// gemv4Go is the portable gemv4.
-func gemv4Go(k int, x [][]float32, w []float32, ldw int, out []float32) {
+// gemvTileGo is the portable gemvTile.
+func gemvTileGo(k int, x [][]float32, w []float32, ldw int, out []float32) {
 	clear(out[:4*len(x)])
-	gemv4Tail(0, k, x, w, ldw, out)
+	gemvTileTail(0, k, x, w, ldw, out)
 }
 
-// gemv4Tail adds the products over [p0, k) to out.
-func gemv4Tail(p0, k int, x [][]float32, w []float32, ldw int, out []float32) {
+// gemvTileTail adds the products over [p0, k) to out.
+func gemvTileTail(p0, k int, x [][]float32, w []float32, ldw int, out []float32) {
 	for i, xi := range x {
 		xi = xi[:k]
-		for r := 0; r < 4; r++ {
+		for r := 0; r < gemvTileN; r++ {
 			wr := w[r*ldw : r*ldw+k]
 			var s float32
 			for p := p0; p < k; p++ {

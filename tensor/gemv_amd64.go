@@ -5,31 +5,31 @@ package tensor
 import "unsafe"
 
 //go:noescape
-func sgemv4(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32)
+func sgemv43(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32)
 
-// gemv4 sets out[4*i+r] = x_i · w_r for the rows x_i of x (a multiple of
-// three, at most gemvMaxM+2) and four rows of w (row stride ldw), each of
-// length k; the AVX2 kernel runs the multiple of 8 and Go the rest. A
-// non-empty pf (the next four rows of w) is prefetched meanwhile.
-func gemv4(kn *kernel, k int, x [][]float32, w []float32, ldw int, out, pf []float32) {
+// gemvTile sets out[4*i+r] = x_i · w_r for the rows x_i of x (a multiple
+// of gemvGroup, at most gemvMaxRows) and the gemvTileN rows w_r of w (row
+// stride ldw), each of length k; the AVX2 kernel runs the multiple of 8 and
+// Go the rest. A non-empty pf (the next tile of w) is prefetched meanwhile.
+func gemvTile(kn *kernel, k int, x [][]float32, w []float32, ldw int, out, pf []float32) {
 	k8 := k &^ 7
 	if kn != avx2Kernel || k8 == 0 {
-		gemv4Go(k, x, w, ldw, out)
+		gemvTileGo(k, x, w, ldw, out)
 		return
 	}
-	var xp [gemvMaxM + 2]*float32
+	var xp [gemvMaxRows]*float32
 	for i, r := range x {
 		xp[i] = unsafe.SliceData(r[:k])
 	}
 	out = out[:4*len(x)]
-	w = w[:3*ldw+k]
+	w = w[:(gemvTileN-1)*ldw+k]
 	var pfp *float32
-	if len(pf) >= 3*ldw+k8 {
+	if len(pf) >= (gemvTileN-1)*ldw+k8 {
 		pfp = unsafe.SliceData(pf)
 	}
-	sgemv4(k8, len(x)/3, &xp[0], unsafe.SliceData(w), ldw, unsafe.SliceData(out), pfp)
+	sgemv43(k8, len(x)/gemvGroup, &xp[0], unsafe.SliceData(w), ldw, unsafe.SliceData(out), pfp)
 	if k8 < k {
-		gemv4Tail(k8, k, x, w, ldw, out)
+		gemvTileTail(k8, k, x, w, ldw, out)
 	}
 }
 
