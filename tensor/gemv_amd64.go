@@ -5,7 +5,7 @@ package tensor
 import "unsafe"
 
 //go:noescape
-func sgemv43(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32)
+func sgemv43(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32, pfstep int)
 
 // gemvTile sets out[4*i+r] = x_i · w_r for the rows x_i of x (a multiple
 // of gemvGroup, at most gemvMaxRows) and the gemvTileN rows w_r of w (row
@@ -23,11 +23,16 @@ func gemvTile(kn *kernel, k int, x [][]float32, w []float32, ldw int, out, pf []
 	}
 	out = out[:4*len(x)]
 	w = w[:(gemvTileN-1)*ldw+k]
+	groups := len(x) / gemvGroup
 	var pfp *float32
-	if len(pf) >= (gemvTileN-1)*ldw+k8 {
+	var step int
+	if len(pf) > 0 {
+		// Spread the next tile's bytes over every step of every group.
 		pfp = unsafe.SliceData(pf)
+		iters := groups * (k8 / 8)
+		step = min(128, (4*gemvTileN*ldw+iters-1)/iters)
 	}
-	sgemv43(k8, len(x)/gemvGroup, &xp[0], unsafe.SliceData(w), ldw, unsafe.SliceData(out), pfp)
+	sgemv43(k8, groups, &xp[0], unsafe.SliceData(w), ldw, unsafe.SliceData(out), pfp, step)
 	if k8 < k {
 		gemvTileTail(k8, k, x, w, ldw, out)
 	}

@@ -108,18 +108,18 @@ g1red:
 	VADDPS X15, XA0, XA0; \
 	VMOVUPS XA0, OFF(AX)
 
-// func sgemv43(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32)
+// func sgemv43(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32, pfstep int)
 // out[16*g + 4*i + r] = x_{4g+i} · w[r*ldw : r*ldw+k8] for g < groups,
 // i = 0..3, r = 0..2 (out[16*g + 4*i + 3] is scratch), where xs points to
 // 4·groups row pointers and k8 is a positive multiple of 8. Each 8-wide
 // step loads three w vectors and four x vectors for twelve FMAs into
 // twelve accumulators, so the loop is FMA-bound: w comes from memory in
 // the first group and from L1 after. Four x rows per group make sixteen
-// (batched decoding) whole groups. A non-nil pf (the next three rows of w)
-// is prefetched into L2 during the first group so that memory latency
-// overlaps the FMAs of the later groups (into L1 it would evict rows of
-// x; measured 20% slower from L3).
-TEXT ·sgemv43(SB), NOSPLIT, $0-56
+// (batched decoding) whole groups. A non-nil pf starts a prefetch stream
+// into L2 (into L1 it would evict rows of x) that advances pfstep bytes
+// (at most 128) per 8-wide step of every group, so that the next tile of
+// w arrives evenly while this one is computed.
+TEXT ·sgemv43(SB), NOSPLIT, $0-64
 	MOVQ xs+16(FP), R13
 	MOVQ w+24(FP), DI
 	MOVQ ldw+32(FP), R8
@@ -128,6 +128,7 @@ TEXT ·sgemv43(SB), NOSPLIT, $0-56
 	LEAQ (DI)(R8*2), R9
 	MOVQ out+40(FP), AX
 	MOVQ pf+48(FP), R12
+	MOVQ pfstep+56(FP), R8
 	MOVQ groups+8(FP), R15
 
 g43group:
@@ -156,14 +157,12 @@ g43group:
 
 g43pf:
 	PREFETCHT1 (R12)
-	PREFETCHT1 (R12)(R8*1)
-	PREFETCHT1 (R12)(R8*2)
-	ADDQ $32, R12
+	PREFETCHT1 64(R12)
+	ADDQ R8, R12
 	GROUP43
 	ADDQ $32, DX
 	DECQ CX
 	JNZ  g43pf
-	XORQ R12, R12
 	JMP  g43red
 
 g43loop:
