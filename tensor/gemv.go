@@ -6,9 +6,9 @@ import "sync/atomic"
 // decoding): W, stored n×k, is streamed three rows at a time straight from
 // memory, with no packing, and each tile of three rows is dotted against
 // the m inputs, four at a time (so sixteen rows make whole groups), while
-// it sits in L1. Every weight is read
-// from memory once per call and the inner loop does twelve FMAs per seven
-// loads, so it runs near FMA speed rather than at memory bandwidth.
+// it sits in L1. Every weight is read from memory once per call, the inner
+// loop does twelve FMAs per seven loads, and the next tile is prefetched
+// evenly while this one is computed, so memory and FMAs overlap.
 
 // gemvMaxM is the most rows that take this path; above it the packed
 // kernel's larger register tile wins.
@@ -28,8 +28,8 @@ var gemvMinWeights = 1 << 16
 
 // gemmGemv computes C = alpha·op(A)·Bᵀ + beta·C for 2 ≤ m ≤ gemvMaxM, B
 // stored n×k. The rows of op(A) (gathered into a buffer if transA) are
-// padded to a multiple of gemvGroup by repeating the last;
-// threads take chunks of the n outputs from a shared counter.
+// padded to a multiple of gemvGroup by repeating the last; threads take
+// chunks of the n outputs from a shared counter.
 func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var xr [gemvMaxRows][]float32
 	if transA {
