@@ -335,29 +335,3 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 		}
 	}
 }
-
-// decDot returns the inner product of a and b (len(b) >= len(a)), with four
-// accumulators so the adds overlap.
-func decDot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// decAxpy adds w·x to y.
-func decAxpy(y []float32, w float32, x []float32) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += w * x[i]
-	}
-}

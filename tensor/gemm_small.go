@@ -16,20 +16,8 @@ func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 	}
 	// Rows of op(A), contiguous: gathered from the columns of A if transA.
 	var rows [smallM][]float32
-	if transA {
-		buf := getBuf(&aPool, m*k)
+	if buf := opARows(transA, m, k, a, lda, rows[:m]); buf != nil {
 		defer aPool.Put(buf)
-		for i := 0; i < m; i++ {
-			r := (*buf)[i*k : i*k+k]
-			for p := range r {
-				r[p] = a[p*lda+i]
-			}
-			rows[i] = r
-		}
-	} else {
-		for i := 0; i < m; i++ {
-			rows[i] = a[i*lda : i*lda+k]
-		}
 	}
 	x := rows[:m]
 
@@ -88,4 +76,25 @@ func axpyRows(kn *kernel, x [][]float32, j0, j1, k int, alpha float32, b []float
 			kn.axpy(alpha*xi[p], brow, c[i*ldc+j0:i*ldc+j1])
 		}
 	}
+}
+
+// opARows points rows[i] at row i of op(A) (m×k). Without transA these are
+// views into a; with it the columns of A are gathered into a pooled buffer,
+// which is returned so the caller can give it back to aPool when done.
+func opARows(transA bool, m, k int, a []float32, lda int, rows [][]float32) *[]float32 {
+	if !transA {
+		for i := 0; i < m; i++ {
+			rows[i] = a[i*lda : i*lda+k]
+		}
+		return nil
+	}
+	buf := getBuf(&aPool, m*k)
+	for i := 0; i < m; i++ {
+		r := (*buf)[i*k : i*k+k]
+		for p := range r {
+			r[p] = a[p*lda+i]
+		}
+		rows[i] = r
+	}
+	return buf
 }

@@ -32,20 +32,8 @@ var gemvMinWeights = 1 << 16
 // chunks of the n outputs from a shared counter.
 func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var xr [gemvMaxRows][]float32
-	if transA {
-		buf := getBuf(&aPool, m*k)
+	if buf := opARows(transA, m, k, a, lda, xr[:m]); buf != nil {
 		defer aPool.Put(buf)
-		for i := 0; i < m; i++ {
-			r := (*buf)[i*k : i*k+k]
-			for p := range r {
-				r[p] = a[p*lda+i]
-			}
-			xr[i] = r
-		}
-	} else {
-		for i := 0; i < m; i++ {
-			xr[i] = a[i*lda : i*lda+k]
-		}
 	}
 	rows := roundUp(m, gemvGroup)
 	for i := m; i < rows; i++ {
