@@ -24,10 +24,6 @@ type kernel struct {
 	micro func(kc int, a, b, c []float32, ldc int, alpha, beta float32, next []float32)
 	// dot returns a·b over len(a) elements.
 	dot func(a, b []float32) float32
-	// dot4 returns the dot products of x with rows 0..3 of w (row
-	// stride ldw) over len(x) elements. (Results, not an out-array: an
-	// array passed through a function value escapes to the heap.)
-	dot4 func(x, w []float32, ldw int) (s0, s1, s2, s3 float32)
 	// axpy does y += alpha·x over len(x) elements.
 	axpy func(alpha float32, x, y []float32)
 	// scal does x *= alpha.

@@ -20,7 +20,6 @@ var avx2Kernel = &kernel{
 	kc: 256, mc: 144, nc: 4096, ncCachedA: 1024,
 	micro: microAVX2,
 	dot:   dotAVX2,
-	dot4:  dot4AVX2,
 	axpy:  axpyAVX2,
 	scal:  scalAVX2,
 
@@ -53,9 +52,6 @@ func sgemm6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32, pf *float
 func sdot(n int, a, b *float32) float32
 
 //go:noescape
-func sdot4(n int, x, w *float32, ldw int, out *[4]float32)
-
-//go:noescape
 func saxpy(n int, alpha float32, x, y *float32)
 
 //go:noescape
@@ -79,16 +75,6 @@ func dotAVX2(a, b []float32) float32 {
 	}
 	b = b[:len(a)]
 	return sdot(len(a), unsafe.SliceData(a), unsafe.SliceData(b))
-}
-
-func dot4AVX2(x, w []float32, ldw int) (float32, float32, float32, float32) {
-	if len(x) == 0 {
-		return 0, 0, 0, 0
-	}
-	_ = w[3*ldw+len(x)-1]
-	var out [4]float32
-	sdot4(len(x), unsafe.SliceData(x), unsafe.SliceData(w), ldw, &out)
-	return out[0], out[1], out[2], out[3]
 }
 
 func axpyAVX2(alpha float32, x, y []float32) {

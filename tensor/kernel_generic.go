@@ -10,7 +10,6 @@ var genericKernel = &kernel{
 	kc: 256, mc: 128, nc: 2048, ncCachedA: 1024,
 	micro: microGeneric4x4,
 	dot:   dotGeneric,
-	dot4:  dot4Generic,
 	axpy:  axpyGeneric,
 	scal:  scalGeneric,
 
@@ -83,22 +82,6 @@ func dotGeneric(a, b []float32) float32 {
 		s0 += a[i] * b[i]
 	}
 	return (s0 + s1) + (s2 + s3)
-}
-
-func dot4Generic(x, w []float32, ldw int) (float32, float32, float32, float32) {
-	n := len(x)
-	w0 := w[:n]
-	w1 := w[ldw : ldw+n]
-	w2 := w[2*ldw : 2*ldw+n]
-	w3 := w[3*ldw : 3*ldw+n]
-	var s0, s1, s2, s3 float32
-	for i, v := range x {
-		s0 += v * w0[i]
-		s1 += v * w1[i]
-		s2 += v * w2[i]
-		s3 += v * w3[i]
-	}
-	return s0, s1, s2, s3
 }
 
 func axpyGeneric(alpha float32, x, y []float32) {

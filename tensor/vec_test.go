@@ -23,20 +23,6 @@ func TestDotAxpy(t *testing.T) {
 			if got := Dot(a, b); math.Abs(float64(got)-want) > 1e-6*mag+1e-7 {
 				t.Errorf("%s: Dot n=%d = %g, want %g", kn.name, n, got, want)
 			}
-			// dot4 against four separate dots on rows with stride n+3.
-			w := randSlice(rng, 4*(n+3))
-			s0, s1, s2, s3 := kn.dot4(a, w, n+3)
-			out := [4]float32{s0, s1, s2, s3}
-			for r := 0; r < 4; r++ {
-				var s, m float64
-				for i := range a {
-					s += float64(a[i]) * float64(w[r*(n+3)+i])
-					m += math.Abs(float64(a[i]) * float64(w[r*(n+3)+i]))
-				}
-				if math.Abs(float64(out[r])-s) > 1e-6*m+1e-7 {
-					t.Errorf("%s: dot4 n=%d row %d = %g, want %g", kn.name, n, r, out[r], s)
-				}
-			}
 			y := randSlice(rng, n+1) // y[n] is a sentinel past the end
 			y0 := append([]float32(nil), y...)
 			Axpy(-0.75, a, y[:n])
