@@ -72,11 +72,15 @@ func TestPerturbations(t *testing.T) {
 	q := "What is 1234 plus 56?"
 	rng := rand.New(rand.NewPCG(1, 2))
 	want := map[string]func(string) bool{
-		"typo":          func(s string) bool { return s != q && len(s) == len(q) && strings.Contains(s, "1234 plus 56") == strings.Contains(q, "1234 plus 56") },
+		"typo": func(s string) bool {
+			return s != q && len(s) == len(q) && strings.Contains(s, "1234 plus 56") == strings.Contains(q, "1234 plus 56")
+		},
 		"number_format": func(s string) bool { return strings.Contains(s, "1,234") && strings.Contains(s, "56.0") },
-		"number_words":  func(s string) bool { return strings.Contains(s, "one thousand two hundred thirty-four") && strings.Contains(s, "fifty-six") },
-		"long_context":  func(s string) bool { return len(s) > 1500 && strings.HasSuffix(s, q) },
-		"non_ascii":     func(s string) bool { return strings.Contains(s, "\u00a0") && strings.HasSuffix(s, "\uff1f") },
+		"number_words": func(s string) bool {
+			return strings.Contains(s, "one thousand two hundred thirty-four") && strings.Contains(s, "fifty-six")
+		},
+		"long_context": func(s string) bool { return len(s) > 1500 && strings.HasSuffix(s, q) },
+		"non_ascii":    func(s string) bool { return strings.Contains(s, "\u00a0") && strings.HasSuffix(s, "\uff1f") },
 	}
 	for _, p := range Perturbations {
 		got, ok := p.Apply(q, rng)
