@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alignlab/alignlab/store"
@@ -135,6 +136,7 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (RunStats, error) {
 	}
 	work, stop := context.WithCancel(ctx)
 	defer stop()
+	var failures atomic.Int64
 	feed := make(chan Task)
 	out := make(chan outcome, conc)
 	var wg sync.WaitGroup
@@ -143,7 +145,18 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (RunStats, error) {
 		go func() {
 			defer wg.Done()
 			for t := range feed {
+				if work.Err() != nil {
+					continue // stopped: leave the task for the resume
+				}
 				res, err := r.execute(work, t)
+				// Count failures here, not only in the collector, so that
+				// workers stop taking tasks as soon as the limit is reached
+				// rather than after the collector catches up.
+				if err != nil && !(work.Err() != nil && errors.Is(err, context.Canceled)) {
+					if target.Fatal(err) || failures.Add(1) >= int64(maxErr) {
+						stop()
+					}
+				}
 				out <- outcome{res, err}
 			}
 		}()
