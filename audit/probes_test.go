@@ -294,3 +294,14 @@ func TestPolicyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestNeverRightIsNotAPass: a model that never answers correctly cannot
+// flip, so the flip rate is undefined and the audit says so (exit 2)
+// instead of passing.
+func TestNeverRightIsNotAPass(t *testing.T) {
+	h := newHarness(t, simserver.Behavior{Seed: 1, BaseAcc: 1e-9}, 20, []string{"sycophancy"}, nil)
+	sum := h.run(t, context.Background())
+	if sum.ExitCode() != 2 || !strings.Contains(sum.Probes["sycophancy"].Error, "undefined") {
+		t.Errorf("exit %d, report %+v", sum.ExitCode(), sum.Probes["sycophancy"])
+	}
+}

@@ -61,8 +61,11 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			if code != 0 {
-				return &exitError{code: code, err: silentErr}
+			switch code {
+			case 1:
+				return &exitError{code: 1, err: errPolicyFailed}
+			case 2:
+				return &exitError{code: 2, err: errIncomplete}
 			}
 			return nil
 		},
@@ -100,8 +103,11 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
 	return cmd
 }
 
-// silentErr carries a gate failure: the table already said why.
-var silentErr = errors.New("audit policy failed")
+// The gate's verdicts as errors; the table or JSON already said why.
+var (
+	errPolicyFailed = errors.New("audit: a policy rule does not hold")
+	errIncomplete   = errors.New("audit did not complete; rerun the same command to resume")
+)
 
 // openTarget makes a target from a URL or a checkpoint directory.
 func openTarget(spec, modelName string, f auditFlags, apiKeyEnvSet bool) (target.Target, error) {

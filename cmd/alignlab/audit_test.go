@@ -138,7 +138,7 @@ func TestAuditLocalTarget(t *testing.T) {
 	if err := m.Save(ck); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runCLI(t, "audit", "--target", ck, "--probes", "sycophancy,mirage", "--n", "4", "--max-tokens", "4",
+	out, err := runCLI(t, "audit", "--target", ck, "--probes", "mirage,rare-event", "--n", "4", "--max-tokens", "4",
 		"--db", filepath.Join(dir, "a.db"), "--json", "--quiet", "--concurrency", "2")
 	if code := exitCode(err); code == 2 {
 		t.Fatalf("local target: exit 2 (%v)\n%s", err, out)
