@@ -202,7 +202,7 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 			half := hd / 2
 			cos, sin := c.cos[pos*half:(pos+1)*half], c.sin[pos*half:(pos+1)*half]
 			for h := 0; h < nH+nKV; h++ { // query heads, then key heads
-				decRopeRotate(row[h*hd:(h+1)*hd], cos, sin)
+				ropeRotateHead(row[h*hd:(h+1)*hd], cos, sin)
 			}
 		}
 		s := c.rowSeq[r]
@@ -261,18 +261,6 @@ func decLinear(out, in, w, b []float32, rows, outDim, inDim int, accumulate bool
 				o[j] += v
 			}
 		}
-	}
-}
-
-// decRopeRotate applies RoPE in HF's rotate_half convention to one head: the
-// element i pairs with i+hd/2.
-func decRopeRotate(x, cos, sin []float32) {
-	half := len(x) / 2
-	a, b := x[:half], x[half:]
-	for i := range a {
-		x0, x1 := a[i], b[i]
-		a[i] = x0*cos[i] - x1*sin[i]
-		b[i] = x1*cos[i] + x0*sin[i]
 	}
 }
 

@@ -6,7 +6,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -91,7 +90,7 @@ func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
 		c.tokBuf[i] = c.tokOne[i : i+1 : i+1]
 	}
 	if cfg.Family == Llama {
-		c.cos, c.sin = decRopeTables(maxLen, hd, cfg.RopeTheta)
+		c.cos, c.sin = ropeTables(maxLen, hd, cfg.RopeTheta)
 	}
 	c.setRows(min(batch*maxLen, max(batch, defaultChunkRows)))
 	c.logits = make([]float32, batch*cfg.VocabSize)
@@ -117,23 +116,6 @@ func (c *KVCache) setRows(rows int) {
 	c.rowSeq = make([]int, rows)
 	c.rowPos = make([]int, rows)
 	c.outRows = make([]int, 0, rows)
-}
-
-// decRopeTables returns cos and sin of pos·theta^(-2i/hd) for every position and
-// i < hd/2, computed in float64 so long positions keep their precision.
-func decRopeTables(maxLen, hd int, theta float32) (cos, sin []float32) {
-	half := hd / 2
-	cos = make([]float32, maxLen*half)
-	sin = make([]float32, maxLen*half)
-	for i := 0; i < half; i++ {
-		freq := math.Pow(float64(theta), -2*float64(i)/float64(hd))
-		for p := 0; p < maxLen; p++ {
-			s, c := math.Sincos(float64(p) * freq)
-			cos[p*half+i] = float32(c)
-			sin[p*half+i] = float32(s)
-		}
-	}
-	return cos, sin
 }
 
 // Batch is the number of sequence slots.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 )
 
 // Model is a transformer's weights plus the buffers its passes reuse. A Model
@@ -53,14 +54,12 @@ func FromParams(cfg Config, p *Params) (*Model, error) {
 }
 
 func isNormWeight(name string) bool {
-	return hasSuffix(name, "ln_1.weight") || hasSuffix(name, "ln_2.weight") || name == "ln_f.weight"
+	return strings.HasSuffix(name, "ln_1.weight") || strings.HasSuffix(name, "ln_2.weight") || name == "ln_f.weight"
 }
 
 func isResidualProj(name string) bool {
-	return hasSuffix(name, "attn.out.weight") || hasSuffix(name, "mlp.proj.weight")
+	return strings.HasSuffix(name, "attn.out.weight") || strings.HasSuffix(name, "mlp.proj.weight")
 }
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
 func fill(x []float32, v float32) {
 	for i := range x {

@@ -16,14 +16,21 @@ func ropeForward(x, cos, sin []float32, B, T, heads, hd int) {
 			c, s := cos[t*half:(t+1)*half], sin[t*half:(t+1)*half]
 			row := x[(b*T+t)*heads*hd : (b*T+t+1)*heads*hd]
 			for h := 0; h < heads; h++ {
-				x0, x1 := row[h*hd:h*hd+half], row[h*hd+half:(h+1)*hd]
-				for i := range c {
-					a, d := x0[i], x1[i]
-					x0[i] = a*c[i] - d*s[i]
-					x1[i] = d*c[i] + a*s[i]
-				}
+				ropeRotateHead(row[h*hd:(h+1)*hd], c, s)
 			}
 		}
+	}
+}
+
+// ropeRotateHead rotates one head x (length hd) in place by the angles
+// whose cos and sin (length hd/2) are given. KV-cache decoding uses it too.
+func ropeRotateHead(x, cos, sin []float32) {
+	half := len(x) / 2
+	x0, x1 := x[:half], x[half:]
+	for i := range x0 {
+		a, d := x0[i], x1[i]
+		x0[i] = a*cos[i] - d*sin[i]
+		x1[i] = d*cos[i] + a*sin[i]
 	}
 }
 
