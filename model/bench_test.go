@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/procstat"
 	"github.com/alignlab/alignlab/model"
 	"github.com/alignlab/alignlab/train"
 )
@@ -51,15 +52,15 @@ func BenchmarkTrainStep(b *testing.B) {
 			step() // allocate gradients and activations outside the timing
 			b.ReportAllocs()
 			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuSeconds()
+			start, cpu0 := time.Now(), procstat.CPUTime().Seconds()
 			for b.Loop() {
 				step()
 			}
 			per := time.Since(start).Seconds() / float64(b.N)
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "CPU-s/step")
+			b.ReportMetric((procstat.CPUTime().Seconds()-cpu0)/float64(b.N), "CPU-s/step")
 			b.ReportMetric(per*1e3, "ms/step")
 			b.ReportMetric(model.TrainFLOPs(bc.cfg, bc.B, bc.T)/per/1e9, "GFLOPS")
-			if rss, ok := peakRSSMB(); ok {
+			if rss := procstat.PeakRSSMB(); rss > 0 {
 				b.ReportMetric(rss, "peak-RSS-MB")
 			}
 		})

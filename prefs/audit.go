@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/alignlab/alignlab/internal/procstat"
 )
 
 // Options configure an audit. The zero value of each threshold means its
@@ -78,7 +80,7 @@ type auditor struct {
 // error, or more than MaxErrors invalid rows, returns an error; in the
 // second case the returned Audit still lists the invalid rows found.
 func Run(ctx context.Context, files []string, opts Options) (*Audit, error) {
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), procstat.CPUTime().Seconds()
 	opts.defaults()
 	if len(files) == 0 {
 		return nil, errors.New("no input files")
@@ -105,7 +107,7 @@ func Run(ctx context.Context, files []string, opts Options) (*Audit, error) {
 	c.finish()
 	if opts.Progress != nil {
 		opts.Progress(fmt.Sprintf("read %d rows (%d invalid) in %.2f s, %.2f CPU-s; analysing",
-			len(c.rows), len(c.invalid), time.Since(start).Seconds(), cpuSeconds()-cpu0))
+			len(c.rows), len(c.invalid), time.Since(start).Seconds(), procstat.CPUTime().Seconds()-cpu0))
 	}
 	a := &auditor{c: c, opts: opts}
 	au.Report = a.analyse()

@@ -2,7 +2,6 @@ package prefs
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,9 +10,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
-	"syscall"
 	"time"
+
+	"github.com/alignlab/alignlab/internal/procstat"
 )
 
 // The data-audit benchmark (alignlab bench data): generate a synthetic data
@@ -100,32 +99,32 @@ func Benchmark(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	res.BareParseCPU, res.AuditCPU = 1e18, 1e18
 	var rep *Report
 	for r := 0; r < o.Repeat; r++ {
-		cpu0 := cpuSeconds()
+		cpu0 := procstat.CPUTime().Seconds()
 		t := time.Now()
 		n, err := bareParse(path)
 		if err != nil {
 			return res, err
 		}
 		bp := time.Since(t).Seconds()
-		res.BareParseCPU = min(res.BareParseCPU, cpuSeconds()-cpu0)
+		res.BareParseCPU = min(res.BareParseCPU, procstat.CPUTime().Seconds()-cpu0)
 		res.BareParseSeconds = min(res.BareParseSeconds, bp)
 		logf("bench data: bare parse %d lines in %.2f s", n, bp)
 
 		runtime.GC()
-		resetPeakRSS()
-		cpu0 = cpuSeconds()
+		procstat.ResetPeakRSS()
+		cpu0 = procstat.CPUTime().Seconds()
 		t = time.Now()
 		au, err := Run(ctx, []string{path}, Options{Seed: o.Seed, Workers: o.Workers})
 		if err != nil {
 			return res, err
 		}
 		wall := time.Since(t).Seconds()
-		cpu := cpuSeconds() - cpu0
+		cpu := procstat.CPUTime().Seconds() - cpu0
 		res.AuditCPU = min(res.AuditCPU, cpu)
 		if wall < res.AuditSeconds {
 			res.AuditSeconds, res.AuditCPUPerWall = wall, cpu/wall
 		}
-		res.PeakRSSMB = max(res.PeakRSSMB, peakRSSMB())
+		res.PeakRSSMB = max(res.PeakRSSMB, procstat.PeakRSSMB())
 		rep = au.Report
 		logf("bench data: audit in %.2f s (cpu %.2f s), peak RSS %.0f MB", wall, cpu, res.PeakRSSMB)
 		au = nil
@@ -162,14 +161,7 @@ func bareParse(path string) (int, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), DefaultMaxLineBytes)
-	var row struct {
-		Prompt    string `json:"prompt"`
-		Chosen    string `json:"chosen"`
-		Rejected  string `json:"rejected"`
-		Annotator string `json:"annotator"`
-		Timestamp string `json:"timestamp"`
-		Order     string `json:"order"`
-	}
+	var row synthRow // the layout WriteSynth writes
 	n := 0
 	for sc.Scan() {
 		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
@@ -178,36 +170,4 @@ func bareParse(path string) (int, error) {
 		n++
 	}
 	return n, sc.Err()
-}
-
-func resetPeakRSS() {
-	// Writing 5 to clear_refs resets VmHWM (Linux >= 4.0); elsewhere the
-	// peak is the process's so far.
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if bytes.HasPrefix(l, []byte("VmHWM:")) {
-			fs := bytes.Fields(l[6:])
-			if len(fs) > 0 {
-				kb, _ := strconv.ParseFloat(string(fs[0]), 64)
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return tv(ru.Utime) + tv(ru.Stime)
 }

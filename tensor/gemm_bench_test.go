@@ -5,6 +5,8 @@ import (
 	"math/rand"
 	"testing"
 	"time"
+
+	"github.com/alignlab/alignlab/internal/procstat"
 )
 
 // benchShape is one product of the GPT-2 124M training step at B·T = 256
@@ -57,9 +59,9 @@ func (p *peakMeter) sample(b *testing.B, flops float64, d, cpu time.Duration) {
 	p.workFlops += flops
 	p.workCPU += cpu
 	d = max(d, 2*time.Millisecond)
-	c0 := processCPU()
+	c0 := procstat.CPUTime()
 	g := PeakGFLOPS(d)
-	p.cpu += processCPU() - c0
+	p.cpu += procstat.CPUTime() - c0
 	p.flops += g * 1e9 * d.Seconds()
 	p.dur += d
 	b.StartTimer()
@@ -113,9 +115,9 @@ func BenchmarkGemm(b *testing.B) {
 			var pm peakMeter
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				st, c0 := time.Now(), processCPU()
+				st, c0 := time.Now(), procstat.CPUTime()
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
-				pm.sample(b, flops, time.Since(st), processCPU()-c0)
+				pm.sample(b, flops, time.Since(st), procstat.CPUTime()-c0)
 			}
 			pm.report(b)
 		})

@@ -20,13 +20,13 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/alignlab/alignlab/audit"
 	"github.com/alignlab/alignlab/audit/simserver"
+	"github.com/alignlab/alignlab/internal/procstat"
 	"github.com/alignlab/alignlab/store"
 	"github.com/alignlab/alignlab/target"
 )
@@ -98,12 +98,6 @@ func serveSim(f benchAuditFlags, stdout io.Writer) error {
 		return err
 	}
 	return nil
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type benchRun struct {
@@ -196,7 +190,7 @@ func benchAlignlab(ctx context.Context, f benchAuditFlags, ds audit.Dataset, url
 		return benchRun{}, err
 	}
 	defer os.RemoveAll(dir)
-	cpu0, t0 := cpuTime(), time.Now()
+	cpu0, t0 := procstat.CPUTime(), time.Now()
 	st, err := store.Open(filepath.Join(dir, "bench.db"))
 	if err != nil {
 		return benchRun{}, err
@@ -224,7 +218,7 @@ func benchAlignlab(ctx context.Context, f benchAuditFlags, ds audit.Dataset, url
 	if err != nil {
 		return benchRun{}, err
 	}
-	wall, cpu := time.Since(t0), cpuTime()-cpu0
+	wall, cpu := time.Since(t0), procstat.CPUTime()-cpu0
 	correct := 0
 	for _, x := range res {
 		if x.Correct(0) {

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/procstat"
 	"github.com/alignlab/alignlab/model"
 	"github.com/alignlab/alignlab/tensor"
 	"github.com/alignlab/alignlab/train"
@@ -85,7 +86,7 @@ func Run(opt Options) (Result, error) {
 	}
 	r.TrainStepMS = ms
 	r.TrainGFLOPS = model.TrainFLOPs(trainCfg, B, T) / (ms / 1e3) / 1e9
-	r.PeakRSSMB = peakRSSMB()
+	r.PeakRSSMB = procstat.PeakRSSMB()
 
 	peakDur := time.Second
 	if opt.Quick {

@@ -1,6 +1,0 @@
-//go:build !unix
-
-package enginebench
-
-// peakRSSMB is not measured on this platform.
-func peakRSSMB() float64 { return 0 }
