@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 # Packages whose code starts goroutines; they also run under -race.
 RACE_PKGS="./tensor/... ./model/... ./train/... ./prefs/... ./target/... ./store/... ./audit/..."
 
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
