@@ -302,23 +302,15 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 			out := c.att[r*AD+g*group*hd : r*AD+(g+1)*group*hd]
 			keys := c.k[base : base+L*hd]
 			vals := c.v[base : base+L*hd]
-			// scores[i][t] = q_i·k_t / sqrt(hd): each key is loaded once
-			// for the whole group of query heads.
-			for t := 0; t < L; t++ {
-				k := keys[t*hd : (t+1)*hd]
-				for i := 0; i < group; i++ {
-					sc[i*L+t] = tensor.Dot(q[i*hd:(i+1)*hd], k) * scale
-				}
-			}
+			// Per query head of the group: scores[t] = q·k_t / sqrt(hd),
+			// softmax, then out = Σ_t scores[t]·v_t. The group's keys and
+			// values (L·hd floats each) stay in cache across its heads.
 			for i := 0; i < group; i++ {
-				tensor.Softmax(sc[i*L : (i+1)*L])
-			}
-			clear(out)
-			for t := 0; t < L; t++ {
-				v := vals[t*hd : (t+1)*hd]
-				for i := 0; i < group; i++ {
-					tensor.Axpy(sc[i*L+t], v, out[i*hd:(i+1)*hd])
-				}
+				s := sc[i*L : (i+1)*L]
+				tensor.MatVec(q[i*hd:(i+1)*hd], keys, hd, s)
+				tensor.Scale(scale, s)
+				tensor.Softmax(s)
+				tensor.VecMat(s, vals, hd, out[i*hd:(i+1)*hd])
 			}
 		}
 	}

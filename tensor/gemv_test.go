@@ -14,11 +14,15 @@ func TestGemvShapes(t *testing.T) {
 	defer func(saved int) { gemvMinWeights = saved }(gemvMinWeights)
 	gemvMinWeights = 1
 	ms := []int{1, 2, 3, 5, 8, 16, 17}
-	nks := [][2]int{{1, 1}, {3, 7}, {4, 8}, {13, 29}, {37, 288}, {9, 771}}
+	// n = 200 runs more tiles than one kernel call takes; alpha = 1 with
+	// beta = 0 or 1 (a layer's output, a residual add) is the kernel's
+	// direct-store path.
+	nks := [][2]int{{1, 1}, {3, 7}, {4, 8}, {13, 29}, {37, 288}, {9, 771}, {200, 16}}
+	scalars := append(append([][2]float32(nil), scalarCases...), [2]float32{1, 1})
 	ci := 0
 	for _, m := range ms {
 		for ni, nk := range nks {
-			for ai, ab := range scalarCases {
+			for ai, ab := range scalars {
 				if raceEnabled && (ni+ai)%3 != 0 {
 					continue
 				}
