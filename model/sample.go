@@ -6,6 +6,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -31,6 +32,7 @@ type Sampler struct {
 	rng      *rand.Rand
 	probs    []float32
 	heap     []int32
+	edge     []int32 // nucleus' boundary bucket
 	topProbs []float32
 }
 
@@ -59,22 +61,34 @@ func splitMix64(x uint64) uint64 {
 // topK <= 0 or >= len(logits), and topP <= 0 or >= 1, switch those filters
 // off. Each non-greedy draw uses exactly one random number.
 //
-// Cost: O(V) for plain sampling, O(V log k) with top-k (a size-k heap, never
-// a full sort), O(V + n log V) for top-p alone, n being the nucleus size.
+// Cost: two passes over the logits for plain sampling (one exp each) and
+// a partial scan for the draw; O(V log k) with top-k (a size-k heap, never
+// a full sort); O(V) for top-p alone (a two-level histogram of the
+// probabilities' float bits finds the nucleus boundary, and only the
+// handful of tokens in the boundary bucket are sorted).
 func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP float32) Sample {
 	V := len(logits)
-	lse := tensor.LogSumExp(logits)
-	invT := 1 / temperature
-	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(invT), 0) {
-		a := argmaxF32(logits)
-		return Sample{Token: int32(a), LogProb: logits[a] - lse}
-	}
 	if cap(s.probs) < V {
 		s.probs = make([]float32, V)
 		s.heap = make([]int32, 0, V)
+		s.edge = make([]int32, 0, V)
 	}
 	probs := s.probs[:V]
-	var kept []int32 // candidates in descending probability, or nil for all
+	mx := tensor.Max(logits)
+	if math.IsInf(float64(mx), 0) || mx != mx {
+		return s.sampleDegenerate(logits, mx)
+	}
+	// One pass gives log Z at temperature 1 and, at that temperature, the
+	// unnormalised probabilities themselves.
+	sum1 := tensor.ExpShift(probs, logits, mx)
+	lse := mx + float32(math.Log(float64(sum1)))
+	invT := 1 / temperature
+	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(invT), 0) {
+		a := firstIndexOf(logits, mx)
+		return Sample{Token: int32(a), LogProb: logits[a] - lse}
+	}
+	var kept []int32 // candidates (descending probability for top-k), or nil for all
+	var z float64    // the candidates' mass (about 1 for top-k, else unnormalised)
 	if topK > 0 && topK < V {
 		kept = s.topK(logits, topK)
 		kp := s.topProbs[:0]
@@ -84,28 +98,16 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		tensor.Softmax(kp)
 		for j, i := range kept {
 			probs[i] = kp[j]
+			z += float64(kp[j])
 		}
 		s.topProbs = kp
+	} else if temperature == 1 {
+		z = float64(sum1)
 	} else {
-		if temperature == 1 {
-			copy(probs, logits)
-		} else {
-			for i, l := range logits {
-				probs[i] = l * invT
-			}
+		for i, l := range logits {
+			probs[i] = l * invT
 		}
-		tensor.Softmax(probs)
-	}
-	// z is the candidates' mass as the draw below will add it up (about 1).
-	var z float64
-	if kept == nil {
-		for _, p := range probs {
-			z += float64(p)
-		}
-	} else {
-		for _, i := range kept {
-			z += float64(probs[i])
-		}
+		z = float64(tensor.ExpShift(probs, probs, mx*invT))
 	}
 	if topP > 0 && topP < 1 {
 		if kept == nil {
@@ -115,29 +117,18 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		}
 	}
 	u := s.rng.Float64() * z
-	tok := -1
-	var acc float64
+	var tok int
 	if kept == nil {
-		for i, p := range probs {
-			acc += float64(p)
-			if u < acc {
-				tok = i
-				break
-			}
-		}
-		if tok < 0 { // u rounded up to z: take the last token with mass
-			tok = lastPositive32(probs)
-		}
+		tok = drawAll(probs, u)
 	} else {
+		tok = int(kept[len(kept)-1]) // if u rounded up to the total
+		var acc float64
 		for _, i := range kept {
 			acc += float64(probs[i])
 			if u < acc {
 				tok = int(i)
 				break
 			}
-		}
-		if tok < 0 {
-			tok = int(kept[len(kept)-1])
 		}
 	}
 	return Sample{
@@ -147,15 +138,47 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	}
 }
 
-// argmaxF32 returns the index of the largest element, the lowest on ties.
-func argmaxF32(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
+// sampleDegenerate handles logits whose maximum is +Inf, -Inf or NaN,
+// where no distribution is defined: the first maximal token, greedily, with
+// log-probability 0 for +Inf and NaN otherwise, as the stable log-sum-exp
+// gives.
+func (s *Sampler) sampleDegenerate(logits []float32, mx float32) Sample {
+	a := firstIndexOf(logits, mx)
+	return Sample{Token: int32(a), LogProb: logits[a] - mx}
+}
+
+// firstIndexOf returns the lowest index holding v (a NaN v matches the
+// first NaN), or 0.
+func firstIndexOf(x []float32, v float32) int {
+	for i, e := range x {
+		if e == v || (v != v && e != e) {
+			return i
 		}
 	}
-	return best
+	return 0
+}
+
+// drawAll returns the first token at which the running sum of probs passes
+// u, adding eight at a time until the block that holds it; the last token
+// with mass if u rounded up to the total.
+func drawAll(probs []float32, u float64) int {
+	var acc float64
+	i := 0
+	for ; i+8 <= len(probs); i += 8 {
+		p := probs[i : i+8 : i+8]
+		b := float64(p[0]+p[1]) + float64(p[2]+p[3]) + float64(p[4]+p[5]) + float64(p[6]+p[7])
+		if u < acc+b {
+			break
+		}
+		acc += b
+	}
+	for ; i < len(probs); i++ {
+		acc += float64(probs[i])
+		if u < acc {
+			return i
+		}
+	}
+	return lastPositive32(probs)
 }
 
 func lastPositive32(p []float32) int {
@@ -199,39 +222,79 @@ func (s *Sampler) topK(logits []float32, k int) []int32 {
 	return h
 }
 
-// nucleus returns, in descending order, the smallest set of most likely
-// tokens whose unnormalised probability reaches topP·z, and its mass. It
-// heapifies all V indices (O(V)) and pops only as many as the nucleus holds.
+// nucleusBuckets1 and nucleusBuckets2 are the two histogram levels of
+// nucleus: the sign, exponent and top three mantissa bits of a probability
+// (positive floats order as their bits), then the next eight bits.
+const (
+	nucleusShift1   = 20
+	nucleusBuckets1 = 1 << (32 - nucleusShift1)
+	nucleusShift2   = 12
+	nucleusBuckets2 = 1 << (nucleusShift1 - nucleusShift2)
+)
+
+// nucleus returns the smallest set of most likely tokens whose
+// unnormalised probability reaches topP·z (ties broken toward the lower
+// index, as a stable descending sort would), and its mass. All tokens in
+// histogram buckets above the boundary are certainly in and are not
+// sorted: they come first, in index order, followed by the boundary
+// bucket's members that make up the rest, in descending order. The draw's
+// order does not change the distribution.
 func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, float64) {
-	h := s.heap[:len(probs)]
-	for i := range h {
-		h[i] = int32(i)
-	}
-	less := func(a, b int32) bool { return candBefore(probs, a, b) } // max-heap
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		candDown(h, i, len(h), less)
-	}
 	target := float64(topP) * z
-	var acc float64
-	n := len(h)
-	// Popped tokens collect at the end of h, most likely last; reversed
-	// below into descending order.
-	for n > 0 {
-		top := h[0]
-		acc += float64(probs[top])
-		n--
-		h[0], h[n] = h[n], top
-		candDown(h, 0, n, less)
-		if acc >= target {
+	var mass1 [nucleusBuckets1]float64
+	for _, p := range probs {
+		mass1[math.Float32bits(p)>>nucleusShift1] += float64(p)
+	}
+	var cum float64
+	b1 := nucleusBuckets1 - 1
+	for ; b1 > 0 && cum+mass1[b1] < target; b1-- {
+		cum += mass1[b1]
+	}
+	kept, edge := s.heap[:0], s.edge[:0]
+	for i, p := range probs {
+		switch b := math.Float32bits(p) >> nucleusShift1; {
+		case b > uint32(b1):
+			kept = append(kept, int32(i))
+		case b == uint32(b1):
+			edge = append(edge, int32(i))
+		}
+	}
+	// The boundary bucket, split again by the next bits of the mantissa.
+	var mass2 [nucleusBuckets2]float64
+	for _, i := range edge {
+		mass2[math.Float32bits(probs[i])>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[i])
+	}
+	b2 := nucleusBuckets2 - 1
+	for ; b2 > 0 && cum+mass2[b2] < target; b2-- {
+		cum += mass2[b2]
+	}
+	rest := edge[:0]
+	for _, i := range edge {
+		switch b := math.Float32bits(probs[i]) >> nucleusShift2 & (nucleusBuckets2 - 1); {
+		case b > uint32(b2):
+			kept = append(kept, i)
+		case b == uint32(b2):
+			rest = append(rest, i)
+		}
+	}
+	slices.SortFunc(rest, func(a, b int32) int {
+		if candBefore(probs, a, b) {
+			return -1
+		}
+		if candBefore(probs, b, a) {
+			return 1
+		}
+		return 0
+	})
+	for _, i := range rest {
+		kept = append(kept, i)
+		cum += float64(probs[i])
+		if cum >= target {
 			break
 		}
 	}
-	kept := h[n:]
-	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
-		kept[i], kept[j] = kept[j], kept[i]
-	}
-	s.heap = h[:0]
-	return kept, acc
+	s.heap, s.edge = kept[:0], edge[:0]
+	return kept, cum
 }
 
 // nucleusPrefix cuts candidates sorted by descending probability after the

@@ -66,3 +66,24 @@ func expSumGeneric(dst, src []float32, shift float32) float32 {
 	}
 	return s0 + s1
 }
+
+// Max returns the largest element of a non-empty x (NaN if x holds one).
+func Max(x []float32) float32 {
+	if len(x) == 0 {
+		panic("tensor.Max: empty slice")
+	}
+	return current.Load().max(x)
+}
+
+// ExpShift sets dst[i] = exp(src[i] - shift) and returns their sum (dst may
+// be src): the unnormalised softmax in one pass, when the caller also wants
+// the normaliser (log-probabilities and a draw from the same pass).
+func ExpShift(dst, src []float32, shift float32) float32 {
+	if len(dst) < len(src) {
+		panic("tensor.ExpShift: dst shorter than src")
+	}
+	if len(src) == 0 {
+		return 0
+	}
+	return current.Load().expSum(dst[:len(src)], src, shift)
+}
