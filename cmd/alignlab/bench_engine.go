@@ -21,7 +21,8 @@ func newBenchEngineCmd() *cobra.Command {
   fma_peak_gflops              the fp32 FMA peak of this machine, all threads
   sgemm_gflops                 the largest matmul of the step (the LM head, 256x50257x768)
   gen_tok_s_15m, gen_tok_s_110m, gen_batch16_tok_s_15m
-                               generation on llama2.c's stories15M and stories110M shapes
+                               generation on llama2.c's stories15M and stories110M shapes,
+                               sampling as llama2.c does by default (temperature 1, top-p 0.9)
 
 Compare with llm.c's train_gpt2.c and llama2.c's runomp built on the same machine.
 --quick shrinks the work so CI can check the benchmark runs; its figures are not the benchmark.`,

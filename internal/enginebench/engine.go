@@ -42,6 +42,7 @@ type Result struct {
 	SgemmGFLOPS       float64 `json:"sgemm_gflops"`
 	SgemmPeakFraction float64 `json:"sgemm_peak_fraction"`
 
+	GenSampling       string  `json:"gen_sampling"`
 	GenTokS15M        float64 `json:"gen_tok_s_15m"`
 	GenTokS110M       float64 `json:"gen_tok_s_110m"`
 	GenBatch16TokS15M float64 `json:"gen_batch16_tok_s_15m"`
@@ -104,6 +105,7 @@ func Run(opt Options) (Result, error) {
 		r.SgemmPeakFraction = r.SgemmGFLOPS / r.FMAPeakGFLOPS
 	}
 
+	r.GenSampling = fmt.Sprintf("temperature %g, top-p %g (llama2.c's defaults)", float64(genTemperature), genTopP)
 	newTokens := 255
 	if opt.Quick {
 		newTokens = 32
@@ -170,6 +172,13 @@ func sgemm(m, n, k int, d time.Duration) float64 {
 	return best
 }
 
+// The sampling settings of the generation benchmarks: llama2.c's defaults
+// (run -t 1.0 -p 0.9), so that both sides draw from the same distribution.
+const (
+	genTemperature = 1
+	genTopP        = 0.9
+)
+
 // generate returns tokens per second for batch sequences generating
 // newTokens each from a one-token prompt (BOS, as llama2.c starts).
 func generate(cfg model.Config, batch, newTokens int) (float64, error) {
@@ -181,7 +190,7 @@ func generate(cfg model.Config, batch, newTokens int) (float64, error) {
 	for i := range prompts {
 		prompts[i] = []int32{1}
 	}
-	gc := model.GenerateConfig{MaxNewTokens: newTokens, Temperature: 1, Seed: 1}
+	gc := model.GenerateConfig{MaxNewTokens: newTokens, Temperature: genTemperature, TopP: genTopP, Seed: 1}
 	if _, err := m.Generate(prompts, model.GenerateConfig{MaxNewTokens: 4, Seed: 1}); err != nil {
 		return 0, err
 	}
