@@ -225,8 +225,14 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 		if lp.FCB != nil {
 			gb, ub = lp.FCB[:H], lp.FCB[H:]
 		}
-		decLinear(gate, c.xn, lp.FCW[:H*C], gb, n, H, C, false)
-		decLinear(up, c.xn, lp.FCW[H*C:], ub, n, H, C, false)
+		if n == 1 {
+			// One row: [gate | up] is exactly one product over all of
+			// FCW, a single longer stream of weights.
+			decLinear(c.fc[:2*H], c.xn, lp.FCW, lp.FCB, 1, 2*H, C, false)
+		} else {
+			decLinear(gate, c.xn, lp.FCW[:H*C], gb, n, H, C, false)
+			decLinear(up, c.xn, lp.FCW[H*C:], ub, n, H, C, false)
+		}
 		tensor.SwiGLUForward(c.hid[:n*H], gate, up)
 	} else {
 		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
