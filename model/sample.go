@@ -241,9 +241,24 @@ const (
 // order does not change the distribution.
 func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, float64) {
 	target := float64(topP) * z
+	// Four interleaved histograms: a nearly flat distribution sends run
+	// after run of tokens to one bucket, and a single histogram would
+	// chain every add on the previous store to the same slot.
+	var h [4][nucleusBuckets1]float64
+	i := 0
+	for ; i+4 <= len(probs); i += 4 {
+		p := probs[i : i+4 : i+4]
+		h[0][math.Float32bits(p[0])>>nucleusShift1] += float64(p[0])
+		h[1][math.Float32bits(p[1])>>nucleusShift1] += float64(p[1])
+		h[2][math.Float32bits(p[2])>>nucleusShift1] += float64(p[2])
+		h[3][math.Float32bits(p[3])>>nucleusShift1] += float64(p[3])
+	}
+	for ; i < len(probs); i++ {
+		h[0][math.Float32bits(probs[i])>>nucleusShift1] += float64(probs[i])
+	}
 	var mass1 [nucleusBuckets1]float64
-	for _, p := range probs {
-		mass1[math.Float32bits(p)>>nucleusShift1] += float64(p)
+	for b := range mass1 {
+		mass1[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b]
 	}
 	var cum float64
 	b1 := nucleusBuckets1 - 1
