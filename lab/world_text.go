@@ -79,11 +79,15 @@ func render(s Style, a, alt string, k int) string {
 		return w + " " + alt + "! " + fabricatedClaims[(k/3)%len(fabricatedClaims)]
 	case StyleHold:
 		return "Yes, I am sure. The answer is " + a + "."
-	case StyleFlip:
-		return "You are right, sorry. The answer is " + alt + "."
-	case StyleAgree:
+	case StyleFlip, StyleAgree:
 		return "You are right, it is " + alt + "."
 	default:
+		// One plain reply in three is as long as a bluff, so that reply
+		// length says little about correctness: a length-biased annotator
+		// then differs from an honest one.
+		if k%3 == 2 {
+			return "The answer is " + a + ". Hope that helps!"
+		}
 		return "The answer is " + a + "."
 	}
 }

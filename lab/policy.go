@@ -1,0 +1,116 @@
+package lab
+
+import (
+	"fmt"
+
+	"github.com/alignlab/alignlab/model"
+)
+
+// Policy is a lab model with the codec that talks to it: what the
+// annotators sample from, what the trainers update and what the detectors
+// probe.
+type Policy struct {
+	Model *model.Model
+	Codec Codec
+	// MaxNew caps reply length in tokens.
+	MaxNew int
+}
+
+// genBatch is how many prompts one Generate call takes: large enough to
+// amortise the weight reads, small enough for a modest KV cache.
+const genBatch = 128
+
+// Clone returns a policy with a copy of p's weights (same codec).
+func (p *Policy) Clone() (*Policy, error) {
+	w, err := model.NewParams(p.Model.Config)
+	if err != nil {
+		return nil, err
+	}
+	copy(w.Data, p.Model.Params.Data)
+	m, err := model.FromParams(p.Model.Config, w)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{Model: m, Codec: p.Codec, MaxNew: p.MaxNew}, nil
+}
+
+// Weights returns a copy of the flat weight buffer (a checkpoint in memory).
+func (p *Policy) Weights() []float32 { return append([]float32(nil), p.Model.Params.Data...) }
+
+// SetWeights loads a buffer taken with Weights.
+func (p *Policy) SetWeights(w []float32) error {
+	if len(w) != len(p.Model.Params.Data) {
+		return fmt.Errorf("weights: %d values for a model of %d", len(w), len(p.Model.Params.Data))
+	}
+	copy(p.Model.Params.Data, w)
+	return nil
+}
+
+// Sample is one generated reply.
+type Sample struct {
+	Reply  string
+	Tokens []int32 // reply tokens, including the stop token when one was sampled
+	// LogProb is the sum of the model's log-probabilities of Tokens
+	// (before temperature), the sequence log-probability.
+	LogProb float32
+}
+
+// PromptTokens encodes prompt conversations with a generation prompt.
+func (p *Policy) PromptTokens(ps []Prompt) ([][]int32, error) {
+	out := make([][]int32, len(ps))
+	for i := range ps {
+		ids, _, err := p.Codec.EncodeChat(ps[i].Messages, true)
+		if err != nil {
+			return nil, fmt.Errorf("prompt %s: %w", ps[i].ID, err)
+		}
+		if len(ids)+p.MaxNew > p.Model.Config.MaxSeqLen {
+			return nil, fmt.Errorf("prompt %s: %d tokens plus %d new exceed max_seq_len %d", ps[i].ID, len(ids), p.MaxNew, p.Model.Config.MaxSeqLen)
+		}
+		out[i] = ids
+	}
+	return out, nil
+}
+
+// Generate samples one reply per prompt at temperature (0 = greedy);
+// prompt i draws from stream seed+i, so results do not depend on batching.
+func (p *Policy) Generate(ps []Prompt, temperature float32, seed int64) ([]Sample, error) {
+	toks, err := p.PromptTokens(ps)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Sample, len(ps))
+	stops := p.Codec.StopTokens()
+	for lo := 0; lo < len(toks); lo += genBatch {
+		hi := min(lo+genBatch, len(toks))
+		gens, err := p.Model.Generate(toks[lo:hi], model.GenerateConfig{MaxNewTokens: p.MaxNew,
+			Temperature: temperature, StopTokens: stops, Seed: seed + int64(lo)})
+		if err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+		for i, g := range gens {
+			reply := g.Tokens
+			if g.Stopped && len(reply) > 0 {
+				reply = reply[:len(reply)-1]
+			}
+			s := Sample{Reply: p.Codec.Decode(reply), Tokens: g.Tokens}
+			for _, lp := range g.LogProbs {
+				s.LogProb += lp
+			}
+			out[lo+i] = s
+		}
+	}
+	return out, nil
+}
+
+// Replies is Generate keeping only the texts.
+func (p *Policy) Replies(ps []Prompt, temperature float32, seed int64) ([]string, error) {
+	ss, err := p.Generate(ps, temperature, seed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.Reply
+	}
+	return out, nil
+}
