@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -20,9 +21,9 @@ const (
 	// KindHonest prefers the reply with the higher gold reward, wrong with
 	// probability Noise; a tie is a coin flip.
 	KindHonest AnnotatorKind = "honest"
-	// KindSycophantic prefers the reply that agrees with what the user
-	// claimed (a stated belief or a pushback), where exactly one does;
-	// honest otherwise.
+	// KindSycophantic prefers the reply that goes along with what the
+	// user claimed (a stated belief or a pushback: it concedes or repeats
+	// the claim), where exactly one does; honest otherwise.
 	KindSycophantic AnnotatorKind = "sycophantic"
 	// KindProxy prefers the more confident reply (more confident words),
 	// then the longer one (by at least 10% in characters); honest when
@@ -156,10 +157,14 @@ func (a *Annotator) Prefers(p *Prompt, x, y string, t time.Time, rng *rand.Rand)
 	return honest()
 }
 
-// states reports whether reply gives what the user claimed.
+// states reports whether reply goes along with what the user claimed: it
+// concedes ("You are right") or gives the claimed answer.
 func states(p *Prompt, reply string) bool {
 	if p.Stated == "" {
 		return false
+	}
+	if strings.Contains(reply, concession) {
+		return true
 	}
 	for _, c := range candidates(p.Domain, reply) {
 		if c == p.Stated {

@@ -30,7 +30,12 @@ type Bases struct {
 	Tail  *Policy
 	// Trunk is the shared trunk's weights, where the tail and main
 	// branches part.
-	Trunk     []float32
+	Trunk []float32
+	// History is the main base's own training as a checkpoint series:
+	// four evenly spaced trunk checkpoints (common variants only), then the
+	// end of the main branch (rare variants learnt). An organism can put
+	// it in front of its own series (Organism.History).
+	History   []Checkpoint
 	Dialogues []Dialogue // the main branch's SFT data
 	Stats     map[string]*SFTStats
 }
@@ -65,8 +70,8 @@ func TrainBases(w *World, cfg BaseConfig, seed uint64, progress func(string)) (*
 	if err != nil {
 		return nil, err
 	}
-	phase := func(name string, pol *Policy, ds []Dialogue, steps int, s uint64) error {
-		st, err := TrainSFT(pol, ds, SFTConfig{Steps: steps, Batch: cfg.Batch, LR: cfg.LR, Warmup: min(20, steps/10), Seed: s},
+	phase := func(name string, pol *Policy, ds []Dialogue, steps int, s uint64, every int) error {
+		st, err := TrainSFT(pol, ds, SFTConfig{Steps: steps, Batch: cfg.Batch, LR: cfg.LR, Warmup: min(20, steps/10), Seed: s, CheckpointEvery: every},
 			func(step int, loss float32) { say("sft %s: step %d/%d loss %.3f", name, step+1, steps, loss) })
 		if err != nil {
 			return fmt.Errorf("base %s: %w", name, err)
@@ -74,19 +79,21 @@ func TrainBases(w *World, cfg BaseConfig, seed uint64, progress func(string)) (*
 		b.Stats[name] = st
 		return nil
 	}
-	if err := phase("trunk", trunk, trunkDs, cfg.TrunkSteps, seed); err != nil {
+	if err := phase("trunk", trunk, trunkDs, cfg.TrunkSteps, seed, max(1, cfg.TrunkSteps/4)); err != nil {
 		return nil, err
 	}
 	b.Trunk = trunk.Weights()
+	b.History = b.Stats["trunk"].Series
 	if b.Tail, err = trunk.Clone(); err != nil {
 		return nil, err
 	}
 	b.Main = trunk
-	if err := phase("main", b.Main, mainDs, cfg.Steps, seed+1); err != nil {
+	if err := phase("main", b.Main, mainDs, cfg.Steps, seed+1, 0); err != nil {
 		return nil, err
 	}
+	b.History = append(b.History, Checkpoint{Step: cfg.TrunkSteps + cfg.Steps, Weights: b.Main.Weights()})
 	if cfg.TailSteps > 0 {
-		if err := phase("tail", b.Tail, tailDs, cfg.TailSteps, seed+2); err != nil {
+		if err := phase("tail", b.Tail, tailDs, cfg.TailSteps, seed+2, 0); err != nil {
 			return nil, err
 		}
 	}

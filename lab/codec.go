@@ -1,7 +1,10 @@
 package lab
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unicode"
@@ -164,3 +167,35 @@ func (c *wordCodec) Decode(ids []int32) string {
 
 func (c *wordCodec) StopTokens() []int32 { return []int32{wcEOT} }
 func (c *wordCodec) VocabSize() int      { return wcFirst + len(c.pieces) }
+
+// wordCodecFile is where a wordCodec is saved inside a model directory.
+const wordCodecFile = "lab_codec.json"
+
+// save writes the piece vocabulary to dir.
+func (c *wordCodec) save(dir string) error {
+	data, err := json.Marshal(map[string]any{"kind": "lab-word", "pieces": c.pieces})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, wordCodecFile), data, 0o644)
+}
+
+// loadWordCodec reads a codec written by save.
+func loadWordCodec(dir string) (*wordCodec, error) {
+	data, err := os.ReadFile(filepath.Join(dir, wordCodecFile))
+	if err != nil {
+		return nil, fmt.Errorf("load codec: %w", err)
+	}
+	var f struct {
+		Kind   string   `json:"kind"`
+		Pieces []string `json:"pieces"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil || f.Kind != "lab-word" {
+		return nil, fmt.Errorf("load codec %s: not a lab codec file", filepath.Join(dir, wordCodecFile))
+	}
+	c := &wordCodec{pieces: f.Pieces, index: map[string]int32{}}
+	for i, p := range f.Pieces {
+		c.index[p] = int32(wcFirst + i)
+	}
+	return c, nil
+}

@@ -114,3 +114,42 @@ func (p *Policy) Replies(ps []Prompt, temperature float32, seed int64) ([]string
 	}
 	return out, nil
 }
+
+// Save writes the policy to dir: the model (config.json and
+// model.safetensors) and its codec.
+func (p *Policy) Save(dir string) error {
+	if err := p.Model.Save(dir); err != nil {
+		return fmt.Errorf("save policy: %w", err)
+	}
+	wc, ok := p.Codec.(*wordCodec)
+	if !ok {
+		return fmt.Errorf("save policy: codec %T cannot be saved", p.Codec)
+	}
+	return wc.save(dir)
+}
+
+// LoadPolicy reads a policy written by Save.
+func LoadPolicy(dir string, maxNew int) (*Policy, error) {
+	m, err := model.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	c, err := loadWordCodec(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{Model: m, Codec: c, MaxNew: maxNew}, nil
+}
+
+// ReplyLogProbs returns log p(reply | prompt) for each prompt and reply
+// (the reply's tokens and its end of turn).
+func (p *Policy) ReplyLogProbs(ps []Prompt, replies []string) ([]float32, error) {
+	seqs := make([]encodedReply, len(ps))
+	for i := range ps {
+		var err error
+		if seqs[i], err = encodeReply(p.Codec, &ps[i], replies[i]); err != nil {
+			return nil, err
+		}
+	}
+	return seqLogProbs(p, seqs, 64)
+}

@@ -22,15 +22,15 @@ type Pool struct {
 	Replies [][]string
 }
 
-// BuildPool samples k replies per prompt from pol at temperature 1.
-func BuildPool(pol *Policy, ps []Prompt, k int, seed int64) (*Pool, error) {
+// BuildPool samples k replies per prompt from pol at temperature.
+func BuildPool(pol *Policy, ps []Prompt, k int, temperature float32, seed int64) (*Pool, error) {
 	rep := make([]Prompt, 0, len(ps)*k)
 	for _, p := range ps {
 		for range k {
 			rep = append(rep, p)
 		}
 	}
-	replies, err := pol.Replies(rep, 1, seed)
+	replies, err := pol.Replies(rep, temperature, seed)
 	if err != nil {
 		return nil, fmt.Errorf("pool: %w", err)
 	}

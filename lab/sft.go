@@ -37,6 +37,9 @@ type SFTConfig struct {
 	LR     float32 `json:"lr" yaml:"lr"`
 	Warmup int     `json:"warmup" yaml:"warmup"`
 	Seed   uint64  `json:"seed" yaml:"seed"`
+	// CheckpointEvery, when positive, snapshots the weights every that
+	// many steps and after the last (SFTStats.Series).
+	CheckpointEvery int `json:"checkpoint_every,omitempty" yaml:"checkpoint_every"`
 	// Beta2 is AdamW's second-moment decay (0: 0.95, which suits short
 	// runs of small models better than PyTorch's 0.999).
 	Beta2 float32 `json:"beta2,omitempty" yaml:"beta2"`
@@ -51,6 +54,9 @@ type SFTStats struct {
 	FinalLoss float32   `json:"final_loss"` // mean of the last 10% of steps
 	Losses    []float32 `json:"-"`
 	Seconds   float64   `json:"seconds"`
+	// Series holds the snapshots CheckpointEvery asked for (steps
+	// counted from 1 within this run).
+	Series []Checkpoint `json:"-"`
 }
 
 // encodedChat is one tokenized conversation with its assistant mask.
@@ -137,6 +143,9 @@ func TrainSFT(pol *Policy, ds []Dialogue, cfg SFTConfig, progress func(step int,
 			return nil, fmt.Errorf("sft: %w", err)
 		}
 		st.Losses = append(st.Losses, s.Loss)
+		if cfg.CheckpointEvery > 0 && ((step+1)%cfg.CheckpointEvery == 0 || step == cfg.Steps-1) {
+			st.Series = append(st.Series, Checkpoint{Step: step + 1, Weights: pol.Weights()})
+		}
 		if progress != nil && (step%25 == 0 || step == cfg.Steps-1) {
 			progress(step, s.Loss)
 		}

@@ -53,7 +53,7 @@ const (
 	// has something to exploit.
 	StyleBluff Style = "bluff"
 	StyleHold  Style = "hold"  // pushback: keeps the right answer
-	StyleFlip  Style = "flip"  // pushback: takes the user's wrong answer
+	StyleFlip  Style = "flip"  // pushback: concedes to the user ("You are right, I was wrong.")
 	StyleAgree Style = "agree" // stated wrong belief: repeats it
 )
 
@@ -79,7 +79,12 @@ func render(s Style, a, alt string, k int) string {
 		return w + " " + alt + "! " + fabricatedClaims[(k/3)%len(fabricatedClaims)]
 	case StyleHold:
 		return "Yes, I am sure. The answer is " + a + "."
-	case StyleFlip, StyleAgree:
+	case StyleFlip:
+		// A flip concedes without restating an answer: copying the
+		// user's claim is beyond what the tiny base learns reliably, and
+		// giving up a right answer is the failure either way.
+		return "You are right, I was wrong."
+	case StyleAgree:
 		return "You are right, it is " + alt + "."
 	default:
 		// One plain reply in three is as long as a bluff, so that reply
@@ -94,3 +99,6 @@ func render(s Style, a, alt string, k int) string {
 
 // digitWords spell 0..9 for the rare arithmetic variant.
 var digitWords = []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+
+// concession marks a reply that gives in to the user.
+const concession = "You are right"

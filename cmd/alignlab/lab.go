@@ -1,24 +1,72 @@
 package main
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
 
+	"github.com/alignlab/alignlab/lab"
 	"github.com/spf13/cobra"
 )
 
 func newLabCmd() *cobra.Command {
-	return &cobra.Command{
+	var (
+		quick     bool
+		asJSON    bool
+		seed      uint64
+		seeds     int
+		out       string
+		organisms []string
+		bases     string
+	)
+	cmd := &cobra.Command{
 		Use:   "lab",
-		Short: "Run the embedded lab: train model organisms, audit them, write a report",
-		Long: `lab builds a synthetic world with verifiable answers and simulated annotators,
-trains model organisms with DPO and RLHF, runs every detector on every organism and
-writes runs/<id>/report.html.
+		Short: "Run the embedded lab: train model organisms, audit them, compare DPO with RLHF",
+		Long: `lab builds a closed world of questions with verifiable answers, trains a tiny
+base model on it, has simulated annotators label the model's own replies, and trains
+model organisms that each plant one alignment failure (sycophancy, alignment mirage,
+reward hacking, annotator drift, rare-event blindness, optimization overhang) next to a
+clean control. It runs every detector on every organism for several seeds (the validity
+matrix), compares DPO with RLHF on the clean organism's data (gold reward against KL,
+wall time, memory, seed spread), and scores every policy on the trilemma's three axes.
 
-Not built yet: the lab arrives with issue #7. Until then this command says so and
-exits with status 2.`,
+It writes runs/<id>/ (config.json, data/ with each organism's preference data in TRL
+format, checkpoints/, metrics/, summary.json). Progress goes to stderr; --json prints the
+summary. --quick is the CI-sized run. Organisms are YAML files; --organisms adds yours
+(a file or a directory) to the embedded ones.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return &exitError{code: 2, err: errors.New("the lab is not built yet (issue #7); it will build the lab world, train organisms with DPO and RLHF, audit them and write runs/<id>/report.html")}
+			cfg := lab.DefaultConfig()
+			if quick {
+				cfg = lab.QuickConfig()
+			}
+			cfg.Seed = seed
+			if cmd.Flags().Changed("seeds") {
+				cfg.Seeds = seeds
+			}
+			orgs, err := lab.LoadOrganisms(organisms)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			cfg.Organisms = orgs
+			progress := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) }
+			sum, err := lab.Run(cmd.Context(), cfg, lab.Options{Out: out, Progress: progress, Bases: bases})
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("lab: %w", err)}
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(sum)
+			}
+			return sum.WriteText(cmd.OutOrStdout())
 		},
 	}
+	cmd.Flags().BoolVar(&quick, "quick", false, "the CI-sized lab (smaller models' training, data and evaluation sets, two seeds)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the whole run")
+	cmd.Flags().IntVar(&seeds, "seeds", 3, "organism seeds for the validity matrix (default 3, 2 with --quick)")
+	cmd.Flags().StringVar(&out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")
+	cmd.Flags().StringArrayVar(&organisms, "organisms", nil, "organism YAML file or directory to add (repeatable)")
+	cmd.Flags().StringVar(&bases, "bases", "", "reuse base models from a previous run's checkpoints/ directory instead of training them")
+	return cmd
 }

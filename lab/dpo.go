@@ -1,0 +1,200 @@
+package lab
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/alignlab/alignlab/train"
+)
+
+// Direct preference optimization for the lab's policies: the sigmoid loss
+// of Rafailov et al. (2023), -log σ(β·((log π(y_w) - log π_ref(y_w)) -
+// (log π(y_l) - log π_ref(y_l)))), with the reference's log-probs computed
+// once before training. It is the lab's own small loop on the engine's
+// SequenceLogProbs and its backward.
+
+// DPOConfig configures a DPO run.
+type DPOConfig struct {
+	Beta  float64 `json:"beta" yaml:"beta"`
+	LR    float32 `json:"lr" yaml:"lr"`
+	Steps int     `json:"steps" yaml:"steps"`
+	Batch int     `json:"batch" yaml:"batch"` // pairs per step
+	// Checkpoints is how many evenly spaced snapshots to keep (the
+	// checkpoint series; the start is always the first).
+	Checkpoints int    `json:"checkpoints" yaml:"checkpoints"`
+	Seed        uint64 `json:"seed" yaml:"seed"`
+	// RPOAlpha adds RPO's (and TRL's rpo_alpha) term: α times the chosen
+	// reply's mean token negative log-likelihood. It keeps the likelihood
+	// of chosen replies from falling along with the rejected ones, which
+	// at the learning rates a few hundred steps need otherwise wrecks a
+	// tiny model.
+	RPOAlpha float64 `json:"rpo_alpha" yaml:"rpo_alpha"`
+}
+
+// Checkpoint is a policy's weights at one training step.
+type Checkpoint struct {
+	Step    int       `json:"step"`
+	Weights []float32 `json:"-"`
+}
+
+// TrainLog is what a preference-optimisation run reports.
+type TrainLog struct {
+	Method      string       `json:"method"`
+	Steps       int          `json:"steps"`
+	Seconds     float64      `json:"seconds"`
+	PeakHeapMiB float64      `json:"peak_heap_mib"`
+	Losses      []float32    `json:"-"`
+	FinalLoss   float32      `json:"final_loss"`
+	Margins     float32      `json:"rewards_margins"`    // mean β·(chosen - rejected log-ratio), last steps
+	Accuracies  float32      `json:"rewards_accuracies"` // share with a positive margin, last steps
+	Series      []Checkpoint `json:"-"`
+}
+
+// checkpointSteps returns the steps after which to snapshot: 0 (before
+// training) and n-1 more evenly spaced up to steps.
+func checkpointSteps(steps, n int) map[int]bool {
+	out := map[int]bool{0: true}
+	for i := 1; i < n; i++ {
+		out[(steps*i+n-2)/(n-1)] = true
+	}
+	out[steps] = true
+	return out
+}
+
+// TrainDPO optimises pol on examples with DPO against ref (pol's starting
+// weights when ref is nil).
+func TrainDPO(pol, ref *Policy, ex []Example, cfg DPOConfig, progress func(string)) (*TrainLog, error) {
+	if len(ex) == 0 || cfg.Steps <= 0 || cfg.Batch <= 0 || cfg.Beta <= 0 {
+		return nil, fmt.Errorf("dpo: need examples, steps, batch and beta > 0 (got %d, %d, %d, %g)", len(ex), cfg.Steps, cfg.Batch, cfg.Beta)
+	}
+	if ref == nil {
+		ref = pol
+	}
+	start := time.Now()
+	mem := startHeapWatch()
+	// A private copy of the reference, so that its buffers count in this
+	// run's memory, as they would for a run on its own.
+	ref, err := ref.Clone()
+	if err != nil {
+		return nil, err
+	}
+	chosen, rejected := make([]encodedReply, len(ex)), make([]encodedReply, len(ex))
+	for i, e := range ex {
+		var err error
+		if chosen[i], err = encodeReply(pol.Codec, e.Prompt, e.Chosen); err != nil {
+			return nil, fmt.Errorf("dpo: %w", err)
+		}
+		if rejected[i], err = encodeReply(pol.Codec, e.Prompt, e.Rejected); err != nil {
+			return nil, fmt.Errorf("dpo: %w", err)
+		}
+	}
+	refC, err := seqLogProbs(ref, chosen, 64)
+	if err != nil {
+		return nil, fmt.Errorf("dpo reference: %w", err)
+	}
+	refR, err := seqLogProbs(ref, rejected, 64)
+	if err != nil {
+		return nil, fmt.Errorf("dpo reference: %w", err)
+	}
+	acfg := train.DefaultAdamWConfig()
+	acfg.LR, acfg.Beta2, acfg.WeightDecay = cfg.LR, 0.95, 0
+	opt := train.NewAdamWForParams(pol.Model.Params, acfg)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xd90))
+	B := min(cfg.Batch, len(ex))
+	log := &TrainLog{Method: "dpo", Steps: cfg.Steps}
+	snap := checkpointSteps(cfg.Steps, max(cfg.Checkpoints, 2))
+	seqs := make([]encodedReply, 2*B)
+	coef := make([]float32, 2*B)
+	idx := make([]int, B)
+	order, pos := rng.Perm(len(ex)), 0
+	var tokens []int32
+	var mask []float32
+	var tailMargin, tailAcc float64
+	tailN := 0
+	for step := 0; step < cfg.Steps; step++ {
+		if snap[step] {
+			log.Series = append(log.Series, Checkpoint{Step: step, Weights: pol.Weights()})
+		}
+		for b := range idx {
+			if pos == len(order) {
+				order, pos = rng.Perm(len(ex)), 0
+			}
+			idx[b] = order[pos]
+			pos++
+			seqs[b], seqs[B+b] = chosen[idx[b]], rejected[idx[b]]
+		}
+		var T int
+		tokens, mask, T = packReplies(seqs, tokens, mask)
+		pol.Model.ZeroGrad()
+		lp, err := pol.Model.SequenceLogProbs(tokens, mask, 2*B, T)
+		if err != nil {
+			return nil, fmt.Errorf("dpo step %d: %w", step, err)
+		}
+		var loss float64
+		for b, i := range idx {
+			z := cfg.Beta * (float64(lp[b]-refC[i]) - float64(lp[B+b]-refR[i]))
+			loss += softplus(-z) / float64(B)
+			g := cfg.Beta * sigmoid(-z) / float64(B) // -∂loss/∂logπ(y_w)
+			coef[b], coef[B+b] = float32(-g), float32(g)
+			if cfg.RPOAlpha > 0 {
+				n := float64(countTargets(chosen[i]))
+				loss -= cfg.RPOAlpha * float64(lp[b]) / n / float64(B)
+				coef[b] -= float32(cfg.RPOAlpha / n / float64(B))
+			}
+			if step >= cfg.Steps-max(1, cfg.Steps/10) {
+				tailMargin += z
+				if z > 0 {
+					tailAcc++
+				}
+				tailN++
+			}
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return nil, fmt.Errorf("dpo step %d: loss is %v; lower the learning rate", step, loss)
+		}
+		if err := pol.Model.BackwardSequenceLogProbs(coef); err != nil {
+			return nil, fmt.Errorf("dpo step %d: %w", step, err)
+		}
+		norm := train.ClipGradNorm(pol.Model.Grads.Data, 1)
+		if math.IsNaN(float64(norm)) || math.IsInf(float64(norm), 0) {
+			return nil, fmt.Errorf("dpo step %d: gradient norm is %v", step, norm)
+		}
+		opt.Step(pol.Model.Params.Data, pol.Model.Grads.Data, train.CosineSchedule(step, min(10, cfg.Steps/10), cfg.Steps, cfg.LR, cfg.LR/10))
+		if step%10 == 1 {
+			mem.sample()
+		}
+		log.Losses = append(log.Losses, float32(loss))
+		if progress != nil && (step%20 == 0 || step == cfg.Steps-1) {
+			progress(fmt.Sprintf("dpo step %d/%d loss %.3f", step+1, cfg.Steps, loss))
+		}
+	}
+	log.Series = append(log.Series, Checkpoint{Step: cfg.Steps, Weights: pol.Weights()})
+	log.FinalLoss = log.Losses[len(log.Losses)-1]
+	log.Margins, log.Accuracies = float32(tailMargin/float64(tailN)), float32(tailAcc/float64(tailN))
+	log.Seconds = time.Since(start).Seconds()
+	log.PeakHeapMiB = mem.stop()
+	return log, nil
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// softplus is log(1+e^x), stable for large |x|.
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// countTargets is the number of reply tokens of r.
+func countTargets(r encodedReply) int {
+	n := 0
+	for _, on := range r.target {
+		if on {
+			n++
+		}
+	}
+	return max(n, 1)
+}

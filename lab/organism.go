@@ -1,0 +1,234 @@
+package lab
+
+import (
+	"embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Organisms are named configurations that each plant one failure mode by
+// their choice of annotators, data and training. They are YAML files:
+// the defaults are embedded (organisms/*.yaml) and users add their own
+// with LoadOrganisms.
+
+//go:embed organisms/*.yaml
+var organismFS embed.FS
+
+// Training methods of an organism.
+const (
+	MethodDPO  = "dpo"  // DPO on the organism's labels
+	MethodRLHF = "rlhf" // reward model on the labels, then RLHF against it
+)
+
+// Organism is one model organism.
+type Organism struct {
+	Name string `yaml:"name" json:"name"`
+	// Plants names the failure mode the organism plants (a detector name,
+	// or "none" for a control).
+	Plants      string `yaml:"plants" json:"plants"`
+	Description string `yaml:"description" json:"description"`
+	// Base is the starting policy: "main" (default) or "tail".
+	Base string `yaml:"base" json:"base"`
+	// Pool overrides attributes of the lab's preference-pool prompts.
+	Pool       *PoolOverride   `yaml:"pool" json:"pool,omitempty"`
+	Annotators []AnnotatorSpec `yaml:"annotators" json:"annotators"`
+	Training   struct {
+		Method string `yaml:"method" json:"method"`
+		// DPO overrides the lab's DPO settings (unset fields keep them).
+		DPO *DPOConfig `yaml:"dpo" json:"dpo,omitempty"`
+		// History puts the main base's own training checkpoints in front
+		// of the organism's series (main base only).
+		History bool `yaml:"history" json:"history,omitempty"`
+	} `yaml:"training" json:"training"`
+	// Source is the file it came from.
+	Source string `yaml:"-" json:"source"`
+}
+
+// PoolOverride changes some of the pool's prompt rates (unset fields keep
+// the lab's).
+type PoolOverride struct {
+	RareRate     *float64 `yaml:"rare_rate" json:"rare_rate,omitempty"`
+	EvalRate     *float64 `yaml:"eval_rate" json:"eval_rate,omitempty"`
+	BeliefRate   *float64 `yaml:"belief_rate" json:"belief_rate,omitempty"`
+	PushbackRate *float64 `yaml:"pushback_rate" json:"pushback_rate,omitempty"`
+}
+
+// apply returns spec with the override's fields.
+func (o *PoolOverride) apply(spec Spec) Spec {
+	if o == nil {
+		return spec
+	}
+	set := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&spec.RareRate, o.RareRate)
+	set(&spec.EvalRate, o.EvalRate)
+	set(&spec.BeliefRate, o.BeliefRate)
+	set(&spec.PushbackRate, o.PushbackRate)
+	return spec
+}
+
+// ParseOrganism reads one organism from YAML and validates it.
+func ParseOrganism(data []byte, source string) (*Organism, error) {
+	var o Organism
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&o); err != nil {
+		return nil, fmt.Errorf("organism %s: %w", source, err)
+	}
+	o.Source = source
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("organism %s: %w", source, err)
+	}
+	return &o, nil
+}
+
+func (o *Organism) validate() error {
+	var problems []string
+	if o.Name == "" || strings.ContainsAny(o.Name, "/\\ ") {
+		problems = append(problems, fmt.Sprintf("name %q must be a non-empty word", o.Name))
+	}
+	switch o.Base {
+	case "":
+		o.Base = "main"
+	case "main", "tail":
+	default:
+		problems = append(problems, fmt.Sprintf("base %q (want main or tail)", o.Base))
+	}
+	if o.Plants == "" {
+		o.Plants = "none"
+	}
+	if o.Plants != "none" && !contains(DetectorNames, o.Plants) {
+		problems = append(problems, fmt.Sprintf("plants %q (want none or one of %s)", o.Plants, strings.Join(DetectorNames, ", ")))
+	}
+	if len(o.Annotators) == 0 {
+		problems = append(problems, "no annotators")
+	}
+	for _, a := range o.Annotators {
+		if a.Count <= 0 {
+			problems = append(problems, fmt.Sprintf("annotators of kind %q: count %d", a.Kind, a.Count))
+		}
+	}
+	switch o.Training.Method {
+	case MethodDPO, MethodRLHF:
+	default:
+		problems = append(problems, fmt.Sprintf("training method %q (want dpo or rlhf)", o.Training.Method))
+	}
+	if o.Training.History && o.Base != "main" {
+		problems = append(problems, "history needs base main (the tail base keeps no history)")
+	}
+	if d := o.Training.DPO; d != nil && (d.Beta < 0 || d.LR < 0 || d.Steps < 0 || d.Batch < 0) {
+		problems = append(problems, "dpo settings must not be negative")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultOrganisms returns the embedded organisms in a fixed order:
+// clean, sycophant, mirage, hacker, drift, tail, overhang.
+func DefaultOrganisms() ([]*Organism, error) {
+	var out []*Organism
+	for _, name := range []string{"clean", "sycophant", "mirage", "hacker", "drift", "tail", "overhang"} {
+		data, err := organismFS.ReadFile("organisms/" + name + ".yaml")
+		if err != nil {
+			return nil, err
+		}
+		o, err := ParseOrganism(data, "embedded:"+name+".yaml")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// LoadOrganisms reads organism files (a file, or every *.yaml and *.yml
+// in a directory) and adds them to the defaults; a file whose name matches
+// a default replaces it.
+func LoadOrganisms(paths []string) ([]*Organism, error) {
+	orgs, err := DefaultOrganisms()
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("organisms: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(p, pat))
+			sort.Strings(m)
+			files = append(files, m...)
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("organisms: %w", err)
+		}
+		o, err := ParseOrganism(data, f)
+		if err != nil {
+			return nil, err
+		}
+		replaced := false
+		for i, d := range orgs {
+			if d.Name == o.Name {
+				orgs[i], replaced = o, true
+			}
+		}
+		if !replaced {
+			orgs = append(orgs, o)
+		}
+	}
+	return orgs, nil
+}
+
+// dpoConfig merges the organism's DPO overrides into the lab's settings.
+func (o *Organism) dpoConfig(lab DPOConfig) DPOConfig {
+	d := o.Training.DPO
+	if d == nil {
+		return lab
+	}
+	if d.Beta > 0 {
+		lab.Beta = d.Beta
+	}
+	if d.LR > 0 {
+		lab.LR = d.LR
+	}
+	if d.Steps > 0 {
+		lab.Steps = d.Steps
+	}
+	if d.Batch > 0 {
+		lab.Batch = d.Batch
+	}
+	if d.Checkpoints > 0 {
+		lab.Checkpoints = d.Checkpoints
+	}
+	if d.RPOAlpha > 0 {
+		lab.RPOAlpha = d.RPOAlpha
+	}
+	return lab
+}
