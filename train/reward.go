@@ -1,0 +1,354 @@
+// Bradley-Terry reward-model training, as TRL's RewardTrainer: a scalar head
+// on the last token of each sequence, trained so that the chosen sequence
+// of a pair outscores the rejected one: loss = −log σ(r_c − r_r − margin),
+// plus TRL's optional centering term.
+
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// PreferencePair is one comparison of two complete sequences (prompt then
+// completion, as token ids) of which Chosen was preferred. Margin, when not
+// zero, is TRL's "margin" column: the reward gap the pair should exceed.
+type PreferencePair struct {
+	Chosen   []int32 `json:"input_ids_chosen"`
+	Rejected []int32 `json:"input_ids_rejected"`
+	Margin   float32 `json:"margin,omitempty"`
+}
+
+// RewardConfig holds the reward trainer's options under TRL's RewardConfig
+// (and transformers' TrainingArguments) names.
+type RewardConfig struct {
+	LearningRate float32 `json:"learning_rate"`
+	// BatchSize is pairs per step (per_device_train_batch_size).
+	BatchSize      int `json:"per_device_train_batch_size"`
+	NumTrainEpochs int `json:"num_train_epochs"`
+	// MaxLength drops pairs with a sequence longer than this (0 = the
+	// model's max_seq_len).
+	MaxLength int `json:"max_length"`
+	// CenterRewardsCoefficient adds coef·mean((r_c + r_r)²), which keeps
+	// rewards near zero (Eisenstein et al. 2023); 0 turns it off.
+	CenterRewardsCoefficient float32 `json:"center_rewards_coefficient"`
+	MaxGradNorm              float32 `json:"max_grad_norm"`
+	WeightDecay              float32 `json:"weight_decay"`
+	// LRSchedule is "linear" (decay to 0, the transformers default) or
+	// "constant".
+	LRSchedule string `json:"lr_scheduler_type"`
+	Seed       int64  `json:"seed"`
+}
+
+// DefaultRewardConfig returns TRL's defaults: learning rate 5e-5, batch 8,
+// 3 epochs, gradient norm clipped at 1, no weight decay, linear decay.
+func DefaultRewardConfig() RewardConfig {
+	return RewardConfig{LearningRate: 5e-5, BatchSize: 8, NumTrainEpochs: 3, MaxGradNorm: 1, LRSchedule: "linear"}
+}
+
+// validate reports the first bad option.
+func (c RewardConfig) validate() error {
+	switch {
+	case !(c.LearningRate > 0):
+		return fmt.Errorf("learning_rate must be positive, got %g", c.LearningRate)
+	case c.BatchSize < 1:
+		return fmt.Errorf("per_device_train_batch_size must be at least 1, got %d", c.BatchSize)
+	case c.NumTrainEpochs < 1:
+		return fmt.Errorf("num_train_epochs must be at least 1, got %d", c.NumTrainEpochs)
+	case c.CenterRewardsCoefficient < 0:
+		return fmt.Errorf("center_rewards_coefficient must be >= 0, got %g", c.CenterRewardsCoefficient)
+	case c.LRSchedule != "linear" && c.LRSchedule != "constant" && c.LRSchedule != "":
+		return fmt.Errorf("lr_scheduler_type %q is not linear or constant", c.LRSchedule)
+	}
+	return nil
+}
+
+// BradleyTerryLoss returns the mean over pairs of −log σ(r_c − r_r − m)
+// + center·(r_c + r_r)² and its gradients with respect to each reward.
+// margins may be nil (all zero).
+func BradleyTerryLoss(chosen, rejected, margins []float32, center float32) (loss float64, dChosen, dRejected []float32) {
+	n := len(chosen)
+	dChosen, dRejected = make([]float32, n), make([]float32, n)
+	for i := range chosen {
+		d := float64(chosen[i]) - float64(rejected[i])
+		if margins != nil {
+			d -= float64(margins[i])
+		}
+		// −log σ(d) = softplus(−d), computed stably; its derivative is −σ(−d).
+		loss += softplus(-d)
+		g := -sigmoid(-d) / float64(n)
+		s := float64(chosen[i]) + float64(rejected[i])
+		loss += float64(center) * s * s
+		c := 2 * float64(center) * s / float64(n)
+		dChosen[i], dRejected[i] = float32(g+c), float32(-g+c)
+	}
+	return loss / float64(n), dChosen, dRejected
+}
+
+func softplus(x float64) float64 {
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// RewardTrainer trains a ScalarModel on preference pairs with AdamW.
+type RewardTrainer struct {
+	RM     *ScalarModel
+	Config RewardConfig
+	opt    *AdamW // the transformer's
+	optH   *AdamW // the head's
+	// Step counts the optimiser steps taken; TotalSteps is the schedule's
+	// length (0 = constant learning rate).
+	Step, TotalSteps int
+}
+
+// RewardStats are one step's (or one evaluation's) figures, under TRL's
+// metric names.
+type RewardStats struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	Margin   float64 `json:"margin"` // mean r_c − r_r
+	Chosen   float64 `json:"rewards/chosen"`
+	Rejected float64 `json:"rewards/rejected"`
+	GradNorm float32 `json:"grad_norm"`
+	LR       float32 `json:"learning_rate"`
+}
+
+// NewRewardTrainer returns a trainer for rm.
+func NewRewardTrainer(rm *ScalarModel, cfg RewardConfig) (*RewardTrainer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("reward trainer: %w", err)
+	}
+	acfg := DefaultAdamWConfig()
+	acfg.LR, acfg.WeightDecay = cfg.LearningRate, cfg.WeightDecay
+	return &RewardTrainer{
+		RM: rm, Config: cfg,
+		opt:  NewAdamWForParams(rm.Model.Params, acfg),
+		optH: NewAdamW(len(rm.Head), AdamWConfig{LR: cfg.LearningRate, NoDecay: []Span{{len(rm.Head) - 1, len(rm.Head)}}, WeightDecay: cfg.WeightDecay}),
+	}, nil
+}
+
+// pairForward scores the chosen and rejected sequences of pairs in one
+// batch (chosen first), keeping the pass for pairBackward.
+func (t *RewardTrainer) pairForward(pairs []PreferencePair) (chosen, rejected []float32, err error) {
+	n := len(pairs)
+	seqs := make([][]int32, 0, 2*n)
+	for _, p := range pairs {
+		seqs = append(seqs, p.Chosen)
+	}
+	for _, p := range pairs {
+		seqs = append(seqs, p.Rejected)
+	}
+	tokens, T := padBatch(seqs)
+	r, err := t.RM.forwardRows(tokens, 2*n, T, lastRows(seqs, T))
+	if err != nil {
+		return nil, nil, err
+	}
+	return r[:n], r[n:], nil
+}
+
+// lr is the learning rate for the current step.
+func (t *RewardTrainer) lr() float32 {
+	if t.Config.LRSchedule == "constant" || t.TotalSteps <= 0 {
+		return t.Config.LearningRate
+	}
+	return t.Config.LearningRate * float32(max(0, 1-float64(t.Step)/float64(t.TotalSteps)))
+}
+
+// TrainStep takes one optimiser step on a batch of pairs. It refuses to
+// update on a non-finite loss or gradient norm.
+func (t *RewardTrainer) TrainStep(pairs []PreferencePair) (RewardStats, error) {
+	st := RewardStats{Step: t.Step, LR: t.lr()}
+	if len(pairs) == 0 {
+		return st, errors.New("reward trainer: empty batch")
+	}
+	rm := t.RM
+	rm.ZeroGrad()
+	chosen, rejected, err := t.pairForward(pairs)
+	if err != nil {
+		return st, fmt.Errorf("reward step %d: %w", t.Step, err)
+	}
+	margins := pairMargins(pairs)
+	loss, dc, dr := BradleyTerryLoss(chosen, rejected, margins, t.Config.CenterRewardsCoefficient)
+	fillRewardStats(&st, chosen, rejected)
+	st.Loss = loss
+	if bad := nonFinite(float32(loss)); bad != "" {
+		return st, fmt.Errorf("reward step %d: loss is %s; lower the learning rate or check the data", t.Step, bad)
+	}
+	if err := rm.backwardRows(append(dc, dr...)); err != nil {
+		return st, fmt.Errorf("reward step %d: %w", t.Step, err)
+	}
+	st.GradNorm = jointNorm(rm.Model.Grads.Data, rm.HeadGrad)
+	if bad := nonFinite(st.GradNorm); bad != "" {
+		return st, fmt.Errorf("reward step %d: gradient norm is %s; lower the learning rate or check the data", t.Step, bad)
+	}
+	scale := clipScale(st.GradNorm, t.Config.MaxGradNorm)
+	t.opt.StepScaled(rm.Model.Params.Data, rm.Model.Grads.Data, st.LR, scale)
+	t.optH.StepScaled(rm.Head, rm.HeadGrad, st.LR, scale)
+	t.Step++
+	return st, nil
+}
+
+func pairMargins(pairs []PreferencePair) []float32 {
+	var m []float32
+	for i, p := range pairs {
+		if p.Margin != 0 && m == nil {
+			m = make([]float32, len(pairs))
+		}
+		if m != nil {
+			m[i] = p.Margin
+		}
+	}
+	return m
+}
+
+func fillRewardStats(st *RewardStats, chosen, rejected []float32) {
+	n := float64(len(chosen))
+	var acc, margin, c, r float64
+	for i := range chosen {
+		if chosen[i] > rejected[i] {
+			acc++
+		}
+		margin += float64(chosen[i] - rejected[i])
+		c += float64(chosen[i])
+		r += float64(rejected[i])
+	}
+	st.Accuracy, st.Margin, st.Chosen, st.Rejected = acc/n, margin/n, c/n, r/n
+}
+
+// jointNorm is the L2 norm of several gradient buffers taken together.
+func jointNorm(bufs ...[]float32) float32 {
+	var s float64
+	for _, b := range bufs {
+		n := float64(GradNorm(b))
+		s += n * n
+	}
+	return float32(math.Sqrt(s))
+}
+
+// clipScale is the factor that brings norm down to maxNorm (1 when it is
+// already below, or clipping is off), as torch's clip_grad_norm_.
+func clipScale(norm, maxNorm float32) float32 {
+	if maxNorm > 0 && norm > maxNorm {
+		return float32(float64(maxNorm) / (float64(norm) + 1e-6))
+	}
+	return 1
+}
+
+// Evaluate scores pairs (in batches of the training batch size) and
+// returns the mean loss, the pair accuracy (ties count as wrong) and the
+// mean margin, without touching gradients.
+func (t *RewardTrainer) Evaluate(pairs []PreferencePair) (RewardStats, error) {
+	return EvaluateRewardModel(t.RM, pairs, t.Config.BatchSize)
+}
+
+// EvaluateRewardModel returns rm's Bradley-Terry loss, pair accuracy and
+// margin on pairs, scoring batch pairs at a time.
+func EvaluateRewardModel(rm *ScalarModel, pairs []PreferencePair, batch int) (RewardStats, error) {
+	var st RewardStats
+	if len(pairs) == 0 {
+		return st, errors.New("evaluate reward model: no pairs")
+	}
+	seqsC, seqsR := make([][]int32, len(pairs)), make([][]int32, len(pairs))
+	for i, p := range pairs {
+		seqsC[i], seqsR[i] = p.Chosen, p.Rejected
+	}
+	chosen, err := rm.Rewards(seqsC, batch)
+	if err != nil {
+		return st, err
+	}
+	rejected, err := rm.Rewards(seqsR, batch)
+	if err != nil {
+		return st, err
+	}
+	st.Loss, _, _ = BradleyTerryLoss(chosen, rejected, pairMargins(pairs), 0)
+	fillRewardStats(&st, chosen, rejected)
+	return st, nil
+}
+
+// FilterPairs drops pairs the trainer cannot use and says why for each:
+// an empty sequence, identical chosen and rejected, or a sequence longer
+// than maxLen. It returns the kept pairs and one message per dropped pair
+// (index-based, for the caller to map to its line numbers).
+func FilterPairs(pairs []PreferencePair, maxLen int) (kept []PreferencePair, dropped []string) {
+	for i, p := range pairs {
+		switch {
+		case len(p.Chosen) == 0 || len(p.Rejected) == 0:
+			dropped = append(dropped, fmt.Sprintf("pair %d: empty sequence", i))
+		case equalTokens(p.Chosen, p.Rejected):
+			dropped = append(dropped, fmt.Sprintf("pair %d: chosen equals rejected", i))
+		case maxLen > 0 && (len(p.Chosen) > maxLen || len(p.Rejected) > maxLen):
+			dropped = append(dropped, fmt.Sprintf("pair %d: %d/%d tokens exceed max_length %d", i, len(p.Chosen), len(p.Rejected), maxLen))
+		default:
+			kept = append(kept, p)
+		}
+	}
+	return kept, dropped
+}
+
+func equalTokens(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TrainRewardModel runs cfg.NumTrainEpochs epochs over train in shuffled
+// batches (seeded by cfg.Seed), calling log after every step (nil = no
+// logging), and returns the final held-out figures on eval (zero when eval
+// is empty). Pairs that FilterPairs drops are an error: filter first.
+func TrainRewardModel(rm *ScalarModel, train, eval []PreferencePair, cfg RewardConfig, log func(RewardStats)) (RewardStats, error) {
+	maxLen := cfg.MaxLength
+	if maxLen <= 0 {
+		maxLen = rm.Model.Config.MaxSeqLen
+	}
+	if _, dropped := FilterPairs(train, maxLen); len(dropped) > 0 {
+		return RewardStats{}, fmt.Errorf("train reward model: %d unusable pairs, first: %s", len(dropped), dropped[0])
+	}
+	t, err := NewRewardTrainer(rm, cfg)
+	if err != nil {
+		return RewardStats{}, err
+	}
+	perEpoch := (len(train) + cfg.BatchSize - 1) / cfg.BatchSize
+	t.TotalSteps = perEpoch * cfg.NumTrainEpochs
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xb7))
+	for range cfg.NumTrainEpochs {
+		order := rng.Perm(len(train))
+		for lo := 0; lo < len(order); lo += cfg.BatchSize {
+			batch := make([]PreferencePair, 0, cfg.BatchSize)
+			for _, i := range order[lo:min(lo+cfg.BatchSize, len(order))] {
+				batch = append(batch, train[i])
+			}
+			st, err := t.TrainStep(batch)
+			if err != nil {
+				return st, err
+			}
+			if log != nil {
+				log(st)
+			}
+		}
+	}
+	if len(eval) == 0 {
+		return RewardStats{Step: t.Step}, nil
+	}
+	st, err := t.Evaluate(eval)
+	st.Step = t.Step
+	return st, err
+}
