@@ -102,4 +102,3 @@ func TestClippedValueLoss(t *testing.T) {
 		}
 	}
 }
-
