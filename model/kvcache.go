@@ -155,6 +155,14 @@ func (c *KVCache) Reset() {
 	}
 }
 
+// ResetSeq empties sequence seq alone and makes it active, so that a
+// server can hand its slot to a new request while the others keep their
+// cached tokens (continuous batching). The memory is kept.
+func (c *KVCache) ResetSeq(seq int) {
+	c.lens[seq] = 0
+	c.active[seq] = true
+}
+
 // SetChunkRows sets how many token rows one pass of Extend processes at once
 // (default 128, at least the batch size); tests use small values to cross
 // chunk boundaries.
