@@ -116,7 +116,7 @@ func TestRewardModelLearnsToyPreferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := DefaultRewardConfig()
-	cfg.LearningRate, cfg.BatchSize, cfg.NumTrainEpochs, cfg.Seed = 1e-3, 32, 5, 1
+	cfg.LearningRate, cfg.BatchSize, cfg.NumTrainEpochs, cfg.Seed, cfg.LRSchedule = 2e-3, 32, 2, 1, "constant"
 	var first, last []float64
 	st, err := TrainRewardModel(rm, trainPairs, evalPairs, cfg, func(s RewardStats) {
 		if s.Step < 5 {
@@ -153,14 +153,6 @@ func TestRewardModelLearnsToyPreferences(t *testing.T) {
 			t.Errorf("reward %d: %g before save, %g after load", i, a[i], b[i])
 		}
 	}
-}
-
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // TestFilterPairs checks each bad-data case is dropped with its reason.

@@ -18,7 +18,7 @@ const (
 
 func toyModel(t testing.TB, seed int64) *model.Model {
 	t.Helper()
-	m, err := model.New(model.GPT2Config(toyVocab, 16, 2, 2, 32), seed)
+	m, err := model.New(model.GPT2Config(toyVocab, 16, 1, 2, 32), seed)
 	if err != nil {
 		t.Fatal(err)
 	}
