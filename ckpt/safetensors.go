@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 )
@@ -222,70 +221,6 @@ func readHeader(r io.ReaderAt, size int64) (*Header, int64, error) {
 		return nil, 0, err
 	}
 	return h, 8 + int64(n), nil
-}
-
-// File is an open safetensors file whose header has been validated.
-type File struct {
-	Header
-	path      string
-	f         *os.File
-	dataStart int64
-}
-
-// Open opens and validates the safetensors file at path. Errors name the
-// file and what is wrong with it.
-func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("safetensors %s: %w", path, err)
-	}
-	h, start, err := readHeader(f, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("safetensors %s: %w", path, err)
-	}
-	return &File{Header: *h, path: path, f: f, dataStart: start}, nil
-}
-
-// Path is the file's path as opened.
-func (f *File) Path() string { return f.path }
-
-// Close closes the file.
-func (f *File) Close() error { return f.f.Close() }
-
-// ReadFloat32 reads the named tensor into dst, converting F16, BF16 and F64
-// to float32; len(dst) must equal its element count. It reads in chunks, so
-// loading a model needs no second copy of its weights.
-func (f *File) ReadFloat32(name string, dst []float32) error {
-	t, ok := f.Lookup(name)
-	if !ok {
-		return fmt.Errorf("safetensors %s: no tensor %q", f.path, name)
-	}
-	if !t.DType.Float() {
-		return fmt.Errorf("safetensors %s: tensor %q has dtype %s, which does not convert to float32", f.path, name, t.DType)
-	}
-	if n := t.NumElements(); len(dst) != n {
-		return fmt.Errorf("safetensors %s: tensor %q has %d elements, destination holds %d", f.path, name, n, len(dst))
-	}
-	size := t.DType.Size()
-	const chunk = 1 << 18 // elements per read
-	buf := make([]byte, min(len(dst), chunk)*size)
-	off := f.dataStart + t.Begin
-	for i := 0; i < len(dst); i += chunk {
-		n := min(chunk, len(dst)-i)
-		b := buf[:n*size]
-		if _, err := f.f.ReadAt(b, off); err != nil {
-			return fmt.Errorf("safetensors %s: read tensor %q: %w", f.path, name, err)
-		}
-		decodeFloats(dst[i:i+n], b, t.DType)
-		off += int64(len(b))
-	}
-	return nil
 }
 
 // Tensor is a named float32 tensor, as read or to be written.

@@ -14,9 +14,39 @@ import (
 // "__metadata__". The header is padded with spaces so the data starts
 // 8-byte aligned, as the reference writer does.
 func Write(path string, tensors []Tensor, metadata map[string]string) error {
-	header, err := encodeHeader(tensors, metadata)
+	srcs := make([]Source, len(tensors))
+	for i, t := range tensors {
+		srcs[i] = Source{Name: t.Name, Shape: t.Shape, Data: t.Data}
+	}
+	return WriteSources(path, srcs, metadata)
+}
+
+// Source is a tensor to be written whose values are either given (Data) or
+// produced on demand (Fill), for tensors that are stored in another layout
+// than they live in memory (a transpose, a slice of a fused matrix).
+type Source struct {
+	Name  string
+	Shape []int
+	// Data holds the values; when nil, Fill is called instead.
+	Data []float32
+	// Fill writes the values into dst, a scratch buffer of the tensor's
+	// element count that is reused for the next tensor.
+	Fill func(dst []float32)
+}
+
+// WriteSources is Write for Sources: tensors with a Fill function are
+// produced one at a time into one scratch buffer, so writing a model in a
+// different layout needs memory for its largest tensor, not a second copy.
+func WriteSources(path string, srcs []Source, metadata map[string]string) error {
+	header, err := encodeHeader(srcs, metadata)
 	if err != nil {
 		return fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	var scratch []float32
+	for _, s := range srcs {
+		if s.Data == nil && s.Fill != nil {
+			scratch = make([]float32, max(len(scratch), numElements(s.Shape)))
+		}
 	}
 	return WriteAtomic(path, func(w io.Writer) error {
 		var n [8]byte
@@ -28,9 +58,14 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 			return err
 		}
 		buf := make([]byte, 4<<16)
-		for _, t := range tensors {
-			for i := 0; i < len(t.Data); i += 1 << 16 {
-				part := t.Data[i:min(i+1<<16, len(t.Data))]
+		for _, s := range srcs {
+			data := s.Data
+			if data == nil && s.Fill != nil {
+				data = scratch[:numElements(s.Shape)]
+				s.Fill(data)
+			}
+			for i := 0; i < len(data); i += 1 << 16 {
+				part := data[i:min(i+1<<16, len(data))]
 				for j, v := range part {
 					binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
 				}
@@ -43,8 +78,16 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 	})
 }
 
+func numElements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
 // encodeHeader builds the padded JSON header, checking the tensors first.
-func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) {
+func encodeHeader(tensors []Source, metadata map[string]string) ([]byte, error) {
 	var b strings.Builder
 	b.WriteByte('{')
 	if len(metadata) > 0 {
@@ -72,7 +115,7 @@ func encodeHeader(tensors []Tensor, metadata map[string]string) ([]byte, error) 
 			}
 			n *= d
 		}
-		if n != len(t.Data) {
+		if (t.Data != nil || t.Fill == nil) && n != len(t.Data) {
 			return nil, fmt.Errorf("tensor %q: shape %v holds %d elements, data has %d", t.Name, t.Shape, n, len(t.Data))
 		}
 		name, _ := json.Marshal(t.Name)
