@@ -1,0 +1,218 @@
+package tokenizer
+
+// Load and Save: tokenizer.json plus tokenizer_config.json (BOS/EOS/PAD,
+// chat_template, add_bos_token), and on loading also chat_template.jinja and
+// generation_config.json's eos_token_id when present.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json
+// (BOS/EOS/PAD, chat_template, add_bos_token/add_eos_token),
+// dir/chat_template.jinja (which transformers prefers to the config's
+// template) and dir/generation_config.json (extra stop tokens).
+func Load(dir string) (*Tokenizer, error) {
+	path := filepath.Join(dir, "tokenizer.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer: %w (a Hugging Face model directory has tokenizer.json; train one with 'alignlab tokenizer train')", err)
+	}
+	t, err := ParseJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
+	}
+	cfgPath := filepath.Join(dir, "tokenizer_config.json")
+	if data, err := os.ReadFile(cfgPath); err == nil {
+		if err := t.applyConfig(data); err != nil {
+			return nil, fmt.Errorf("load tokenizer %s: %w", cfgPath, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load tokenizer: %w", err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
+		if err := t.setTemplateSource(string(data)); err != nil {
+			return nil, fmt.Errorf("load tokenizer %s: %w", filepath.Join(dir, "chat_template.jinja"), err)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "generation_config.json")); err == nil {
+		var g struct {
+			EOS json.RawMessage `json:"eos_token_id"`
+		}
+		if json.Unmarshal(data, &g) == nil {
+			t.genEOS = parseIDList(g.EOS)
+		}
+	}
+	return t, nil
+}
+
+// ParseJSON builds a Tokenizer from the contents of a tokenizer.json alone
+// (no tokenizer_config.json: no BOS/EOS/PAD beyond what the post-processor names).
+func ParseJSON(data []byte) (*Tokenizer, error) {
+	t, err := parseTokenizerJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.prefix) > 0 && t.IsSpecial(t.prefix[0]) {
+		t.bos = t.prefix[0]
+	}
+	return t, nil
+}
+
+// parseIDList reads an id or a list of ids; anything else gives nil.
+func parseIDList(raw json.RawMessage) []int32 {
+	var one int32
+	if json.Unmarshal(raw, &one) == nil {
+		return []int32{one}
+	}
+	var many []int32
+	if json.Unmarshal(raw, &many) == nil {
+		return many
+	}
+	return nil
+}
+
+// tokenString reads a token given as a string or as an AddedToken object
+// ({"content": ...}); ok is false for null or absent.
+func tokenString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	var obj struct {
+		Content *string `json:"content"`
+	}
+	if json.Unmarshal(raw, &obj) == nil && obj.Content != nil {
+		return *obj.Content, true
+	}
+	return "", false
+}
+
+// applyConfig reads tokenizer_config.json.
+func (t *Tokenizer) applyConfig(data []byte) error {
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return err
+	}
+	if cfg == nil {
+		cfg = map[string]json.RawMessage{}
+	}
+	t.config = cfg
+	for _, f := range []struct {
+		key string
+		dst *int32
+	}{{"bos_token", &t.bos}, {"eos_token", &t.eos}, {"pad_token", &t.pad}, {"unk_token", &t.unk}} {
+		raw, present := cfg[f.key]
+		if !present {
+			continue
+		}
+		*f.dst = -1
+		if s, ok := tokenString(raw); ok {
+			id, found := t.TokenID(s)
+			if !found {
+				return fmt.Errorf("%s %q is not in the vocabulary", f.key, s)
+			}
+			*f.dst = id
+		}
+	}
+	var flag bool
+	if raw, ok := cfg["add_bos_token"]; ok && json.Unmarshal(raw, &flag) == nil {
+		t.prefix = nil
+		if flag && t.bos >= 0 {
+			t.prefix = []int32{t.bos}
+		}
+	}
+	if raw, ok := cfg["add_eos_token"]; ok && json.Unmarshal(raw, &flag) == nil {
+		t.suffix = nil
+		if flag && t.eos >= 0 {
+			t.suffix = []int32{t.eos}
+		}
+	}
+	if raw, ok := cfg["chat_template"]; ok && string(raw) != "null" {
+		if err := t.loadChatTemplate(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Save writes dir/tokenizer.json and dir/tokenizer_config.json in Hugging
+// Face format, loadable by transformers' AutoTokenizer (as
+// PreTrainedTokenizerFast) and by Load. Fields of a loaded
+// tokenizer_config.json that this package does not interpret are kept. The
+// chat template written is the one ApplyChatTemplate uses.
+func (t *Tokenizer) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save tokenizer: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), t.marshalTokenizerJSON(), 0o644); err != nil {
+		return fmt.Errorf("save tokenizer: %w", err)
+	}
+	cfg, err := t.marshalConfig()
+	if err != nil {
+		return fmt.Errorf("save tokenizer: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), cfg, 0o644); err != nil {
+		return fmt.Errorf("save tokenizer: %w", err)
+	}
+	return nil
+}
+
+func (t *Tokenizer) marshalConfig() ([]byte, error) {
+	cfg := map[string]any{}
+	for k, v := range t.config {
+		cfg[k] = v
+	}
+	tok := func(key string, id int32) {
+		if id < 0 {
+			if _, had := cfg[key]; had {
+				cfg[key] = nil
+			}
+			return
+		}
+		s, _ := t.Token(id)
+		cfg[key] = s
+	}
+	tok("bos_token", t.bos)
+	tok("eos_token", t.eos)
+	tok("pad_token", t.pad)
+	tok("unk_token", t.unk)
+	dec := map[string]any{}
+	for _, a := range t.added {
+		dec[fmt.Sprint(a.ID)] = map[string]any{
+			"content": a.Content, "lstrip": a.LStrip, "normalized": a.Normalized,
+			"rstrip": a.RStrip, "single_word": a.SingleWord, "special": a.Special,
+		}
+	}
+	cfg["added_tokens_decoder"] = dec
+	if _, ok := cfg["tokenizer_class"]; !ok {
+		cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+	}
+	if _, ok := cfg["clean_up_tokenization_spaces"]; !ok {
+		// transformers' default would turn " ." into "." on decode.
+		cfg["clean_up_tokenization_spaces"] = false
+	}
+	if _, ok := cfg["model_max_length"]; !ok {
+		cfg["model_max_length"] = json.RawMessage("1000000000000000019884624838656") // transformers' VERY_LARGE_INTEGER
+	}
+	if ct := t.chat.marshal(t); ct != nil {
+		cfg["chat_template"] = ct
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(cfg); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

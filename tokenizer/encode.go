@@ -1,0 +1,163 @@
+package tokenizer
+
+// Encoding and decoding: added tokens first, then normalization,
+// pre-tokenization and BPE on the text between them.
+
+// Encode tokenizes text. Added tokens in the text, special ones included,
+// are recognised and become their ids (Hugging Face's default). No BOS is
+// added: see EncodeWithSpecialTokens.
+func (t *Tokenizer) Encode(text string) []int32 {
+	return t.encode(text, true, nil)
+}
+
+// EncodeOrdinary tokenizes text with special tokens' strings treated as
+// plain text (Hugging Face's split_special_tokens=True); non-special added
+// tokens are still recognised.
+func (t *Tokenizer) EncodeOrdinary(text string) []int32 {
+	return t.encode(text, false, nil)
+}
+
+// EncodeWithSpecialTokens is Encode plus the tokens the post-processor puts
+// around a single sequence, as transformers' tokenizer(text) with
+// add_special_tokens=True: Llama-3 gets <|begin_of_text|> first, GPT-2
+// nothing. Chat renderings already hold their BOS; use Encode (or EncodeChat) for them.
+func (t *Tokenizer) EncodeWithSpecialTokens(text string) []int32 {
+	ids := append([]int32(nil), t.prefix...)
+	ids = append(ids, t.encode(text, true, nil)...)
+	return append(ids, t.suffix...)
+}
+
+// AddsBOS reports whether EncodeWithSpecialTokens starts with the BOS token.
+func (t *Tokenizer) AddsBOS() bool {
+	return len(t.prefix) > 0 && t.bos >= 0 && t.prefix[0] == t.bos
+}
+
+// EncodeOffsets is Encode that also returns, for each token, the byte range
+// [start, end) of text it came from. Ranges can be empty (a prefix space that
+// the pre-tokenizer inserted) and, after normalization, cover whole
+// normalization units.
+func (t *Tokenizer) EncodeOffsets(text string) (ids []int32, offsets [][2]int) {
+	ids = t.encode(text, true, &offsets)
+	return ids, offsets
+}
+
+func allowOrdinary(a *AddedToken) bool { return !a.Special }
+
+func (t *Tokenizer) encode(text string, allowSpecial bool, offs *[][2]int) []int32 {
+	ids := make([]int32, 0, len(text)/3+1)
+	allow := allowOrdinary
+	if allowSpecial {
+		allow = nil
+	}
+	prev := 0
+	for _, m := range t.trieRaw.find(text, t.added, allow) {
+		ids = t.encodeSegment(ids, text[prev:m.start], prev, allow, offs)
+		ids = append(ids, t.added[m.tok].ID)
+		if offs != nil {
+			*offs = append(*offs, [2]int{m.start, m.end})
+		}
+		prev = m.end
+	}
+	return t.encodeSegment(ids, text[prev:], prev, allow, offs)
+}
+
+// encodeSegment encodes text that holds no raw-matched added token; base is
+// its offset in the input.
+func (t *Tokenizer) encodeSegment(ids []int32, seg string, base int, allow func(*AddedToken) bool, offs *[][2]int) []int32 {
+	if seg == "" {
+		return ids
+	}
+	if t.norm == nil {
+		return t.encodeNormalized(ids, seg, base, nil, offs)
+	}
+	nseg, align := t.norm.normalize(seg)
+	prev := 0
+	for _, m := range t.trieNorm.find(nseg, t.added, allow) {
+		ids = t.encodeNormalized(ids, nseg[prev:m.start], base, shiftAlign(align, prev), offs)
+		ids = append(ids, t.added[m.tok].ID)
+		if offs != nil {
+			*offs = append(*offs, mapSpan(align, base, m.start, m.end))
+		}
+		prev = m.end
+	}
+	return t.encodeNormalized(ids, nseg[prev:], base, shiftAlign(align, prev), offs)
+}
+
+func shiftAlign(align []span, k int) []span {
+	if align == nil {
+		return nil
+	}
+	return align[k:]
+}
+
+// mapSpan maps [a, b) of normalized text back to the input.
+func mapSpan(align []span, base, a, b int) [2]int {
+	if align == nil {
+		return [2]int{base + a, base + b}
+	}
+	if a >= len(align) {
+		end := base
+		if len(align) > 0 {
+			end = base + int(align[len(align)-1].b)
+		}
+		return [2]int{end, end}
+	}
+	if b <= a {
+		return [2]int{base + int(align[a].a), base + int(align[a].a)}
+	}
+	return [2]int{base + int(align[a].a), base + int(align[b-1].b)}
+}
+
+// encodeNormalized pre-tokenizes and merges normalized text. With align,
+// byte k of s came from align[k] of the segment at base; without, from base+k.
+func (t *Tokenizer) encodeNormalized(ids []int32, s string, base int, align []span, offs *[][2]int) []int32 {
+	if s == "" {
+		return ids
+	}
+	m := t.model
+	if offs == nil {
+		t.pre.split(piece{s: s}, func(p piece) {
+			ids = m.appendPiece(ids, p.s)
+		})
+		return ids
+	}
+	t.pre.split(piece{s: s}, func(p piece) {
+		n := len(ids)
+		ids = m.appendPiece(ids, p.s)
+		k := 0
+		for _, id := range ids[n:] {
+			k1 := k + len(m.raw[id])
+			if k1 > len(p.s) {
+				k1 = len(p.s)
+			}
+			*offs = append(*offs, mapSpan(align, base, p.pos(k), p.pos(k1)))
+			k = k1
+		}
+	})
+	return ids
+}
+
+// Decode turns ids back into text: the exact inverse of Encode for any input
+// bytes (invalid UTF-8 too) when the tokenizer neither normalizes nor adds a
+// prefix space. Special tokens appear as their text; unknown ids are skipped.
+func (t *Tokenizer) Decode(ids []int32) string { return t.decode(ids, false) }
+
+// DecodeSkipSpecial is Decode without the special tokens.
+func (t *Tokenizer) DecodeSkipSpecial(ids []int32) string { return t.decode(ids, true) }
+
+func (t *Tokenizer) decode(ids []int32, skipSpecial bool) string {
+	n := 0
+	for _, id := range ids {
+		if id >= 0 && int(id) < len(t.text) {
+			n += len(t.text[id])
+		}
+	}
+	buf := make([]byte, 0, n)
+	for _, id := range ids {
+		if id < 0 || int(id) >= len(t.text) || (skipSpecial && t.special[id]) {
+			continue
+		}
+		buf = append(buf, t.text[id]...)
+	}
+	return string(buf)
+}
