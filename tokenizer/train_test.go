@@ -53,10 +53,10 @@ func TestTrainKnownEncodings(t *testing.T) {
 		{"aaab", []int32{262}},
 		{" aab", []int32{261}},
 		{"ab aa", []int32{258, 259}},
-		{"aaaa", []int32{257, 257}},  // leftmost a a first, then the next pair
-		{"aaa", []int32{257, 65}},    // aa a: no merge "aa a"
-		{"ba", []int32{66, 65}},      // no merge "b a"
-		{" b", []int32{221, 66}},     // no merge "Ġ b"
+		{"aaaa", []int32{257, 257}}, // leftmost a a first, then the next pair
+		{"aaa", []int32{257, 65}},   // aa a: no merge "aa a"
+		{"ba", []int32{66, 65}},     // no merge "b a"
+		{" b", []int32{221, 66}},    // no merge "Ġ b"
 		{"<|endoftext|>aab", []int32{0, 257, 66}},
 		{"", nil},
 	}
