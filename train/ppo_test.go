@@ -22,22 +22,14 @@ func targetReward(_, completion []int32) float64 {
 }
 
 // sampleGoldKL estimates, on fresh samples from policy, the mean reward and
-// the mean per-sequence KL to ref (Σ log π − log π_ref over the sampled
-// tokens).
+// the mean per-sequence KL to ref.
 func sampleGoldKL(t testing.TB, policy, ref *model.Model, prompts [][]int32, seed int64) (reward, kl float64) {
 	t.Helper()
-	r, err := sampleRollout(policy, ref, FuncScorer(targetReward), prompts, RolloutConfig{ResponseLength: toyCompletion}, seed)
+	ev, err := EvaluatePolicy(policy, ref, FuncScorer(targetReward), prompts, RolloutConfig{ResponseLength: toyCompletion}, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for b := range r.B {
-		reward += r.Scores[b]
-		for j := range r.Len(b) {
-			g := r.Tok(b, j)
-			kl += float64(r.LogProbs[g] - r.RefLogProbs[g])
-		}
-	}
-	return reward / float64(r.B), kl / float64(r.B)
+	return ev.Reward, ev.KL
 }
 
 func toyPPOConfig() PPOConfig {
