@@ -9,7 +9,6 @@ package train
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/alignlab/alignlab/model"
 )
@@ -110,19 +109,22 @@ func (c PPOConfig) validate() error {
 // PPOTrainer holds a PPO run: the policy being trained, the frozen
 // reference, the value model, the scorer and the optimiser states.
 type PPOTrainer struct {
-	Policy *model.Model
-	Ref    *model.Model
-	Value  *ScalarModel
-	Scorer Scorer
-	Config PPOConfig
-	KL     KLController
-	// Step counts rollout batches done; Episode the completions sampled.
-	Step, Episode int
-
+	Policy           *model.Model
+	Ref              *model.Model
+	Value            *ScalarModel
+	Scorer           Scorer
+	Config           PPOConfig
+	KL               KLController
 	opt, optV, optVH *AdamW
 	prompts          *promptStream
-	rng              *rand.Rand
+	step, episode    int
 }
+
+// Step is the number of rollout batches trained on.
+func (t *PPOTrainer) Step() int { return t.step }
+
+// Episode is the number of completions sampled.
+func (t *PPOTrainer) Episode() int { return t.episode }
 
 // NewPPOTrainer prepares PPO of policy against scorer on prompts. ref is
 // the frozen reference (e.g. CloneModel of the policy before training);
@@ -157,7 +159,6 @@ func NewPPOTrainer(policy, ref *model.Model, value *ScalarModel, scorer Scorer, 
 		optV:    NewAdamWForParams(value.Model.Params, acfg),
 		optVH:   NewAdamW(len(value.Head), AdamWConfig{LR: cfg.LearningRate, WeightDecay: cfg.WeightDecay, NoDecay: []Span{{len(value.Head) - 1, len(value.Head)}}}),
 		prompts: newPromptStream(prompts, cfg.Seed),
-		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x990)),
 	}, nil
 }
 
@@ -170,13 +171,13 @@ func (t *PPOTrainer) NumSteps() int {
 // Train runs TrainStep until TotalEpisodes, calling log (may be nil) after
 // each step.
 func (t *PPOTrainer) Train(log func(step int, m Metrics)) error {
-	for t.Step < t.NumSteps() {
+	for t.step < t.NumSteps() {
 		m, err := t.TrainStep()
 		if err != nil {
 			return err
 		}
 		if log != nil {
-			log(t.Step, m)
+			log(t.step, m)
 		}
 	}
 	return nil
@@ -189,8 +190,8 @@ func (t *PPOTrainer) Train(log func(step int, m Metrics)) error {
 func (t *PPOTrainer) TrainStep() (Metrics, error) {
 	cfg := t.Config
 	B := cfg.BatchSize()
-	fail := func(err error) (Metrics, error) { return nil, fmt.Errorf("ppo step %d: %w", t.Step, err) }
-	r, err := sampleRollout(t.Policy, t.Ref, t.Scorer, t.prompts.take(B), cfg.RolloutConfig, rolloutSeed(cfg.Seed, t.Episode))
+	fail := func(err error) (Metrics, error) { return nil, fmt.Errorf("ppo step %d: %w", t.step, err) }
+	r, err := sampleRollout(t.Policy, t.Ref, t.Scorer, t.prompts.take(B), cfg.RolloutConfig, rolloutSeed(cfg.Seed, t.episode))
 	if err != nil {
 		return fail(err)
 	}
@@ -204,14 +205,14 @@ func (t *PPOTrainer) TrainStep() (Metrics, error) {
 	m["objective/non_score_reward"] = nonScore
 	m["objective/rlhf_reward"] = m["objective/scores"] + nonScore
 
-	lr := linearLR(cfg.LearningRate, cfg.LRSchedule, t.Step, t.NumSteps())
+	lr := linearLR(cfg.LearningRate, cfg.LRSchedule, t.step, t.NumSteps())
 	st := &pgStats{}
 	loss := pgLoss{cliprange: cfg.Cliprange}
 	mb := B / cfg.NumMiniBatches
 	weight := make([]float32, r.B*r.T)
 	var norm float32
-	for range cfg.NumPPOEpochs {
-		perm := t.rng.Perm(B)
+	for e := range cfg.NumPPOEpochs {
+		perm := minibatchOrder(cfg.Seed, t.step, e, B)
 		for k := range cfg.NumMiniBatches {
 			idx := perm[k*mb : (k+1)*mb]
 			t.Policy.ZeroGrad()
@@ -242,9 +243,9 @@ func (t *PPOTrainer) TrainStep() (Metrics, error) {
 	m["lr"] = float64(lr)
 	m["kl_coef"] = t.KL.Value()
 	t.KL.Update(m["objective/kl"], B)
-	t.Step++
-	t.Episode += B
-	m["episode"] = float64(t.Episode)
+	t.step++
+	t.episode += B
+	m["episode"] = float64(t.episode)
 	return m, nil
 }
 

@@ -349,25 +349,25 @@ func RunBenchRLHF(dir string, progress io.Writer) (BenchPhase, error) {
 		return ph, err
 	}
 	clock.stop()
-	for tr.Step < tr.NumSteps() {
+	for tr.Step() < tr.NumSteps() {
 		clock.run()
 		m, err := tr.TrainStep()
 		clock.stop()
 		if err != nil {
 			return ph, err
 		}
-		if tr.Step%cfg.EvalEvery == 0 || tr.Step == tr.NumSteps() {
+		if tr.Step()%cfg.EvalEvery == 0 || tr.Step() == tr.NumSteps() {
 			ev, err := EvaluatePolicy(policy, nil, FuncScorer(BenchGold), d.EvalPrompts, rc, benchEvalSeed)
 			if err != nil {
 				return ph, err
 			}
 			ph.Curve = append(ph.Curve, BenchPoint{Seconds: clock.total.Seconds(), Gold: ev.Reward})
 			fmt.Fprintf(progress, "ppo step %d/%d: %.1f s, gold %.3f, rm score %.3f, kl %.3f\n",
-				tr.Step, tr.NumSteps(), clock.total.Seconds(), ev.Reward, m["objective/scores"], m["objective/kl"])
+				tr.Step(), tr.NumSteps(), clock.total.Seconds(), ev.Reward, m["objective/scores"], m["objective/kl"])
 		}
 	}
 	ph.PeakMB = procstat.PeakRSSMB()
-	ph.Seconds, ph.Steps = clock.total.Seconds(), tr.Step
+	ph.Seconds, ph.Steps = clock.total.Seconds(), tr.Step()
 	ev, err := EvaluatePolicy(policy, ref, FuncScorer(BenchGold), d.EvalPrompts, rc, benchEvalSeed)
 	if err != nil {
 		return ph, err

@@ -175,27 +175,31 @@ func gather[E int32 | float32](src []E, idx []int, T int) []E {
 }
 
 // promptStream hands out prompts in shuffled passes over the data set, as
-// TRL's repeating dataloader does, seeded.
+// TRL's repeating dataloader does. Pass e's order is drawn from (seed, e)
+// alone, so the stream's whole state is Pos, the prompts taken so far.
 type promptStream struct {
 	prompts [][]int32
-	rng     *rand.Rand
+	seed    int64
+	Pos     int
 	order   []int
-	next    int
+	pass    int // the pass order was drawn for, or -1
 }
 
 func newPromptStream(prompts [][]int32, seed int64) *promptStream {
-	return &promptStream{prompts: prompts, rng: rand.New(rand.NewPCG(uint64(seed), 0x9a0))}
+	return &promptStream{prompts: prompts, seed: seed, pass: -1}
 }
 
-// take returns the next n prompts, reshuffling at each pass's end.
+// take returns the next n prompts.
 func (s *promptStream) take(n int) [][]int32 {
 	out := make([][]int32, n)
+	N := len(s.prompts)
 	for i := range out {
-		if s.next == len(s.order) {
-			s.order, s.next = s.rng.Perm(len(s.prompts)), 0
+		if pass := s.Pos / N; pass != s.pass {
+			s.order = rand.New(rand.NewPCG(uint64(s.seed), 0x9a0+uint64(pass))).Perm(N)
+			s.pass = pass
 		}
-		out[i] = s.prompts[s.order[s.next]]
-		s.next++
+		out[i] = s.prompts[s.order[s.Pos%N]]
+		s.Pos++
 	}
 	return out
 }

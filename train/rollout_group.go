@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/alignlab/alignlab/model"
 )
@@ -48,7 +47,6 @@ type groupRun struct {
 
 	opt     *AdamW
 	prompts *promptStream
-	rng     *rand.Rand
 	step    int
 	episode int
 }
@@ -98,7 +96,6 @@ func newGroupRun(policy, ref *model.Model, scorer Scorer, prompts [][]int32, rc 
 		totalSteps: (o.totalEpisodes + o.batch - 1) / o.batch, seed: o.seed,
 		opt:     NewAdamWForParams(policy.Params, acfg),
 		prompts: newPromptStream(prompts, o.seed),
-		rng:     rand.New(rand.NewPCG(uint64(o.seed), 0x6e0)),
 	}, nil
 }
 
@@ -123,8 +120,8 @@ func (g *groupRun) update(r *Rollout, seqAdv []float64, m Metrics) error {
 	mb := g.batch / g.miniBatches
 	weight := make([]float32, r.B*r.T)
 	var norm float32
-	for range g.epochs {
-		perm := g.rng.Perm(g.batch)
+	for e := range g.epochs {
+		perm := minibatchOrder(g.seed, g.step, e, g.batch)
 		for k := range g.miniBatches {
 			idx := perm[k*mb : (k+1)*mb]
 			g.policy.ZeroGrad()

@@ -7,6 +7,7 @@ package train
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/alignlab/alignlab/model"
 )
@@ -172,4 +173,11 @@ func updateMetrics(m Metrics, st *pgStats) {
 	m["policy/clipfrac"] = st.mean(st.clipped)
 	m["policy/entropy"] = st.mean(st.entropy)
 	m["val/ratio"] = st.mean(st.ratio)
+}
+
+// minibatchOrder is the order in which epoch e of step s visits the batch's
+// n samples, drawn from (seed, s, e) alone so that a resumed run draws the
+// same.
+func minibatchOrder(seed int64, step, epoch, n int) []int {
+	return rand.New(rand.NewPCG(uint64(seed)^0x990, uint64(step)<<16|uint64(epoch))).Perm(n)
 }
