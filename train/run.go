@@ -1,0 +1,395 @@
+// Runs on disk: one directory per training run, shared by every trainer
+// (SFT, DPO family, reward model, PPO, RLOO/GRPO).
+//
+//	runs/<id>/config.json               the run's options, written once at creation
+//	runs/<id>/metrics.jsonl             one JSON object per log: {"step": N, "loss": ..., ...}
+//	runs/<id>/checkpoints/step-<N>/     the complete trainer state after step N
+//	runs/<id>/checkpoints/latest        the name of the newest complete checkpoint
+//
+// A checkpoint is written into a temporary directory and renamed into place
+// only when every file is on disk, and "latest" is then replaced atomically,
+// so a crash at any moment leaves the previous checkpoint intact. Resume
+// reloads the newest checkpoint and cuts metrics.jsonl back to what had been
+// logged at that step, so that the resumed run writes exactly the lines an
+// uninterrupted run would have written.
+
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alignlab/alignlab/ckpt"
+)
+
+// Run file and directory names inside a run directory.
+const (
+	RunConfigFile  = "config.json"
+	RunMetricsFile = "metrics.jsonl"
+	RunCheckpoints = "checkpoints"
+	// runStateFile, inside a checkpoint, holds what the Run itself needs to
+	// resume (the step, the metrics offset, the logging window).
+	runStateFile  = "run_state.json"
+	latestFile    = "latest"
+	checkpointPfx = "step-"
+)
+
+// Checkpointer is a trainer whose complete state (weights, optimizer
+// moments, data order, random number generators, step counter) can be
+// saved into a directory and restored from it, so that training resumed
+// from a checkpoint continues exactly as if it had not stopped.
+type Checkpointer interface {
+	// SaveState writes the state into dir, which exists and is empty.
+	SaveState(dir string) error
+	// LoadState restores the state SaveState wrote into dir.
+	LoadState(dir string) error
+}
+
+// Run is one training run's directory. It is not safe for concurrent use.
+type Run struct {
+	// Dir is the run directory, runs/<id>.
+	Dir string
+	// Progress, when not nil, receives a progress line with the main
+	// metrics (the CLI sets it to os.Stderr).
+	Progress io.Writer
+	// SaveTotalLimit, when > 0, keeps only that many newest checkpoints
+	// (TRL's save_total_limit).
+	SaveTotalLimit int
+
+	metrics    *os.File
+	metricsOff int64 // bytes of metrics.jsonl written so far
+	progress   progressLine
+	window     logWindow // metrics averaged since the last log line
+}
+
+// NewRunID returns a fresh run id: the method and the time, e.g.
+// "dpo-20261126-205700".
+func NewRunID(method string, now time.Time) string {
+	return method + "-" + now.UTC().Format("20060102-150405")
+}
+
+// CreateRun makes a new run directory dir (its parent is created if
+// missing) and writes config (any JSON-encodable value) to config.json. It
+// refuses a directory that already holds a run: use OpenRun to resume it.
+func CreateRun(dir string, config any) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, RunConfigFile)); err == nil {
+		return nil, fmt.Errorf("create run %s: it already exists; resume it with --resume %s or choose another --run-id", dir, dir)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, RunCheckpoints), 0o755); err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
+	if err := WriteJSON(filepath.Join(dir, RunConfigFile), config); err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, RunMetricsFile), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
+	return &Run{Dir: dir, metrics: f}, nil
+}
+
+// OpenRun opens an existing run directory (to resume it, or to read its
+// config). Metrics are appended after whatever Resume keeps.
+func OpenRun(dir string) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, RunConfigFile)); err != nil {
+		return nil, fmt.Errorf("open run %s: no %s (is this a run directory?): %w", dir, RunConfigFile, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, RunMetricsFile), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open run: %w", err)
+	}
+	off, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open run: %w", err)
+	}
+	return &Run{Dir: dir, metrics: f, metricsOff: off}, nil
+}
+
+// ReadConfig decodes the run's config.json into v.
+func (r *Run) ReadConfig(v any) error {
+	return ReadJSON(filepath.Join(r.Dir, RunConfigFile), v)
+}
+
+// Close closes the metrics file.
+func (r *Run) Close() error {
+	if r.metrics == nil {
+		return nil
+	}
+	r.progress.finish(r.Progress)
+	err := r.metrics.Close()
+	r.metrics = nil
+	return err
+}
+
+// LogMetrics appends one line {"step": step, key: value, ...} to
+// metrics.jsonl (keys sorted, so equal metrics give equal bytes) and
+// updates the progress line. Non-finite values are written as null
+// (JSON has no NaN).
+func (r *Run) LogMetrics(step int, m map[string]float64) error {
+	line := encodeMetrics(step, m)
+	n, err := r.metrics.Write(line)
+	r.metricsOff += int64(n)
+	if err != nil {
+		return fmt.Errorf("log metrics: %w", err)
+	}
+	return nil
+}
+
+// encodeMetrics renders one metrics line.
+func encodeMetrics(step int, m map[string]float64) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "step" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	b := []byte(`{"step":`)
+	b = strconv.AppendInt(b, int64(step), 10)
+	for _, k := range keys {
+		b = append(b, ',')
+		kq, _ := json.Marshal(k)
+		b = append(b, kq...)
+		b = append(b, ':')
+		b = appendFloat(b, m[k])
+	}
+	return append(b, '}', '\n')
+}
+
+// appendFloat writes v as JSON, in the shortest form that reads back to
+// the same float64, or null when it is not finite.
+func appendFloat(b []byte, v float64) []byte {
+	if v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308 {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// ReadMetrics reads a run's metrics.jsonl: one map per line, with "step"
+// among the keys (null values are NaN).
+func ReadMetrics(dir string) ([]map[string]float64, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, RunMetricsFile))
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]float64
+	for i, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		var obj map[string]*float64
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", RunMetricsFile, i+1, err)
+		}
+		m := make(map[string]float64, len(obj))
+		for k, v := range obj {
+			if v == nil {
+				m[k] = nan()
+			} else {
+				m[k] = *v
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// runState is what a checkpoint records for the Run itself.
+type runState struct {
+	Step          int       `json:"step"`
+	MetricsOffset int64     `json:"metrics_offset"`
+	Window        logWindow `json:"log_window"`
+	Time          string    `json:"time"`
+}
+
+// CheckpointDir returns the directory of the checkpoint after step.
+func (r *Run) CheckpointDir(step int) string {
+	return filepath.Join(r.Dir, RunCheckpoints, fmt.Sprintf("%s%d", checkpointPfx, step))
+}
+
+// SaveCheckpoint writes s's state after step as checkpoints/step-<step>,
+// atomically: into a temporary directory first, renamed into place when
+// complete, then recorded in checkpoints/latest. A checkpoint of the same
+// step is replaced. Older checkpoints beyond SaveTotalLimit are removed.
+func (r *Run) SaveCheckpoint(step int, s Checkpointer) error {
+	root := filepath.Join(r.Dir, RunCheckpoints)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-"+checkpointPfx)
+	if err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	fail := func(err error) error {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("save checkpoint at step %d: %w", step, err)
+	}
+	if err := s.SaveState(tmp); err != nil {
+		return fail(err)
+	}
+	if err := r.metrics.Sync(); err != nil {
+		return fail(err)
+	}
+	st := runState{Step: step, MetricsOffset: r.metricsOff, Window: r.window, Time: time.Now().UTC().Format(time.RFC3339)}
+	if err := WriteJSON(filepath.Join(tmp, runStateFile), st); err != nil {
+		return fail(err)
+	}
+	final := r.CheckpointDir(step)
+	if err := os.RemoveAll(final); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fail(err)
+	}
+	syncDir(root)
+	err = ckpt.WriteAtomic(filepath.Join(root, latestFile), func(w io.Writer) error {
+		_, err := io.WriteString(w, filepath.Base(final)+"\n")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save checkpoint at step %d: %w", step, err)
+	}
+	return r.prune()
+}
+
+// prune removes the oldest checkpoints beyond SaveTotalLimit.
+func (r *Run) prune() error {
+	if r.SaveTotalLimit <= 0 {
+		return nil
+	}
+	steps, err := r.Checkpoints()
+	if err != nil {
+		return err
+	}
+	for len(steps) > r.SaveTotalLimit {
+		if err := os.RemoveAll(r.CheckpointDir(steps[0])); err != nil {
+			return fmt.Errorf("remove old checkpoint: %w", err)
+		}
+		steps = steps[1:]
+	}
+	return nil
+}
+
+// Checkpoints lists the steps of the complete checkpoints, oldest first.
+func (r *Run) Checkpoints() ([]int, error) {
+	ents, err := os.ReadDir(filepath.Join(r.Dir, RunCheckpoints))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var steps []int
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, checkpointPfx) {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(name, checkpointPfx))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.Dir, RunCheckpoints, name, runStateFile)); err == nil {
+			steps = append(steps, n)
+		}
+	}
+	sort.Ints(steps)
+	return steps, nil
+}
+
+// LatestCheckpoint returns the directory and step of the newest complete
+// checkpoint; ok is false when the run has none.
+func (r *Run) LatestCheckpoint() (dir string, step int, ok bool, err error) {
+	raw, err := os.ReadFile(filepath.Join(r.Dir, RunCheckpoints, latestFile))
+	if err == nil {
+		name := strings.TrimSpace(string(raw))
+		var st runState
+		if e := ReadJSON(filepath.Join(r.Dir, RunCheckpoints, name, runStateFile), &st); e == nil {
+			return filepath.Join(r.Dir, RunCheckpoints, name), st.Step, true, nil
+		}
+	}
+	// No usable pointer (e.g. a crash between the rename and the pointer
+	// update): fall back to the highest complete step.
+	steps, err := r.Checkpoints()
+	if err != nil {
+		return "", 0, false, fmt.Errorf("list checkpoints: %w", err)
+	}
+	if len(steps) == 0 {
+		return "", 0, false, nil
+	}
+	last := steps[len(steps)-1]
+	return r.CheckpointDir(last), last, true, nil
+}
+
+// Resume restores s from the newest checkpoint and cuts metrics.jsonl back
+// to what had been logged when it was taken. It returns the checkpoint's
+// step, or an error when the run has no checkpoint.
+func (r *Run) Resume(s Checkpointer) (int, error) {
+	dir, _, ok, err := r.LatestCheckpoint()
+	if err != nil {
+		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
+	}
+	if !ok {
+		return 0, fmt.Errorf("resume %s: the run has no checkpoint yet; start it again instead", r.Dir)
+	}
+	var st runState
+	if err := ReadJSON(filepath.Join(dir, runStateFile), &st); err != nil {
+		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
+	}
+	if err := s.LoadState(dir); err != nil {
+		return 0, fmt.Errorf("resume from %s: %w", dir, err)
+	}
+	if st.MetricsOffset > r.metricsOff {
+		return 0, fmt.Errorf("resume %s: %s has %d bytes but the checkpoint logged %d; the file was truncated or replaced", r.Dir, RunMetricsFile, r.metricsOff, st.MetricsOffset)
+	}
+	if err := r.metrics.Truncate(st.MetricsOffset); err != nil {
+		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
+	}
+	if _, err := r.metrics.Seek(st.MetricsOffset, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
+	}
+	r.metricsOff = st.MetricsOffset
+	r.window = st.Window
+	return st.Step, nil
+}
+
+// WriteJSON writes v as indented JSON to path atomically.
+func WriteJSON(path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return ckpt.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(raw, '\n'))
+		return err
+	})
+}
+
+// ReadJSON decodes the JSON file at path into v.
+func ReadJSON(path string, v any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename inside dir durable (best effort).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
