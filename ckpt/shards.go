@@ -28,19 +28,24 @@ type Shards struct {
 	where map[string]*File
 }
 
-// OpenDir opens the checkpoint in dir: the shards listed by
-// model.safetensors.index.json if that exists, else model.safetensors.
+// OpenDir opens the checkpoint in dir: model.safetensors if it exists,
+// else the shards listed by model.safetensors.index.json (the order in
+// which transformers looks for them).
 func OpenDir(dir string) (*Shards, error) {
-	idxPath := filepath.Join(dir, IndexFile)
-	raw, err := os.ReadFile(idxPath)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		f, err := Open(filepath.Join(dir, SingleFile))
+	single := filepath.Join(dir, SingleFile)
+	if _, err := os.Stat(single); err == nil {
+		f, err := Open(single)
 		if err != nil {
 			return nil, err
 		}
 		return newShards([]*File{f}, nil)
-	case err != nil:
+	}
+	idxPath := filepath.Join(dir, IndexFile)
+	raw, err := os.ReadFile(idxPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("safetensors: %s has neither %s nor %s", dir, SingleFile, IndexFile)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("safetensors index: %w", err)
 	}
 	weightMap, err := ParseIndex(raw)
