@@ -142,6 +142,9 @@ func buildModel(mj *modelJSON, nAdded int) (*bpeModel, error) {
 	n := len(mj.Vocab)
 	maxSeen := int64(-1)
 	for s, id := range mj.Vocab {
+		if s == "" {
+			return nil, fmt.Errorf("vocab has an empty token")
+		}
 		if id < 0 || id >= maxID {
 			return nil, fmt.Errorf("vocab token %q: id %d out of range", s, id)
 		}

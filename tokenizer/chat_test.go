@@ -1,0 +1,148 @@
+package tokenizer
+
+import (
+	"strings"
+	"testing"
+)
+
+var chatCorpus = []string{strings.Repeat("Hello! How are you? I am fine, thanks. The answer is 42.\n", 10)}
+
+func chatmlTokenizer(t *testing.T) *Tokenizer {
+	t.Helper()
+	tk, err := Train(chatCorpus, TrainConfig{VocabSize: 320, Special: []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+var conversation = []Message{
+	{"system", "You are helpful."},
+	{"user", "Hi"},
+	{"assistant", "Hello!"},
+	{"user", "How are you?"},
+	{"assistant", "I am fine."},
+}
+
+func TestChatMLRendering(t *testing.T) {
+	tk := chatmlTokenizer(t)
+	if tk.ChatTemplate() != ChatMLTemplate {
+		t.Fatal("a tokenizer without a template must fall back to ChatML")
+	}
+	got, err := tk.ApplyChatTemplate(conversation[:4], true)
+	want := "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n" +
+		"<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n<|im_start|>assistant\n"
+	if err != nil || got != want {
+		t.Errorf("ChatML: %q, %v\nwant %q", got, err, want)
+	}
+	got, _ = tk.ApplyChatTemplate(conversation[:3], false)
+	if !strings.HasSuffix(got, "Hello!<|im_end|>\n") {
+		t.Errorf("without generation prompt: %q", got)
+	}
+}
+
+func TestLlama3Rendering(t *testing.T) {
+	tk, err := ParseJSON([]byte(llama3JSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.ChatTemplate() != Llama3Template {
+		t.Fatal("a tokenizer with Llama-3 header tokens must fall back to the Llama-3 template")
+	}
+	got, err := tk.ApplyChatTemplate(conversation[:3], true)
+	want := "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are helpful.<|eot_id|>" +
+		"<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>" +
+		"<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>" +
+		"<|start_header_id|>assistant<|end_header_id|>\n\n"
+	if err != nil || got != want {
+		t.Errorf("Llama-3: %q, %v\nwant %q", got, err, want)
+	}
+}
+
+// maskedText joins the text of the tokens the mask selects, one turn per element.
+func maskedText(tk *Tokenizer, ids []int32, mask []bool) []string {
+	var out []string
+	in := false
+	for i, id := range ids {
+		if mask[i] {
+			if !in {
+				out = append(out, "")
+			}
+			out[len(out)-1] += tk.Decode([]int32{id})
+		}
+		in = mask[i]
+	}
+	return out
+}
+
+func TestEncodeChatMask(t *testing.T) {
+	llama, err := ParseJSON([]byte(llama3JSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	weird := chatmlTokenizer(t)
+	// Renders the last assistant turn differently, so prefixes of the
+	// conversation are not prefixes of the whole: the search fallback runs.
+	if err := weird.SetChatTemplate(`{% for m in messages %}{% if loop.last %}[final]{% endif %}{{ m['role'] }}: {{ m['content'] }}<|im_end|>{% endfor %}`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		tk   *Tokenizer
+		want []string
+	}{
+		{"chatml", chatmlTokenizer(t), []string{"Hello!<|im_end|>", "I am fine.<|im_end|>"}},
+		{"llama3", llama, []string{"Hello!<|eot_id|>", "I am fine.<|eot_id|>"}},
+		// "assistant: Hello!": the token " Hello" straddles the turn's start and counts as inside.
+		{"search fallback", weird, []string{" Hello!<|im_end|>", " I am fine.<|im_end|>"}},
+	}
+	for _, tc := range tests {
+		ids, mask, err := tc.tk.EncodeChat(conversation, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		full, _ := tc.tk.ApplyChatTemplate(conversation, false)
+		if len(ids) != len(mask) || tc.tk.Decode(ids) != full {
+			t.Fatalf("%s: ids do not spell the rendering", tc.name)
+		}
+		got := maskedText(tc.tk, ids, mask)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: assistant tokens %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestEncodeChatGenerationPromptUnmasked(t *testing.T) {
+	tk := chatmlTokenizer(t)
+	ids, mask, err := tk.EncodeChat(conversation[:2], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ids {
+		if mask[i] {
+			t.Fatalf("no assistant turn, yet token %d is masked", i)
+		}
+	}
+	if !strings.HasSuffix(tk.Decode(ids), "<|im_start|>assistant\n") {
+		t.Errorf("generation prompt missing: %q", tk.Decode(ids))
+	}
+}
+
+func TestChatTemplateErrors(t *testing.T) {
+	tk := chatmlTokenizer(t)
+	if err := tk.SetChatTemplate("no-such-template"); err == nil {
+		t.Error("unknown template name: want an error")
+	}
+	if err := tk.SetChatTemplate("{% for %}"); err == nil {
+		t.Error("bad Jinja: want an error")
+	}
+	if err := tk.SetChatTemplate("{{ raise_exception('Conversation roles must alternate') }}"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.ApplyChatTemplate(conversation, false); err == nil || !strings.Contains(err.Error(), "roles must alternate") {
+		t.Errorf("raise_exception: %v", err)
+	}
+	if err := tk.SetChatTemplate("llama3"); err != nil || tk.ChatTemplate() != Llama3Template {
+		t.Errorf("SetChatTemplate(llama3): %v", err)
+	}
+}
