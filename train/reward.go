@@ -102,15 +102,19 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
-// RewardTrainer trains a ScalarModel on preference pairs with AdamW.
+// RewardTrainer trains a ScalarModel on preference pairs with AdamW, in
+// shuffled batches, epoch after epoch (the run loop's Stepper).
 type RewardTrainer struct {
 	RM     *ScalarModel
 	Config RewardConfig
-	opt    *AdamW // the transformer's
-	optH   *AdamW // the head's
-	// Step counts the optimiser steps taken; TotalSteps is the schedule's
-	// length (0 = constant learning rate).
-	Step, TotalSteps int
+	// Train and Eval are the training pairs and the held-out pairs (Eval
+	// may be empty).
+	Train, Eval []PreferencePair
+	opt         *AdamW // the transformer's
+	optH        *AdamW // the head's
+	step        int
+	order       []int // this epoch's order, drawn from (Seed, epoch)
+	orderEpoch  int
 }
 
 // RewardStats are one step's (or one evaluation's) figures, under TRL's
@@ -126,22 +130,74 @@ type RewardStats struct {
 	LR       float32 `json:"learning_rate"`
 }
 
-// NewRewardTrainer returns a trainer for rm.
-func NewRewardTrainer(rm *ScalarModel, cfg RewardConfig) (*RewardTrainer, error) {
+// Metrics returns the figures under TRL's names.
+func (s RewardStats) Metrics() Metrics {
+	return Metrics{
+		"loss": s.Loss, "accuracy": s.Accuracy, "margin": s.Margin,
+		"rewards/chosen": s.Chosen, "rewards/rejected": s.Rejected,
+		"grad_norm": float64(s.GradNorm), "learning_rate": float64(s.LR),
+	}
+}
+
+// NewRewardTrainer returns a trainer for rm on train (eval held out). Pairs
+// FilterPairs would drop are an error: filter (or read with
+// ReadPreferencePairs) first.
+func NewRewardTrainer(rm *ScalarModel, train, eval []PreferencePair, cfg RewardConfig) (*RewardTrainer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("reward trainer: %w", err)
+	}
+	if len(train) == 0 {
+		return nil, errors.New("reward trainer: no training pairs")
+	}
+	maxLen := cfg.MaxLength
+	if maxLen <= 0 {
+		maxLen = rm.Model.Config.MaxSeqLen
+	}
+	for name, set := range map[string][]PreferencePair{"training": train, "held-out": eval} {
+		if _, dropped := FilterPairs(set, maxLen); len(dropped) > 0 {
+			return nil, fmt.Errorf("reward trainer: %d unusable %s pairs, first: %s", len(dropped), name, dropped[0])
+		}
 	}
 	acfg := DefaultAdamWConfig()
 	acfg.LR, acfg.WeightDecay = cfg.LearningRate, cfg.WeightDecay
 	return &RewardTrainer{
-		RM: rm, Config: cfg,
+		RM: rm, Config: cfg, Train: train, Eval: eval, orderEpoch: -1,
 		opt:  NewAdamWForParams(rm.Model.Params, acfg),
 		optH: NewAdamW(len(rm.Head), AdamWConfig{LR: cfg.LearningRate, NoDecay: []Span{{len(rm.Head) - 1, len(rm.Head)}}, WeightDecay: cfg.WeightDecay}),
 	}, nil
 }
 
+// Step is the number of optimiser steps taken.
+func (t *RewardTrainer) Step() int { return t.step }
+
+// stepsPerEpoch is the batches in one pass over Train (the last may be
+// short).
+func (t *RewardTrainer) stepsPerEpoch() int {
+	return (len(t.Train) + t.Config.BatchSize - 1) / t.Config.BatchSize
+}
+
+// NumSteps is the steps of NumTrainEpochs epochs.
+func (t *RewardTrainer) NumSteps() int { return t.stepsPerEpoch() * t.Config.NumTrainEpochs }
+
+// batch returns the pairs of step k: its epoch's shuffled order, cut into
+// batches.
+func (t *RewardTrainer) batch(k int) []PreferencePair {
+	per := t.stepsPerEpoch()
+	if e := k / per; e != t.orderEpoch {
+		t.order = rand.New(rand.NewPCG(uint64(t.Config.Seed), 0xb7+uint64(e))).Perm(len(t.Train))
+		t.orderEpoch = e
+	}
+	lo := (k % per) * t.Config.BatchSize
+	idx := t.order[lo:min(lo+t.Config.BatchSize, len(t.order))]
+	out := make([]PreferencePair, len(idx))
+	for i, j := range idx {
+		out[i] = t.Train[j]
+	}
+	return out
+}
+
 // pairForward scores the chosen and rejected sequences of pairs in one
-// batch (chosen first), keeping the pass for pairBackward.
+// batch (chosen first), keeping the pass for the backward.
 func (t *RewardTrainer) pairForward(pairs []PreferencePair) (chosen, rejected []float32, err error) {
 	n := len(pairs)
 	seqs := make([][]int32, 0, 2*n)
@@ -159,18 +215,24 @@ func (t *RewardTrainer) pairForward(pairs []PreferencePair) (chosen, rejected []
 	return r[:n], r[n:], nil
 }
 
-// lr is the learning rate for the current step.
-func (t *RewardTrainer) lr() float32 {
-	if t.Config.LRSchedule == "constant" || t.TotalSteps <= 0 {
-		return t.Config.LearningRate
+// TrainStep takes one optimiser step on the next batch of the training
+// pairs and returns its metrics ("loss", "accuracy", "margin",
+// "rewards/chosen", "rewards/rejected", "grad_norm", "learning_rate",
+// "epoch").
+func (t *RewardTrainer) TrainStep() (Metrics, error) {
+	st, err := t.TrainBatch(t.batch(t.step))
+	if err != nil {
+		return nil, err
 	}
-	return t.Config.LearningRate * float32(max(0, 1-float64(t.Step)/float64(t.TotalSteps)))
+	m := st.Metrics()
+	m["epoch"] = float64(t.step) / float64(t.stepsPerEpoch())
+	return m, nil
 }
 
-// TrainStep takes one optimiser step on a batch of pairs. It refuses to
+// TrainBatch takes one optimiser step on the given pairs. It refuses to
 // update on a non-finite loss or gradient norm.
-func (t *RewardTrainer) TrainStep(pairs []PreferencePair) (RewardStats, error) {
-	st := RewardStats{Step: t.Step, LR: t.lr()}
+func (t *RewardTrainer) TrainBatch(pairs []PreferencePair) (RewardStats, error) {
+	st := RewardStats{Step: t.step, LR: linearLR(t.Config.LearningRate, t.Config.LRSchedule, t.step, t.NumSteps())}
 	if len(pairs) == 0 {
 		return st, errors.New("reward trainer: empty batch")
 	}
@@ -178,26 +240,24 @@ func (t *RewardTrainer) TrainStep(pairs []PreferencePair) (RewardStats, error) {
 	rm.ZeroGrad()
 	chosen, rejected, err := t.pairForward(pairs)
 	if err != nil {
-		return st, fmt.Errorf("reward step %d: %w", t.Step, err)
+		return st, fmt.Errorf("reward step %d: %w", t.step, err)
 	}
-	margins := pairMargins(pairs)
-	loss, dc, dr := BradleyTerryLoss(chosen, rejected, margins, t.Config.CenterRewardsCoefficient)
+	loss, dc, dr := BradleyTerryLoss(chosen, rejected, pairMargins(pairs), t.Config.CenterRewardsCoefficient)
 	fillRewardStats(&st, chosen, rejected)
 	st.Loss = loss
 	if bad := nonFinite(float32(loss)); bad != "" {
-		return st, fmt.Errorf("reward step %d: loss is %s; lower the learning rate or check the data", t.Step, bad)
+		return st, fmt.Errorf("reward step %d: loss is %s; lower the learning rate or check the data", t.step, bad)
 	}
 	if err := rm.backwardRows(append(dc, dr...)); err != nil {
-		return st, fmt.Errorf("reward step %d: %w", t.Step, err)
+		return st, fmt.Errorf("reward step %d: %w", t.step, err)
 	}
-	st.GradNorm = jointNorm(rm.Model.Grads.Data, rm.HeadGrad)
+	st.GradNorm = applyStep(st.LR, t.Config.MaxGradNorm,
+		stepPart{rm.Model.Params.Data, rm.Model.Grads.Data, t.opt},
+		stepPart{rm.Head, rm.HeadGrad, t.optH})
 	if bad := nonFinite(st.GradNorm); bad != "" {
-		return st, fmt.Errorf("reward step %d: gradient norm is %s; lower the learning rate or check the data", t.Step, bad)
+		return st, fmt.Errorf("reward step %d: gradient norm is %s; lower the learning rate or check the data", t.step, bad)
 	}
-	scale := clipScale(st.GradNorm, t.Config.MaxGradNorm)
-	t.opt.StepScaled(rm.Model.Params.Data, rm.Model.Grads.Data, st.LR, scale)
-	t.optH.StepScaled(rm.Head, rm.HeadGrad, st.LR, scale)
-	t.Step++
+	t.step++
 	return st, nil
 }
 
@@ -247,11 +307,21 @@ func clipScale(norm, maxNorm float32) float32 {
 	return 1
 }
 
-// Evaluate scores pairs (in batches of the training batch size) and
-// returns the mean loss, the pair accuracy (ties count as wrong) and the
-// mean margin, without touching gradients.
-func (t *RewardTrainer) Evaluate(pairs []PreferencePair) (RewardStats, error) {
-	return EvaluateRewardModel(t.RM, pairs, t.Config.BatchSize)
+// Evaluate returns the held-out figures ("loss", "accuracy", "margin",
+// "rewards/chosen", "rewards/rejected"), which the run loop logs with
+// TRL's "eval_" prefix; nothing when there are no held-out pairs.
+func (t *RewardTrainer) Evaluate() (Metrics, error) {
+	if len(t.Eval) == 0 {
+		return Metrics{}, nil
+	}
+	st, err := EvaluateRewardModel(t.RM, t.Eval, t.Config.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	m := st.Metrics()
+	delete(m, "grad_norm")
+	delete(m, "learning_rate")
+	return m, nil
 }
 
 // EvaluateRewardModel returns rm's Bradley-Terry loss, pair accuracy and
@@ -310,45 +380,27 @@ func equalTokens(a, b []int32) bool {
 	return true
 }
 
-// TrainRewardModel runs cfg.NumTrainEpochs epochs over train in shuffled
-// batches (seeded by cfg.Seed), calling log after every step (nil = no
-// logging), and returns the final held-out figures on eval (zero when eval
-// is empty). Pairs that FilterPairs drops are an error: filter first.
+// TrainRewardModel trains rm on train for cfg.NumTrainEpochs epochs,
+// calling log after every step (nil = no logging), and returns the final
+// held-out figures on eval (only the step count when eval is empty).
 func TrainRewardModel(rm *ScalarModel, train, eval []PreferencePair, cfg RewardConfig, log func(RewardStats)) (RewardStats, error) {
-	maxLen := cfg.MaxLength
-	if maxLen <= 0 {
-		maxLen = rm.Model.Config.MaxSeqLen
-	}
-	if _, dropped := FilterPairs(train, maxLen); len(dropped) > 0 {
-		return RewardStats{}, fmt.Errorf("train reward model: %d unusable pairs, first: %s", len(dropped), dropped[0])
-	}
-	t, err := NewRewardTrainer(rm, cfg)
+	t, err := NewRewardTrainer(rm, train, eval, cfg)
 	if err != nil {
 		return RewardStats{}, err
 	}
-	perEpoch := (len(train) + cfg.BatchSize - 1) / cfg.BatchSize
-	t.TotalSteps = perEpoch * cfg.NumTrainEpochs
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xb7))
-	for range cfg.NumTrainEpochs {
-		order := rng.Perm(len(train))
-		for lo := 0; lo < len(order); lo += cfg.BatchSize {
-			batch := make([]PreferencePair, 0, cfg.BatchSize)
-			for _, i := range order[lo:min(lo+cfg.BatchSize, len(order))] {
-				batch = append(batch, train[i])
-			}
-			st, err := t.TrainStep(batch)
-			if err != nil {
-				return st, err
-			}
-			if log != nil {
-				log(st)
-			}
+	for t.step < t.NumSteps() {
+		st, err := t.TrainBatch(t.batch(t.step))
+		if err != nil {
+			return st, err
+		}
+		if log != nil {
+			log(st)
 		}
 	}
 	if len(eval) == 0 {
-		return RewardStats{Step: t.Step}, nil
+		return RewardStats{Step: t.step}, nil
 	}
-	st, err := t.Evaluate(eval)
-	st.Step = t.Step
+	st, err := EvaluateRewardModel(rm, eval, cfg.BatchSize)
+	st.Step = t.step
 	return st, err
 }
