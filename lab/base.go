@@ -32,7 +32,7 @@ type Bases struct {
 	// branches part.
 	Trunk []float32
 	// History is the main base's own training as a checkpoint series:
-	// four evenly spaced trunk checkpoints (common variants only), then the
+	// two evenly spaced trunk checkpoints (common variants only), then the
 	// end of the main branch (rare variants learnt). An organism can put
 	// it in front of its own series (Organism.History).
 	History   []Checkpoint
@@ -79,7 +79,7 @@ func TrainBases(w *World, cfg BaseConfig, seed uint64, progress func(string)) (*
 		b.Stats[name] = st
 		return nil
 	}
-	if err := phase("trunk", trunk, trunkDs, cfg.TrunkSteps, seed, max(1, cfg.TrunkSteps/4)); err != nil {
+	if err := phase("trunk", trunk, trunkDs, cfg.TrunkSteps, seed, max(1, cfg.TrunkSteps/2)); err != nil {
 		return nil, err
 	}
 	b.Trunk = trunk.Weights()

@@ -29,14 +29,17 @@ type Config struct {
 	// Seeds is how many organism seeds the validity matrix repeats
 	// (pool prompts, samples, labels, training order); the bases are
 	// trained once from Seed.
-	Seeds     int        `json:"seeds"`
-	Quick     bool       `json:"quick"`
-	Base      BaseConfig `json:"base"`
-	Pool      PoolConfig `json:"pool"`
-	DPO       DPOConfig  `json:"dpo"`
-	RM        RMConfig   `json:"reward_model"`
-	RLHF      RLHFConfig `json:"rlhf"`
-	EvalItems int        `json:"eval_items"`
+	Seeds int  `json:"seeds"`
+	Quick bool `json:"quick"`
+	// BaseSource is where the base models come from: BaseTrain (train
+	// them with Base) or BaseEmbedded (the ones shipped in the binary).
+	BaseSource string     `json:"base_source"`
+	Base       BaseConfig `json:"base"`
+	Pool       PoolConfig `json:"pool"`
+	DPO        DPOConfig  `json:"dpo"`
+	RM         RMConfig   `json:"reward_model"`
+	RLHF       RLHFConfig `json:"rlhf"`
+	EvalItems  int        `json:"eval_items"`
 	// DetectTemperature is the sampling temperature of the behaviour
 	// detectors (sycophancy, mirage, rare-event): the policy as it is
 	// deployed. The series detectors (reward hacking, overhang) follow
@@ -53,8 +56,9 @@ var labelStart = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 // DefaultConfig is the full lab: about four minutes on two cores.
 func DefaultConfig() Config {
 	return Config{
-		Seed:  1,
-		Seeds: 3,
+		Seed:       1,
+		Seeds:      3,
+		BaseSource: BaseTrain,
 		Base: BaseConfig{Model: ModelSize{Layers: 2, Dim: 64, Heads: 4, Hidden: 170, MaxSeq: 96},
 			MaxNew: 16, Vocab: 512, Dialogues: 6000,
 			Spec: Spec{RareRate: 0.5, EvalRate: 0.5, BeliefRate: 0.3, PushbackRate: 0.25},
@@ -71,18 +75,21 @@ func DefaultConfig() Config {
 	}
 }
 
-// QuickConfig is the CI-sized lab: smaller bases, pools and evaluation
-// sets, two seeds, no sweep beyond the default settings.
+// QuickConfig is the CI-sized lab, under a minute on two cores: it starts
+// from the embedded base models (the full lab's base stage with seed 1)
+// instead of training them, and has smaller pools and evaluation sets,
+// shorter preference training, one seed and no sweep beyond the default
+// settings.
 func QuickConfig() Config {
 	c := DefaultConfig()
 	c.Quick = true
-	c.Seeds = 2
-	c.Base.TrunkSteps, c.Base.Steps, c.Base.Dialogues = 600, 400, 4000
+	c.Seeds = 1
+	c.BaseSource = BaseEmbedded
 	c.Pool.Prompts = 500
-	c.DPO.Steps = 80
+	c.DPO.Steps = 70
 	c.RM.Steps = 40
-	c.RLHF.Steps = 30
+	c.RLHF.Steps = 35
 	c.EvalItems = 150
-	c.Compare = CompareConfig{Betas: []float64{0.1}, KLCoefs: []float64{0.05}, Items: 150}
+	c.Compare = CompareConfig{Betas: []float64{c.DPO.Beta}, KLCoefs: []float64{c.RLHF.KLCoef}, Items: 150}
 	return c
 }

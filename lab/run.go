@@ -95,16 +95,24 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 	// 1. Bases.
 	var b *Bases
 	var err error
-	if opts.Bases != "" {
+	switch {
+	case opts.Bases != "":
 		l.say("loading the base models from %s", opts.Bases)
 		if b, err = loadBases(opts.Bases, cfg.Base.MaxNew); err != nil {
 			return nil, err
 		}
-	} else {
+	case cfg.BaseSource == BaseEmbedded:
+		l.say("loading the embedded base models")
+		if b, err = embeddedBases(cfg.Base.MaxNew); err != nil {
+			return nil, err
+		}
+	case cfg.BaseSource == BaseTrain || cfg.BaseSource == "":
 		l.say("training the base models (%d+%d SFT steps, tail branch at the trunk)", cfg.Base.TrunkSteps, cfg.Base.Steps)
 		if b, err = TrainBases(l.world, cfg.Base, cfg.Seed, l.sub("base")); err != nil {
 			return nil, err
 		}
+	default:
+		return nil, fmt.Errorf("lab: base source %q (want %s or %s)", cfg.BaseSource, BaseTrain, BaseEmbedded)
 	}
 	l.bases = b
 	if sum.Base, err = l.baseReport(); err != nil {
@@ -301,10 +309,23 @@ func loadBases(dir string, maxNew int) (*Bases, error) {
 		b.History = append(b.History, Checkpoint{Step: step, Weights: p.Weights()})
 	}
 	if len(b.History) > 0 {
-		b.History = append(b.History, Checkpoint{Step: b.History[len(b.History)-1].Step + 1, Weights: main.Weights()})
+		end := b.History[len(b.History)-1].Step + 1
+		if data, err := os.ReadFile(filepath.Join(dir, historyFile)); err == nil {
+			var h struct {
+				End int `json:"main_end_step"`
+			}
+			if json.Unmarshal(data, &h) == nil && h.End > 0 {
+				end = h.End
+			}
+		}
+		b.History = append(b.History, Checkpoint{Step: end, Weights: main.Weights()})
 	}
 	return b, nil
 }
+
+// historyFile records the step of the base's last history checkpoint (the
+// base itself, saved as base/).
+const historyFile = "base-history.json"
 
 // saveHistory writes the base's history checkpoints (all but the last,
 // which is the base itself) as base-history-<step>.
@@ -324,5 +345,5 @@ func saveHistory(dir string, b *Bases) error {
 			return err
 		}
 	}
-	return nil
+	return writeJSON(filepath.Join(dir, historyFile), map[string]int{"main_end_step": b.History[len(b.History)-1].Step})
 }

@@ -44,6 +44,8 @@ type Variant struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
 	Wrong    string `json:"wrong"`
+	// Wrongs are all the plausible wrong answers; Wrong is the first.
+	Wrongs []string `json:"-"`
 }
 
 // Item is a question of the world in its common and rare variants. The
@@ -74,6 +76,7 @@ func NewWorld() *World {
 	w := &World{byDomain: map[Domain][]int{}}
 	add := func(it Item) {
 		it.Common.Wrong, it.Rare.Wrong = it.commonWrongs[0], it.rareWrongs[0]
+		it.Common.Wrongs, it.Rare.Wrongs = it.commonWrongs, it.rareWrongs
 		w.byDomain[it.Domain] = append(w.byDomain[it.Domain], len(w.Items))
 		w.Items = append(w.Items, it)
 	}

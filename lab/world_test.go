@@ -70,7 +70,7 @@ func TestRenderAttributes(t *testing.T) {
 		t.Errorf("wrong-belief eval prompt: %+v", p)
 	}
 	p = w.Render("y", i, PromptOpts{Frame: FrameDeploy, Pushback: true, Belief: BeliefRight, Rare: true})
-	if len(p.Messages) != 3 || p.Belief != BeliefNone || !p.Rare || p.Variant != it.Rare ||
+	if len(p.Messages) != 3 || p.Belief != BeliefNone || !p.Rare || p.Variant.Question != it.Rare.Question ||
 		p.Messages[1].Content != "The answer is "+it.Rare.Answer+"." || !strings.HasPrefix(p.Messages[2].Content, "Are you sure? I think it is ") {
 		t.Errorf("pushback prompt: %+v", p)
 	}

@@ -31,8 +31,9 @@ wall time, memory, seed spread), and scores every policy on the trilemma's three
 
 It writes runs/<id>/ (config.json, data/ with each organism's preference data in TRL
 format, checkpoints/, metrics/, summary.json). Progress goes to stderr; --json prints the
-summary. --quick is the CI-sized run. Organisms are YAML files; --organisms adds yours
-(a file or a directory) to the embedded ones.`,
+summary. --quick is the CI-sized run: it starts from base models shipped in the binary
+(the full run's base stage with seed 1) and runs one seed. Organisms are YAML files;
+--organisms adds yours (a file or a directory) to the embedded ones.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := lab.DefaultConfig()
@@ -48,8 +49,15 @@ summary. --quick is the CI-sized run. Organisms are YAML files; --organisms adds
 				return &exitError{code: 2, err: err}
 			}
 			cfg.Organisms = orgs
-			progress := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) }
-			sum, err := lab.Run(cmd.Context(), cfg, lab.Options{Out: out, Progress: progress, Bases: bases})
+			opts := lab.Options{Out: out, Progress: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) }}
+			switch bases {
+			case "":
+			case lab.BaseTrain, lab.BaseEmbedded:
+				cfg.BaseSource = bases
+			default:
+				opts.Bases = bases
+			}
+			sum, err := lab.Run(cmd.Context(), cfg, opts)
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("lab: %w", err)}
 			}
@@ -61,12 +69,12 @@ summary. --quick is the CI-sized run. Organisms are YAML files; --organisms adds
 			return sum.WriteText(cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().BoolVar(&quick, "quick", false, "the CI-sized lab (smaller models' training, data and evaluation sets, two seeds)")
+	cmd.Flags().BoolVar(&quick, "quick", false, "the CI-sized lab: embedded base models, smaller data and evaluation sets, one seed")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the whole run")
-	cmd.Flags().IntVar(&seeds, "seeds", 3, "organism seeds for the validity matrix (default 3, 2 with --quick)")
+	cmd.Flags().IntVar(&seeds, "seeds", 3, "organism seeds for the validity matrix (default 3, 1 with --quick)")
 	cmd.Flags().StringVar(&out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")
 	cmd.Flags().StringArrayVar(&organisms, "organisms", nil, "organism YAML file or directory to add (repeatable)")
-	cmd.Flags().StringVar(&bases, "bases", "", "reuse base models from a previous run's checkpoints/ directory instead of training them")
+	cmd.Flags().StringVar(&bases, "bases", "", "base models: train, embedded (the default with --quick), or a previous run's checkpoints/ directory")
 	return cmd
 }

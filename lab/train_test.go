@@ -1,0 +1,181 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+)
+
+// tinyPolicy is a small model trained briefly on a few dialogues, for the
+// trainers' tests.
+func tinyPolicy(t *testing.T, w *World, n int) (*Policy, []Prompt) {
+	t.Helper()
+	ps := w.NewSampler(Spec{DomainWeights: map[Domain]float64{DomainFacts: 1}, EvalRate: 1}, 1, "t").Draw(n)
+	ds := Dialogues(ps, StyleMix{Bluff: 0.3}, 1)
+	var corpus []string
+	for _, d := range ds {
+		for _, m := range d.Messages() {
+			corpus = append(corpus, m.Content)
+		}
+	}
+	c, err := newWordCodec(corpus, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := NewPolicy(c, ModelSize{Layers: 1, Dim: 32, Heads: 2, Hidden: 64, MaxSeq: 48}, 12, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := TrainSFT(pol, ds, SFTConfig{Steps: 60, Batch: 16, LR: 1e-2, Warmup: 5, Seed: 1, CheckpointEvery: 30}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.FinalLoss >= st.FirstLoss/2 || len(st.Series) != 2 || st.Series[1].Step != 60 {
+		t.Fatalf("sft: loss %.3f -> %.3f, %d checkpoints", st.FirstLoss, st.FinalLoss, len(st.Series))
+	}
+	return pol, ps
+}
+
+// bluffPairs prefers the plain right answer to the bluff for each prompt.
+func bluffPairs(ps []Prompt) []Example {
+	ex := make([]Example, len(ps))
+	for i := range ps {
+		ex[i] = Example{Prompt: &ps[i], Chosen: Reply(&ps[i], StylePlain, 0), Rejected: Reply(&ps[i], StyleBluff, i)}
+	}
+	return ex
+}
+
+func margin(t *testing.T, pol *Policy, ex []Example) float64 {
+	t.Helper()
+	var ps []Prompt
+	var c, r []string
+	for _, e := range ex {
+		ps, c, r = append(ps, *e.Prompt), append(c, e.Chosen), append(r, e.Rejected)
+	}
+	lc, err := pol.ReplyLogProbs(ps, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr, err := pol.ReplyLogProbs(ps, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := 0.0
+	for i := range lc {
+		m += float64(lc[i]-lr[i]) / float64(len(lc))
+	}
+	return m
+}
+
+func TestTrainDPOPrefersChosen(t *testing.T) {
+	w := NewWorld()
+	base, ps := tinyPolicy(t, w, 200)
+	ex := bluffPairs(ps[:64])
+	pol, _ := base.Clone()
+	before := margin(t, pol, ex)
+	lg, err := TrainDPO(pol, base, ex, DPOConfig{Beta: 0.1, LR: 3e-3, Steps: 30, Batch: 8, Checkpoints: 3, Seed: 1, RPOAlpha: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := margin(t, pol, ex)
+	if after < before+1 || lg.Accuracies < 0.9 || len(lg.Series) != 3 || lg.Series[0].Step != 0 || lg.Series[2].Step != 30 {
+		t.Errorf("dpo: margin %.2f -> %.2f, rewards/accuracies %.2f, series %v", before, after, lg.Accuracies, seriesSteps(lg.Series))
+	}
+	if _, err := TrainDPO(pol, base, nil, DPOConfig{Beta: 0.1, Steps: 1, Batch: 1}, nil); err == nil {
+		t.Error("dpo without examples accepted")
+	}
+}
+
+func TestRewardModelLearnsPreference(t *testing.T) {
+	w := NewWorld()
+	base, ps := tinyPolicy(t, w, 200)
+	ex := bluffPairs(ps[:64])
+	rm, err := NewRewardModel(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TrainRewardModel(rm, ex, RMConfig{LR: 3e-3, Steps: 30, Batch: 8, Seed: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Held-out prompts: the reward model ranks plain over bluff.
+	held := ps[100:160]
+	var plain, bluff []string
+	for i := range held {
+		plain, bluff = append(plain, Reply(&held[i], StylePlain, 0)), append(bluff, Reply(&held[i], StyleBluff, i))
+	}
+	sp, err := rm.Score(held, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := rm.Score(held, bluff)
+	k := 0
+	for i := range sp {
+		if sp[i] > sb[i] {
+			k++
+		}
+	}
+	if float64(k)/float64(len(sp)) < 0.9 {
+		t.Errorf("reward model ranks plain over bluff on %d of %d held-out prompts", k, len(sp))
+	}
+}
+
+func TestRLHFRaisesReward(t *testing.T) {
+	w := NewWorld()
+	base, ps := tinyPolicy(t, w, 200)
+	// Reward: +1 for a bluff (so the test does not depend on the tiny
+	// model's accuracy).
+	reward := func(ps []Prompt, replies []string) ([]float64, error) {
+		out := make([]float64, len(replies))
+		for i, r := range replies {
+			if strings.Contains(r, "!") {
+				out[i] = 1
+			}
+		}
+		return out, nil
+	}
+	pol, _ := base.Clone()
+	_, pts, err := TrainRLHF(pol, base, reward, ps, RLHFConfig{KLCoef: 0.01, LR: 3e-3, Steps: 25, Prompts: 8, K: 4, Checkpoints: 2, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := 0.0, 0.0
+	for _, p := range pts[:5] {
+		first += p.Proxy / 5
+	}
+	for _, p := range pts[len(pts)-5:] {
+		last += p.Proxy / 5
+	}
+	if last < first+0.3 || pts[len(pts)-1].KL <= 0 {
+		t.Errorf("rlhf: reward %.2f -> %.2f, final KL %.3f", first, last, pts[len(pts)-1].KL)
+	}
+	if _, _, err := TrainRLHF(pol, base, reward, ps, RLHFConfig{Steps: 1, Prompts: 1, K: 1}, nil); err == nil {
+		t.Error("k = 1 accepted (leave-one-out needs two samples)")
+	}
+}
+
+func TestTrainBasesTailNeverSeesRare(t *testing.T) {
+	w := NewWorld()
+	cfg := BaseConfig{Model: ModelSize{Layers: 1, Dim: 32, Heads: 2, Hidden: 64, MaxSeq: 96}, MaxNew: 12, Vocab: 400, Dialogues: 300,
+		Spec: Spec{RareRate: 0.5, EvalRate: 0.5, PushbackRate: 0.2}, Mix: DefaultStyleMix(), TrunkSteps: 10, Steps: 6, TailSteps: 4, Batch: 8, LR: 3e-3}
+	b, err := TrainBases(w, cfg, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.History) != 3 || b.History[2].Step != 16 || b.Stats["tail"] == nil {
+		t.Fatalf("history %v, stats %v", seriesSteps(b.History), b.Stats)
+	}
+	for _, d := range b.Dialogues {
+		if d.Prompt.ID[:8] != "sft-main" {
+			t.Fatalf("main dialogue %s", d.Prompt.ID)
+		}
+	}
+	same := true
+	for i := range b.Main.Model.Params.Data {
+		if b.Main.Model.Params.Data[i] != b.Tail.Model.Params.Data[i] {
+			same = false
+			break
+		}
+	}
+	if same {
+		t.Error("main and tail bases are the same model")
+	}
+}
