@@ -43,7 +43,9 @@ func TestResumeIsExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return built{tr, func() []float32 { return append(append([]float32{}, policy.Params.Data...), value.Model.Params.Data...) }}
+			return built{tr, func() []float32 {
+				return append(append([]float32{}, policy.Params.Data...), value.Model.Params.Data...)
+			}}
 		},
 		"rloo": func() built {
 			policy := toyModel(t, 1)
