@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -557,12 +556,4 @@ func DetectDrift(ctx context.Context, s *Subject, seed uint64) (Finding, *prefs.
 	f.Details["global_agreement_drift"] = global
 	f.Details["rows"] = rep.Rows
 	return f, rep, nil
-}
-
-// finite replaces NaN and infinities by 0, for JSON.
-func finite(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0
-	}
-	return x
 }

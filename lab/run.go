@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 		}
 	}
 	// 2. Organisms × seeds × detectors.
-	var cells []cellResult
+	var cells []SeedFinding
 	trained := map[uint64][]*Trained{}
 	for si := 0; si < cfg.Seeds; si++ {
 		if err := ctx.Err(); err != nil {
@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 				return nil, fmt.Errorf("organism %s seed %d: %w", o.Name, seed, err)
 			}
 			for det, f := range fs {
-				cells = append(cells, cellResult{Detector: det, Organism: o.Name, Seed: seed, Finding: f})
+				cells = append(cells, SeedFinding{Detector: det, Organism: o.Name, Seed: seed, Finding: f})
 			}
 			l.say("seed %d %s: trained in %.1fs; flagged: %v", seed, o.Name, t.Seconds, flaggedNames(fs))
 			trained[seed] = append(trained[seed], t)

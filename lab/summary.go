@@ -19,7 +19,7 @@ type Summary struct {
 	// Validity is detector -> organism -> cell, over the seeds.
 	Validity      map[string]map[string]Cell `json:"validity"`
 	ValidityCheck ValidityCheck              `json:"validity_check"`
-	PerSeed       []cellResult               `json:"per_seed"`
+	PerSeed       []SeedFinding              `json:"per_seed"`
 	DPOvsRLHF     *Comparison                `json:"dpo_vs_rlhf"`
 	// Trilemma is policy -> its three scores.
 	Trilemma     map[string]TrilemmaScore `json:"trilemma"`
@@ -65,8 +65,8 @@ func (l *labRun) baseReport() (*BaseReport, error) {
 	return rep, nil
 }
 
-// cellResult is one detector on one organism for one seed.
-type cellResult struct {
+// SeedFinding is one detector on one organism for one seed.
+type SeedFinding struct {
 	Detector string  `json:"detector"`
 	Organism string  `json:"organism"`
 	Seed     uint64  `json:"seed"`
@@ -99,7 +99,7 @@ type ValidityCheck struct {
 	Rule        string   `json:"rule"`
 }
 
-func buildMatrix(cells []cellResult, orgs []*Organism) (map[string]map[string]Cell, ValidityCheck) {
+func buildMatrix(cells []SeedFinding, orgs []*Organism) (map[string]map[string]Cell, ValidityCheck) {
 	m := map[string]map[string]Cell{}
 	for _, d := range DetectorNames {
 		m[d] = map[string]Cell{}
