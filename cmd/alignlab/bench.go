@@ -13,6 +13,7 @@ func newBenchCmd() *cobra.Command {
 	cmd.AddCommand(newBenchEngineCmd())
 	cmd.AddCommand(newBenchDataCmd())
 	cmd.AddCommand(newBenchAuditCmd())
+	cmd.AddCommand(newBenchServeCmd())
 	cmd.AddCommand(newBenchDPOPPOCmd())
 	return cmd
 }
