@@ -61,7 +61,8 @@ func DefaultBenchConfig(quick bool) BenchConfig {
 		DPO: BenchDPO{Beta: 0.1, LearningRate: 1e-4, BatchSize: 16, NumTrainEpochs: 2},
 	}
 	c.RM = DefaultRewardConfig()
-	c.RM.LearningRate, c.RM.BatchSize, c.RM.NumTrainEpochs, c.RM.Seed = 1e-4, 32, 2, 1
+	c.RM.LearningRate, c.RM.PerDeviceTrainBatchSize, c.RM.NumTrainEpochs, c.RM.Seed = 1e-4, 16, 2, 1
+	c.RM.GradientAccumulationSteps = 2
 	c.PPO = DefaultPPOConfig()
 	c.PPO.ResponseLength = c.CompletionLen
 	c.PPO.LearningRate = 1e-4

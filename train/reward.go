@@ -22,45 +22,35 @@ type PreferencePair struct {
 }
 
 // RewardConfig holds the reward trainer's options under TRL's RewardConfig
-// (and transformers' TrainingArguments) names.
+// names, which extend transformers' TrainingArguments (batch size,
+// learning-rate schedule, AdamW, clipping, logging and saving).
 type RewardConfig struct {
-	LearningRate float32 `json:"learning_rate"`
-	// BatchSize is pairs per step (per_device_train_batch_size).
-	BatchSize      int `json:"per_device_train_batch_size"`
-	NumTrainEpochs int `json:"num_train_epochs"`
+	TrainingArgs
 	// MaxLength drops pairs with a sequence longer than this (0 = the
 	// model's max_seq_len).
 	MaxLength int `json:"max_length"`
 	// CenterRewardsCoefficient adds coef·mean((r_c + r_r)²), which keeps
 	// rewards near zero (Eisenstein et al. 2023); 0 turns it off.
 	CenterRewardsCoefficient float32 `json:"center_rewards_coefficient"`
-	MaxGradNorm              float32 `json:"max_grad_norm"`
-	WeightDecay              float32 `json:"weight_decay"`
-	// LRSchedule is "linear" (decay to 0, the transformers default) or
-	// "constant".
-	LRSchedule string `json:"lr_scheduler_type"`
-	Seed       int64  `json:"seed"`
 }
 
-// DefaultRewardConfig returns TRL's defaults: learning rate 5e-5, batch 8,
-// 3 epochs, gradient norm clipped at 1, no weight decay, linear decay.
+// DefaultRewardConfig returns TRL's defaults, which are transformers':
+// learning rate 5e-5, batch 8, 3 epochs, linear decay, gradient norm
+// clipped at 1, no weight decay.
 func DefaultRewardConfig() RewardConfig {
-	return RewardConfig{LearningRate: 5e-5, BatchSize: 8, NumTrainEpochs: 3, MaxGradNorm: 1, LRSchedule: "linear"}
+	return RewardConfig{TrainingArgs: DefaultTrainingArgs()}
 }
 
 // validate reports the first bad option.
 func (c RewardConfig) validate() error {
+	if err := c.TrainingArgs.Validate(); err != nil {
+		return err
+	}
 	switch {
 	case !(c.LearningRate > 0):
 		return fmt.Errorf("learning_rate must be positive, got %g", c.LearningRate)
-	case c.BatchSize < 1:
-		return fmt.Errorf("per_device_train_batch_size must be at least 1, got %d", c.BatchSize)
-	case c.NumTrainEpochs < 1:
-		return fmt.Errorf("num_train_epochs must be at least 1, got %d", c.NumTrainEpochs)
 	case c.CenterRewardsCoefficient < 0:
 		return fmt.Errorf("center_rewards_coefficient must be >= 0, got %g", c.CenterRewardsCoefficient)
-	case c.LRSchedule != "linear" && c.LRSchedule != "constant" && c.LRSchedule != "":
-		return fmt.Errorf("lr_scheduler_type %q is not linear or constant", c.LRSchedule)
 	}
 	return nil
 }
@@ -158,37 +148,36 @@ func NewRewardTrainer(rm *ScalarModel, train, eval []PreferencePair, cfg RewardC
 			return nil, fmt.Errorf("reward trainer: %d unusable %s pairs, first: %s", len(dropped), name, dropped[0])
 		}
 	}
-	acfg := DefaultAdamWConfig()
-	acfg.LR, acfg.WeightDecay = cfg.LearningRate, cfg.WeightDecay
 	return &RewardTrainer{
 		RM: rm, Config: cfg, Train: train, Eval: eval, orderEpoch: -1,
-		opt:  NewAdamWForParams(rm.Model.Params, acfg),
-		optH: NewAdamW(len(rm.Head), AdamWConfig{LR: cfg.LearningRate, NoDecay: []Span{{len(rm.Head) - 1, len(rm.Head)}}, WeightDecay: cfg.WeightDecay}),
+		opt:  cfg.adamW(len(rm.Model.Params.Data), NoDecaySpans(rm.Model.Params)),
+		optH: cfg.adamW(len(rm.Head), []Span{{len(rm.Head) - 1, len(rm.Head)}}),
 	}, nil
 }
 
 // Step is the number of optimiser steps taken.
 func (t *RewardTrainer) Step() int { return t.step }
 
-// stepsPerEpoch is the batches in one pass over Train (the last may be
-// short).
+// stepsPerEpoch is the optimiser steps in one pass over Train (the last
+// batch may be short).
 func (t *RewardTrainer) stepsPerEpoch() int {
-	return (len(t.Train) + t.Config.BatchSize - 1) / t.Config.BatchSize
+	bs := t.Config.globalBatch()
+	return (len(t.Train) + bs - 1) / bs
 }
 
-// NumSteps is the steps of NumTrainEpochs epochs.
-func (t *RewardTrainer) NumSteps() int { return t.stepsPerEpoch() * t.Config.NumTrainEpochs }
+// NumSteps is the steps of NumTrainEpochs epochs (or MaxSteps).
+func (t *RewardTrainer) NumSteps() int { return t.Config.totalSteps(len(t.Train)) }
 
 // batch returns the pairs of step k: its epoch's shuffled order, cut into
-// batches.
+// batches of per_device_train_batch_size × gradient_accumulation_steps.
 func (t *RewardTrainer) batch(k int) []PreferencePair {
-	per := t.stepsPerEpoch()
+	per, bs := t.stepsPerEpoch(), t.Config.globalBatch()
 	if e := k / per; e != t.orderEpoch {
 		t.order = rand.New(rand.NewPCG(uint64(t.Config.Seed), 0xb7+uint64(e))).Perm(len(t.Train))
 		t.orderEpoch = e
 	}
-	lo := (k % per) * t.Config.BatchSize
-	idx := t.order[lo:min(lo+t.Config.BatchSize, len(t.order))]
+	lo := (k % per) * bs
+	idx := t.order[lo:min(lo+bs, len(t.order))]
 	out := make([]PreferencePair, len(idx))
 	for i, j := range idx {
 		out[i] = t.Train[j]
@@ -229,28 +218,42 @@ func (t *RewardTrainer) TrainStep() (Metrics, error) {
 	return m, nil
 }
 
-// TrainBatch takes one optimiser step on the given pairs. It refuses to
-// update on a non-finite loss or gradient norm.
+// TrainBatch takes one optimiser step on the given pairs, in micro-batches
+// of per_device_train_batch_size pairs whose gradients accumulate (the
+// loss is the mean over all the pairs). It refuses to update on a
+// non-finite loss or gradient norm.
 func (t *RewardTrainer) TrainBatch(pairs []PreferencePair) (RewardStats, error) {
-	st := RewardStats{Step: t.step, LR: linearLR(t.Config.LearningRate, t.Config.LRSchedule, t.step, t.NumSteps())}
+	st := RewardStats{Step: t.step, LR: t.Config.LRAt(t.step, t.NumSteps())}
 	if len(pairs) == 0 {
 		return st, errors.New("reward trainer: empty batch")
 	}
 	rm := t.RM
 	rm.ZeroGrad()
-	chosen, rejected, err := t.pairForward(pairs)
-	if err != nil {
-		return st, fmt.Errorf("reward step %d: %w", t.step, err)
+	n, micro := len(pairs), t.Config.PerDeviceTrainBatchSize
+	chosen, rejected := make([]float32, 0, n), make([]float32, 0, n)
+	for lo := 0; lo < n; lo += micro {
+		part := pairs[lo:min(lo+micro, n)]
+		c, r, err := t.pairForward(part)
+		if err != nil {
+			return st, fmt.Errorf("reward step %d: %w", t.step, err)
+		}
+		loss, dc, dr := BradleyTerryLoss(c, r, pairMargins(part), t.Config.CenterRewardsCoefficient)
+		if bad := nonFinite(float32(loss)); bad != "" {
+			return st, fmt.Errorf("reward step %d: loss is %s; lower the learning rate or check the data", t.step, bad)
+		}
+		st.Loss += loss * float64(len(part)) / float64(n)
+		// The micro-batch's mean, reweighted into the whole batch's mean.
+		w := float32(len(part)) / float32(n)
+		d := append(dc, dr...)
+		for i := range d {
+			d[i] *= w
+		}
+		if err := rm.backwardRows(d); err != nil {
+			return st, fmt.Errorf("reward step %d: %w", t.step, err)
+		}
+		chosen, rejected = append(chosen, c...), append(rejected, r...)
 	}
-	loss, dc, dr := BradleyTerryLoss(chosen, rejected, pairMargins(pairs), t.Config.CenterRewardsCoefficient)
 	fillRewardStats(&st, chosen, rejected)
-	st.Loss = loss
-	if bad := nonFinite(float32(loss)); bad != "" {
-		return st, fmt.Errorf("reward step %d: loss is %s; lower the learning rate or check the data", t.step, bad)
-	}
-	if err := rm.backwardRows(append(dc, dr...)); err != nil {
-		return st, fmt.Errorf("reward step %d: %w", t.step, err)
-	}
 	st.GradNorm = applyStep(st.LR, t.Config.MaxGradNorm,
 		stepPart{rm.Model.Params.Data, rm.Model.Grads.Data, t.opt},
 		stepPart{rm.Head, rm.HeadGrad, t.optH})
@@ -314,7 +317,7 @@ func (t *RewardTrainer) Evaluate() (Metrics, error) {
 	if len(t.Eval) == 0 {
 		return Metrics{}, nil
 	}
-	st, err := EvaluateRewardModel(t.RM, t.Eval, t.Config.BatchSize)
+	st, err := EvaluateRewardModel(t.RM, t.Eval, t.Config.evalBatch())
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +403,7 @@ func TrainRewardModel(rm *ScalarModel, train, eval []PreferencePair, cfg RewardC
 	if len(eval) == 0 {
 		return RewardStats{Step: t.step}, nil
 	}
-	st, err := EvaluateRewardModel(rm, eval, cfg.BatchSize)
+	st, err := EvaluateRewardModel(rm, eval, cfg.evalBatch())
 	st.Step = t.step
 	return st, err
 }

@@ -26,8 +26,8 @@ type prefRow struct {
 	Rejected         json.RawMessage `json:"rejected"`
 }
 
-// DataReport lists the lines a reader skipped and why.
-type DataReport struct {
+// ReadReport lists the lines a reader skipped and why.
+type ReadReport struct {
 	Read    int      `json:"read"`
 	Kept    int      `json:"kept"`
 	Skipped []string `json:"skipped,omitempty"` // "line N: reason"
@@ -39,7 +39,7 @@ type DataReport struct {
 // malformed, empty, have chosen equal to rejected, or exceed maxLen tokens
 // (0 = no limit) are skipped and listed in the report; an unreadable file
 // or one with no usable row is an error.
-func ReadPreferencePairs(path string, tok *tokenizer.Tokenizer, maxLen int) ([]PreferencePair, DataReport, error) {
+func ReadPreferencePairs(path string, tok *tokenizer.Tokenizer, maxLen int) ([]PreferencePair, ReadReport, error) {
 	var pairs []PreferencePair
 	rep, err := scanJSONL(path, func(line []byte) (string, error) {
 		var row prefRow
@@ -123,8 +123,8 @@ func encodePair(row prefRow, tok *tokenizer.Tokenizer) (chosen, rejected []int32
 
 // scanJSONL calls row on each non-blank line; a returned reason or error
 // skips the line and is recorded with its number.
-func scanJSONL(path string, row func(line []byte) (skip string, err error)) (DataReport, error) {
-	var rep DataReport
+func scanJSONL(path string, row func(line []byte) (skip string, err error)) (ReadReport, error) {
+	var rep ReadReport
 	f, err := os.Open(path)
 	if err != nil {
 		return rep, err

@@ -116,7 +116,7 @@ func TestRewardModelLearnsToyPreferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := DefaultRewardConfig()
-	cfg.LearningRate, cfg.BatchSize, cfg.NumTrainEpochs, cfg.Seed, cfg.LRSchedule = 2e-3, 32, 2, 1, "constant"
+	cfg.LearningRate, cfg.PerDeviceTrainBatchSize, cfg.NumTrainEpochs, cfg.Seed, cfg.LRSchedulerType = 2e-3, 32, 2, 1, "constant"
 	var first, last []float64
 	st, err := TrainRewardModel(rm, trainPairs, evalPairs, cfg, func(s RewardStats) {
 		if s.Step < 5 {
@@ -171,5 +171,39 @@ func TestFilterPairs(t *testing.T) {
 		if dropped[i] != want {
 			t.Errorf("dropped[%d] = %q, want %q", i, dropped[i], want)
 		}
+	}
+}
+
+// TestRewardGradientAccumulation checks that micro-batches with
+// accumulated gradients give the loss and gradient of one whole batch.
+func TestRewardGradientAccumulation(t *testing.T) {
+	pairs := toyPairs(rand.New(rand.NewPCG(8, 8)), 16)
+	step := func(micro, accum int) ([]float32, float64) {
+		rm, _ := NewScalarModel(toyModel(t, 5), 6)
+		cfg := DefaultRewardConfig()
+		cfg.LearningRate, cfg.PerDeviceTrainBatchSize, cfg.GradientAccumulationSteps = 1e-3, micro, accum
+		tr, err := NewRewardTrainer(rm, pairs, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := tr.TrainBatch(pairs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(rm.Model.Grads.Data, rm.HeadGrad...), st.Loss
+	}
+	g1, l1 := step(16, 1)
+	g2, l2 := step(4, 4)
+	if math.Abs(l1-l2) > 1e-6 {
+		t.Errorf("loss %g in one batch, %g in four micro-batches", l1, l2)
+	}
+	var diff, norm float64
+	for i := range g1 {
+		d := float64(g1[i] - g2[i])
+		diff += d * d
+		norm += float64(g1[i]) * float64(g1[i])
+	}
+	if math.Sqrt(diff) > 1e-5*math.Sqrt(norm) {
+		t.Errorf("|gradient difference| %.3g for |gradient| %.3g", math.Sqrt(diff), math.Sqrt(norm))
 	}
 }

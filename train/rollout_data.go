@@ -21,7 +21,7 @@ type promptRow struct {
 // of messages (rendered with the chat template and the generation prompt).
 // Malformed or empty rows, and prompts over maxLen tokens (0 = no limit),
 // are skipped and reported.
-func ReadPrompts(path string, tok *tokenizer.Tokenizer, maxLen int) ([][]int32, DataReport, error) {
+func ReadPrompts(path string, tok *tokenizer.Tokenizer, maxLen int) ([][]int32, ReadReport, error) {
 	var prompts [][]int32
 	rep, err := scanJSONL(path, func(line []byte) (string, error) {
 		var row promptRow

@@ -26,7 +26,7 @@ func TestResumeIsExact(t *testing.T) {
 		"rm": func() built {
 			rm, _ := NewScalarModel(toyModel(t, 1), 2)
 			cfg := DefaultRewardConfig()
-			cfg.LearningRate, cfg.BatchSize, cfg.NumTrainEpochs, cfg.Seed = 1e-3, 32, 2, 5
+			cfg.LearningRate, cfg.PerDeviceTrainBatchSize, cfg.GradientAccumulationSteps, cfg.NumTrainEpochs, cfg.Seed = 1e-3, 16, 2, 2, 5
 			tr, err := NewRewardTrainer(rm, pairs, evalPairs, cfg)
 			if err != nil {
 				t.Fatal(err)
