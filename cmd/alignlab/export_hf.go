@@ -1,0 +1,43 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/alignlab/alignlab/ckpt/hf"
+	"github.com/alignlab/alignlab/internal/modeldir"
+	"github.com/spf13/cobra"
+)
+
+func newExportHFCmd() *cobra.Command {
+	var dir, out string
+	cmd := &cobra.Command{
+		Use:   "hf --model DIR --out DIR",
+		Short: "Write a model as a Hugging Face checkpoint (transformers, TRL)",
+		Long: `hf writes config.json, model.safetensors (float32, Hugging Face names), generation_config.json
+and the tokenizer files, so that AutoModelForCausalLM.from_pretrained(DIR) loads the model.`,
+		Example: `  alignlab export hf --model runs/sft/model --out hf-model`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" || out == "" {
+				return &exitError{code: 2, err: errors.New("export hf: --model and --out are required")}
+			}
+			m, tok, err := modeldir.Load(dir)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if err := hf.Save(out, m, tok); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			note := ""
+			if tok == nil {
+				note = " (no tokenizer.json in the source: none written)"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "export hf: wrote %s%s\n", out, note)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "model", "", "model directory (Hugging Face or alignlab checkpoint)")
+	cmd.Flags().StringVar(&out, "out", "", "directory to write")
+	return cmd
+}
