@@ -12,23 +12,24 @@ import (
 	"github.com/alignlab/alignlab/model"
 )
 
-// GRPOConfig holds GRPO's options under TRL's GRPOConfig names. Each step
-// samples PerDeviceTrainBatchSize × GradientAccumulationSteps completions
-// (a multiple of NumGenerations) and takes NumIterations optimiser steps
-// on them.
+// GRPOConfig holds GRPO's options under TRL's GRPOConfig names, which
+// extend transformers' TrainingArguments. Each step samples
+// PerDeviceTrainBatchSize × GradientAccumulationSteps completions (a
+// multiple of NumGenerations) and takes NumIterations optimiser steps on
+// them.
 type GRPOConfig struct {
+	TrainingArgs
 	// MaxCompletionLength is the most tokens sampled per completion;
 	// the rest of RolloutConfig applies as for PPO.
 	MaxCompletionLength int     `json:"max_completion_length"`
 	StopTokenIDs        []int32 `json:"stop_token_ids,omitempty"`
 	MissingEOSPenalty   float64 `json:"missing_eos_penalty,omitempty"`
 	// LocalRolloutForwardBatchSize bounds the sequences per reference pass.
-	LocalRolloutForwardBatchSize int     `json:"local_rollout_forward_batch_size"`
-	LearningRate                 float32 `json:"learning_rate"`
-	PerDeviceTrainBatchSize      int     `json:"per_device_train_batch_size"`
-	GradientAccumulationSteps    int     `json:"gradient_accumulation_steps"`
-	TotalEpisodes                int     `json:"total_episodes"`
-	NumGenerations               int     `json:"num_generations"`
+	LocalRolloutForwardBatchSize int `json:"local_rollout_forward_batch_size"`
+	// TotalEpisodes is the completions to train on in all (0:
+	// NumTrainEpochs passes, each NumGenerations completions per prompt).
+	TotalEpisodes  int `json:"total_episodes"`
+	NumGenerations int `json:"num_generations"`
 	// NumIterations is μ: optimiser steps per sampled batch.
 	NumIterations int `json:"num_iterations"`
 	// Beta weights the per-token KL (k3) to the reference; 0 drops the
@@ -42,24 +43,23 @@ type GRPOConfig struct {
 	// LossType is "grpo" (per-sequence token means), "bnpo" or "dapo"
 	// (token mean over the batch; the same in one process) or "dr_grpo"
 	// (token sum over sequences × max_completion_length).
-	LossType    string  `json:"loss_type"`
-	MaxGradNorm float32 `json:"max_grad_norm"`
-	WeightDecay float32 `json:"weight_decay"`
-	LRSchedule  string  `json:"lr_scheduler_type"`
-	Seed        int64   `json:"seed"`
+	LossType string `json:"loss_type"`
 }
 
 // DefaultGRPOConfig returns TRL's GRPOConfig defaults: learning rate 1e-6,
-// micro-batch 8, 8 generations per prompt, completions of up to 256
-// tokens, one iteration, epsilon 0.2, scaled rewards, loss type "bnpo",
-// gradient norm clipped at 1, linear decay; beta 0.04 (the paper's and
-// TRL's original default; recent TRL uses 0, i.e. no reference).
+// 8 generations per prompt, completions of up to 256 tokens, one
+// iteration, epsilon 0.2, scaled rewards, loss type "bnpo", and
+// transformers' TrainingArguments otherwise (micro-batch 8, gradient norm
+// clipped at 1, linear decay); beta 0.04 (the paper's and TRL's original
+// default; recent TRL uses 0, i.e. no reference).
 func DefaultGRPOConfig() GRPOConfig {
-	return GRPOConfig{
-		MaxCompletionLength: 256, LocalRolloutForwardBatchSize: 64, LearningRate: 1e-6,
-		PerDeviceTrainBatchSize: 8, GradientAccumulationSteps: 1, NumGenerations: 8, NumIterations: 1,
-		Beta: 0.04, Epsilon: 0.2, ScaleRewards: true, LossType: "bnpo", MaxGradNorm: 1, LRSchedule: "linear",
+	c := GRPOConfig{
+		TrainingArgs:        DefaultTrainingArgs(),
+		MaxCompletionLength: 256, LocalRolloutForwardBatchSize: 64, NumGenerations: 8, NumIterations: 1,
+		Beta: 0.04, Epsilon: 0.2, ScaleRewards: true, LossType: "bnpo",
 	}
+	c.LearningRate = 1e-6
+	return c
 }
 
 // BatchSize is the completions per step.
@@ -99,10 +99,9 @@ func NewGRPOTrainer(policy, ref *model.Model, scorer Scorer, prompts [][]int32, 
 		ResponseLength: cfg.MaxCompletionLength, StopTokenIDs: cfg.StopTokenIDs,
 		MissingEOSPenalty: cfg.MissingEOSPenalty, LocalRolloutForwardBatchSize: cfg.LocalRolloutForwardBatchSize,
 	}
-	run, err := newGroupRun(policy, ref, scorer, prompts, rc, groupOptions{
-		k: cfg.NumGenerations, batch: cfg.BatchSize(), micro: cfg.PerDeviceTrainBatchSize, miniBatches: 1,
-		epochs: cfg.NumIterations, totalEpisodes: cfg.TotalEpisodes, lr: cfg.LearningRate,
-		weightDecay: cfg.WeightDecay, maxGradNorm: cfg.MaxGradNorm, schedule: cfg.LRSchedule, seed: cfg.Seed,
+	run, err := newGroupRun(policy, ref, scorer, prompts, cfg.TrainingArgs, rc, groupOptions{
+		k: cfg.NumGenerations, batch: cfg.BatchSize(), miniBatches: 1,
+		epochs: cfg.NumIterations, totalEpisodes: cfg.TotalEpisodes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("grpo: %w", err)

@@ -34,7 +34,7 @@ func grpoToyRun(t *testing.T, lossType string, beta float64) (r0, r1, kl float64
 	policy := toyModel(t, 41)
 	ref, _ := CloneModel(policy)
 	cfg := DefaultGRPOConfig()
-	cfg.MaxCompletionLength, cfg.LearningRate, cfg.LRSchedule = toyCompletion, 3e-3, "constant"
+	cfg.MaxCompletionLength, cfg.LearningRate, cfg.LRSchedulerType = toyCompletion, 3e-3, "constant"
 	cfg.PerDeviceTrainBatchSize, cfg.GradientAccumulationSteps, cfg.NumGenerations = 16, 2, 8
 	cfg.NumIterations, cfg.TotalEpisodes, cfg.Seed, cfg.LossType = 2, 32*10, 10, lossType
 	cfg.Beta = beta

@@ -14,19 +14,18 @@ import (
 )
 
 // PPOConfig holds PPO's options under TRL's PPOConfig / OnPolicyConfig
-// names. The rollout batch is PerDeviceTrainBatchSize ×
-// GradientAccumulationSteps × NumMiniBatches completions.
+// names, which extend transformers' TrainingArguments. The rollout batch
+// is PerDeviceTrainBatchSize (the micro-batch: sequences per forward and
+// backward pass) × GradientAccumulationSteps × NumMiniBatches completions.
 type PPOConfig struct {
+	TrainingArgs
 	RolloutConfig
-	LearningRate float32 `json:"learning_rate"`
-	// PerDeviceTrainBatchSize is the micro-batch: sequences per forward and
-	// backward pass.
-	PerDeviceTrainBatchSize   int `json:"per_device_train_batch_size"`
-	GradientAccumulationSteps int `json:"gradient_accumulation_steps"`
 	// NumMiniBatches splits each rollout batch into this many optimiser
 	// steps per epoch.
 	NumMiniBatches int `json:"num_mini_batches"`
-	// TotalEpisodes is the number of completions to train on in all.
+	// TotalEpisodes is the number of completions to train on in all (0:
+	// NumTrainEpochs passes over the prompts; MaxSteps, when set, counts
+	// rollout batches instead).
 	TotalEpisodes int `json:"total_episodes"`
 	// NumPPOEpochs is the passes over each rollout batch.
 	NumPPOEpochs  int  `json:"num_ppo_epochs"`
@@ -45,27 +44,23 @@ type PPOConfig struct {
 	CliprangeValue float64 `json:"cliprange_value"`
 	Gamma          float64 `json:"gamma"`
 	Lam            float64 `json:"lam"`
-	MaxGradNorm    float32 `json:"max_grad_norm"`
-	WeightDecay    float32 `json:"weight_decay"`
-	LRSchedule     string  `json:"lr_scheduler_type"`
-	Seed           int64   `json:"seed"`
 }
 
 // DefaultPPOConfig returns TRL's PPOConfig defaults: learning rate 3e-6,
 // micro-batch 8, 1 minibatch, 4 PPO epochs, kl_coef 0.05 (k1), cliprange
 // and cliprange_value 0.2, vf_coef 0.1, gamma 1, lam 0.95, responses of up
-// to 53 tokens, gradient norm clipped at 1, linear decay; the adaptive
-// controller, when switched on, uses the classic target 6 and horizon
-// 10000.
+// to 53 tokens, and transformers' TrainingArguments otherwise (gradient
+// norm clipped at 1, linear decay); the adaptive controller, when switched
+// on, uses the classic target 6 and horizon 10000.
 func DefaultPPOConfig() PPOConfig {
-	return PPOConfig{
-		RolloutConfig:           RolloutConfig{ResponseLength: 53, LocalRolloutForwardBatchSize: 64},
-		LearningRate:            3e-6,
-		PerDeviceTrainBatchSize: 8, GradientAccumulationSteps: 1, NumMiniBatches: 1,
-		NumPPOEpochs: 4, KLCoef: 0.05, KLEstimator: KLk1, Target: 6, Horizon: 10000,
+	c := PPOConfig{
+		TrainingArgs:   DefaultTrainingArgs(),
+		RolloutConfig:  RolloutConfig{ResponseLength: 53, LocalRolloutForwardBatchSize: 64},
+		NumMiniBatches: 1, NumPPOEpochs: 4, KLCoef: 0.05, KLEstimator: KLk1, Target: 6, Horizon: 10000,
 		Cliprange: 0.2, VFCoef: 0.1, CliprangeValue: 0.2, Gamma: 1, Lam: 0.95,
-		MaxGradNorm: 1, LRSchedule: "linear",
 	}
+	c.LearningRate = 3e-6
+	return c
 }
 
 // BatchSize is the completions per rollout batch.
@@ -74,6 +69,9 @@ func (c PPOConfig) BatchSize() int {
 }
 
 func (c PPOConfig) validate() error {
+	if err := c.TrainingArgs.Validate(); err != nil {
+		return err
+	}
 	if err := c.RolloutConfig.validate(); err != nil {
 		return err
 	}
@@ -86,8 +84,8 @@ func (c PPOConfig) validate() error {
 	case c.PerDeviceTrainBatchSize < 1 || c.GradientAccumulationSteps < 1 || c.NumMiniBatches < 1:
 		return fmt.Errorf("per_device_train_batch_size, gradient_accumulation_steps and num_mini_batches must be at least 1, got %d, %d, %d",
 			c.PerDeviceTrainBatchSize, c.GradientAccumulationSteps, c.NumMiniBatches)
-	case c.TotalEpisodes < 1:
-		return fmt.Errorf("total_episodes must be at least 1, got %d", c.TotalEpisodes)
+	case c.TotalEpisodes < 0:
+		return fmt.Errorf("total_episodes must be >= 0, got %d", c.TotalEpisodes)
 	case c.NumPPOEpochs < 1:
 		return fmt.Errorf("num_ppo_epochs must be at least 1, got %d", c.NumPPOEpochs)
 	case c.KLCoef < 0:
@@ -100,8 +98,6 @@ func (c PPOConfig) validate() error {
 		return fmt.Errorf("vf_coef must be >= 0, got %g", c.VFCoef)
 	case c.Gamma < 0 || c.Gamma > 1 || c.Lam < 0 || c.Lam > 1:
 		return fmt.Errorf("gamma and lam must be in [0, 1], got %g and %g", c.Gamma, c.Lam)
-	case c.LRSchedule != "linear" && c.LRSchedule != "constant" && c.LRSchedule != "":
-		return fmt.Errorf("lr_scheduler_type %q is not linear or constant", c.LRSchedule)
 	}
 	return nil
 }
@@ -147,25 +143,22 @@ func NewPPOTrainer(policy, ref *model.Model, value *ScalarModel, scorer Scorer, 
 	case ref.Config != policy.Config:
 		return nil, errors.New("ppo: the reference's config differs from the policy's")
 	}
-	acfg := DefaultAdamWConfig()
-	acfg.LR, acfg.WeightDecay = cfg.LearningRate, cfg.WeightDecay
 	var kl KLController = &FixedKLController{Coef: cfg.KLCoef}
 	if cfg.AdaptiveKL {
 		kl = &AdaptiveKLController{Coef: cfg.KLCoef, Target: cfg.Target, Horizon: cfg.Horizon}
 	}
 	return &PPOTrainer{
 		Policy: policy, Ref: ref, Value: value, Scorer: scorer, Config: cfg, KL: kl,
-		opt:     NewAdamWForParams(policy.Params, acfg),
-		optV:    NewAdamWForParams(value.Model.Params, acfg),
-		optVH:   NewAdamW(len(value.Head), AdamWConfig{LR: cfg.LearningRate, WeightDecay: cfg.WeightDecay, NoDecay: []Span{{len(value.Head) - 1, len(value.Head)}}}),
+		opt:     cfg.adamW(len(policy.Params.Data), NoDecaySpans(policy.Params)),
+		optV:    cfg.adamW(len(value.Model.Params.Data), NoDecaySpans(value.Model.Params)),
+		optVH:   cfg.adamW(len(value.Head), []Span{{len(value.Head) - 1, len(value.Head)}}),
 		prompts: newPromptStream(prompts, cfg.Seed),
 	}, nil
 }
 
-// NumSteps is the number of rollout batches TotalEpisodes takes.
+// NumSteps is the number of rollout batches the run takes.
 func (t *PPOTrainer) NumSteps() int {
-	bs := t.Config.BatchSize()
-	return (t.Config.TotalEpisodes + bs - 1) / bs
+	return onPolicySteps(t.Config.TrainingArgs, t.Config.TotalEpisodes, len(t.prompts.prompts), t.Config.BatchSize())
 }
 
 // Train runs TrainStep until TotalEpisodes, calling log (may be nil) after
@@ -205,7 +198,7 @@ func (t *PPOTrainer) TrainStep() (Metrics, error) {
 	m["objective/non_score_reward"] = nonScore
 	m["objective/rlhf_reward"] = m["objective/scores"] + nonScore
 
-	lr := linearLR(cfg.LearningRate, cfg.LRSchedule, t.step, t.NumSteps())
+	lr := cfg.LRAt(t.step, t.NumSteps())
 	st := &pgStats{}
 	loss := pgLoss{cliprange: cfg.Cliprange}
 	mb := B / cfg.NumMiniBatches

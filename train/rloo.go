@@ -11,18 +11,18 @@ import (
 	"github.com/alignlab/alignlab/model"
 )
 
-// RLOOConfig holds RLOO's options under TRL's RLOOConfig names. The batch
-// (completions per step) is PerDeviceTrainBatchSize ×
-// GradientAccumulationSteps × NumMiniBatches and must be a multiple of
-// RLOOK.
+// RLOOConfig holds RLOO's options under TRL's RLOOConfig names, which
+// extend transformers' TrainingArguments. The batch (completions per step)
+// is PerDeviceTrainBatchSize × GradientAccumulationSteps × NumMiniBatches
+// and must be a multiple of RLOOK.
 type RLOOConfig struct {
+	TrainingArgs
 	RolloutConfig
-	LearningRate              float32 `json:"learning_rate"`
-	PerDeviceTrainBatchSize   int     `json:"per_device_train_batch_size"`
-	GradientAccumulationSteps int     `json:"gradient_accumulation_steps"`
-	NumMiniBatches            int     `json:"num_mini_batches"`
-	TotalEpisodes             int     `json:"total_episodes"`
-	NumPPOEpochs              int     `json:"num_ppo_epochs"`
+	NumMiniBatches int `json:"num_mini_batches"`
+	// TotalEpisodes is the completions to train on in all (0:
+	// NumTrainEpochs passes, each RLOOK completions per prompt).
+	TotalEpisodes int `json:"total_episodes"`
+	NumPPOEpochs  int `json:"num_ppo_epochs"`
 	// RLOOK is the completions sampled per prompt (k >= 2).
 	RLOOK int `json:"rloo_k"`
 	// KLCoef weights the KL penalty on each completion's reward: the k1
@@ -32,22 +32,21 @@ type RLOOConfig struct {
 	// NormalizeReward standardises scores over the batch (clipped to ±10).
 	NormalizeReward bool `json:"normalize_reward"`
 	// NormalizeAdvantage standardises advantages over the batch.
-	NormalizeAdvantage bool    `json:"normalize_advantage"`
-	MaxGradNorm        float32 `json:"max_grad_norm"`
-	WeightDecay        float32 `json:"weight_decay"`
-	LRSchedule         string  `json:"lr_scheduler_type"`
-	Seed               int64   `json:"seed"`
+	NormalizeAdvantage bool `json:"normalize_advantage"`
 }
 
 // DefaultRLOOConfig returns TRL's RLOOConfig defaults: rloo_k 2, kl_coef
-// 0.05, cliprange 0.2, 4 PPO epochs, learning rate 3e-6, micro-batch 8,
-// responses of up to 53 tokens, gradient norm clipped at 1, linear decay.
+// 0.05, cliprange 0.2, 4 PPO epochs, learning rate 3e-6, responses of up
+// to 53 tokens, and transformers' TrainingArguments otherwise (micro-batch
+// 8, gradient norm clipped at 1, linear decay).
 func DefaultRLOOConfig() RLOOConfig {
-	return RLOOConfig{
-		RolloutConfig: RolloutConfig{ResponseLength: 53, LocalRolloutForwardBatchSize: 64},
-		LearningRate:  3e-6, PerDeviceTrainBatchSize: 8, GradientAccumulationSteps: 1, NumMiniBatches: 1,
-		NumPPOEpochs: 4, RLOOK: 2, KLCoef: 0.05, Cliprange: 0.2, MaxGradNorm: 1, LRSchedule: "linear",
+	c := RLOOConfig{
+		TrainingArgs:   DefaultTrainingArgs(),
+		RolloutConfig:  RolloutConfig{ResponseLength: 53, LocalRolloutForwardBatchSize: 64},
+		NumMiniBatches: 1, NumPPOEpochs: 4, RLOOK: 2, KLCoef: 0.05, Cliprange: 0.2,
 	}
+	c.LearningRate = 3e-6
+	return c
 }
 
 // BatchSize is the completions per step.
@@ -72,10 +71,9 @@ func NewRLOOTrainer(policy, ref *model.Model, scorer Scorer, prompts [][]int32, 
 	case !(cfg.Cliprange > 0):
 		return nil, fmt.Errorf("rloo: cliprange must be positive, got %g", cfg.Cliprange)
 	}
-	run, err := newGroupRun(policy, ref, scorer, prompts, cfg.RolloutConfig, groupOptions{
-		k: cfg.RLOOK, batch: cfg.BatchSize(), micro: cfg.PerDeviceTrainBatchSize, miniBatches: cfg.NumMiniBatches,
-		epochs: cfg.NumPPOEpochs, totalEpisodes: cfg.TotalEpisodes, lr: cfg.LearningRate,
-		weightDecay: cfg.WeightDecay, maxGradNorm: cfg.MaxGradNorm, schedule: cfg.LRSchedule, seed: cfg.Seed,
+	run, err := newGroupRun(policy, ref, scorer, prompts, cfg.TrainingArgs, cfg.RolloutConfig, groupOptions{
+		k: cfg.RLOOK, batch: cfg.BatchSize(), miniBatches: cfg.NumMiniBatches,
+		epochs: cfg.NumPPOEpochs, totalEpisodes: cfg.TotalEpisodes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rloo: %w", err)

@@ -36,7 +36,7 @@ func TestRLOORaisesRewardWithinKL(t *testing.T) {
 	policy := toyModel(t, 31)
 	ref, _ := CloneModel(policy)
 	cfg := DefaultRLOOConfig()
-	cfg.ResponseLength, cfg.LearningRate, cfg.LRSchedule = toyCompletion, 3e-3, "constant"
+	cfg.ResponseLength, cfg.LearningRate, cfg.LRSchedulerType = toyCompletion, 3e-3, "constant"
 	cfg.PerDeviceTrainBatchSize, cfg.NumMiniBatches, cfg.RLOOK = 16, 2, 4
 	cfg.TotalEpisodes, cfg.KLCoef, cfg.Seed = 32*10, 0.1, 9
 	tr, err := NewRLOOTrainer(policy, ref, FuncScorer(targetReward), prompts, cfg)

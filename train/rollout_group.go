@@ -32,14 +32,12 @@ const (
 type groupRun struct {
 	policy, ref *model.Model
 	scorer      Scorer
+	args        TrainingArgs
 	rollout     RolloutConfig
 	k, batch    int // completions per prompt, completions per step
 	micro       int // sequences per forward/backward pass
 	miniBatches int
 	epochs      int
-	lr          float32
-	schedule    string
-	maxGradNorm float32
 	totalSteps  int
 	loss        pgLoss
 	norm        lossNorm
@@ -59,7 +57,10 @@ type groupOptions struct {
 	seed                                                int64
 }
 
-func newGroupRun(policy, ref *model.Model, scorer Scorer, prompts [][]int32, rc RolloutConfig, o groupOptions) (*groupRun, error) {
+func newGroupRun(policy, ref *model.Model, scorer Scorer, prompts [][]int32, a TrainingArgs, rc RolloutConfig, o groupOptions) (*groupRun, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
 	if err := rc.validate(); err != nil {
 		return nil, err
 	}
@@ -76,26 +77,23 @@ func newGroupRun(policy, ref *model.Model, scorer Scorer, prompts [][]int32, rc 
 		return nil, fmt.Errorf("the group size (completions per prompt) must be at least 2, got %d", o.k)
 	case o.batch < o.k || o.batch%o.k != 0:
 		return nil, fmt.Errorf("the batch of %d completions is not a multiple of the group size %d", o.batch, o.k)
-	case o.micro < 1 || o.miniBatches < 1 || o.batch%o.miniBatches != 0:
-		return nil, fmt.Errorf("the batch of %d completions does not split into %d minibatches of micro-batches of %d", o.batch, o.miniBatches, o.micro)
+	case o.miniBatches < 1 || o.batch%o.miniBatches != 0:
+		return nil, fmt.Errorf("the batch of %d completions does not split into %d minibatches", o.batch, o.miniBatches)
 	case o.epochs < 1:
 		return nil, fmt.Errorf("the number of epochs (iterations) per batch must be at least 1, got %d", o.epochs)
-	case o.totalEpisodes < 1:
-		return nil, fmt.Errorf("total_episodes must be at least 1, got %d", o.totalEpisodes)
-	case !(o.lr > 0):
-		return nil, fmt.Errorf("learning_rate must be positive, got %g", o.lr)
-	case o.schedule != "linear" && o.schedule != "constant" && o.schedule != "":
-		return nil, fmt.Errorf("lr_scheduler_type %q is not linear or constant", o.schedule)
+	case o.totalEpisodes < 0:
+		return nil, fmt.Errorf("total_episodes must be >= 0, got %d", o.totalEpisodes)
+	case !(a.LearningRate > 0):
+		return nil, fmt.Errorf("learning_rate must be positive, got %g", a.LearningRate)
 	}
-	acfg := DefaultAdamWConfig()
-	acfg.LR, acfg.WeightDecay = o.lr, o.weightDecay
+	// Each prompt yields k completions, so a pass over the prompts is
+	// k·len(prompts) episodes.
 	return &groupRun{
-		policy: policy, ref: ref, scorer: scorer, rollout: rc,
-		k: o.k, batch: o.batch, micro: o.micro, miniBatches: o.miniBatches, epochs: o.epochs,
-		lr: o.lr, schedule: o.schedule, maxGradNorm: o.maxGradNorm,
-		totalSteps: (o.totalEpisodes + o.batch - 1) / o.batch, seed: o.seed,
-		opt:     NewAdamWForParams(policy.Params, acfg),
-		prompts: newPromptStream(prompts, o.seed),
+		policy: policy, ref: ref, scorer: scorer, args: a, rollout: rc,
+		k: o.k, batch: o.batch, micro: a.PerDeviceTrainBatchSize, miniBatches: o.miniBatches, epochs: o.epochs,
+		totalSteps: onPolicySteps(a, o.totalEpisodes, o.k*len(prompts), o.batch), seed: a.Seed,
+		opt:     a.adamW(len(policy.Params.Data), NoDecaySpans(policy.Params)),
+		prompts: newPromptStream(prompts, a.Seed),
 	}, nil
 }
 
@@ -115,7 +113,7 @@ func (g *groupRun) update(r *Rollout, seqAdv []float64, m Metrics) error {
 			adv[r.Tok(b, j)] = float32(seqAdv[b])
 		}
 	}
-	lr := linearLR(g.lr, g.schedule, g.step, g.totalSteps)
+	lr := g.args.LRAt(g.step, g.totalSteps)
 	st := &pgStats{}
 	mb := g.batch / g.miniBatches
 	weight := make([]float32, r.B*r.T)
@@ -130,7 +128,7 @@ func (g *groupRun) update(r *Rollout, seqAdv []float64, m Metrics) error {
 			if err := policyBackward(g.policy, r, idx, g.micro, adv, weight, g.loss, st); err != nil {
 				return err
 			}
-			norm = applyStep(lr, g.maxGradNorm, stepPart{g.policy.Params.Data, g.policy.Grads.Data, g.opt})
+			norm = applyStep(lr, g.args.MaxGradNorm, stepPart{g.policy.Params.Data, g.policy.Grads.Data, g.opt})
 			if bad := nonFinite(norm); bad != "" {
 				return fmt.Errorf("gradient norm is %s; lower the learning rate or check the reward", bad)
 			}

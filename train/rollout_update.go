@@ -129,13 +129,17 @@ type stepPart struct {
 	opt           *AdamW
 }
 
-// linearLR is TRL's default schedule: decay from lr to 0 over total steps
-// ("constant" keeps lr).
-func linearLR(lr float32, schedule string, step, total int) float32 {
-	if schedule == "constant" || total <= 0 {
-		return lr
+// onPolicySteps is the number of rollout batches of an on-policy run, as
+// TRL counts them: MaxSteps when set, else total_episodes (by default
+// num_train_epochs passes over the prompts) over the batch, rounded up.
+func onPolicySteps(a TrainingArgs, totalEpisodes, prompts, batch int) int {
+	if a.MaxSteps > 0 {
+		return a.MaxSteps
 	}
-	return lr * float32(max(0, 1-float64(step)/float64(total)))
+	if totalEpisodes <= 0 {
+		totalEpisodes = a.NumTrainEpochs * prompts
+	}
+	return (totalEpisodes + batch - 1) / batch
 }
 
 // rolloutMetrics fills the metrics every method reports about its samples:
