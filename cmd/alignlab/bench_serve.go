@@ -59,6 +59,7 @@ vocab 32000) with a small trained tokenizer, so the engine, not HTTP, dominates.
 	fl.DurationVar(&o.Soak, "soak", 60*time.Second, "duration of the 64-client soak")
 	fl.IntVar(&o.MaxTokens, "max-tokens", 64, "tokens generated per request")
 	fl.IntVar(&o.MaxBatch, "max-batch", 16, "the server's --max-batch")
+	fl.StringVar(&o.ServerCPUs, "server-cpus", "", "pin the server to these CPUs with taskset (e.g. 0,1: a small machine on a large one)")
 	fl.BoolVar(&o.Quick, "quick", false, "shrink the work (a smoke test, not the benchmark)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
@@ -66,6 +67,9 @@ vocab 32000) with a small trained tokenizer, so the engine, not HTTP, dominates.
 
 func printServeBench(w io.Writer, r loadgen.BenchResult) {
 	fmt.Fprintf(w, "model          %s; --max-batch %d, %d tokens per request", r.Model, r.MaxBatch, r.MaxTokens)
+	if r.ServerCPUs != "" {
+		fmt.Fprintf(w, ", server on CPUs %s", r.ServerCPUs)
+	}
 	if r.Quick {
 		fmt.Fprint(w, " (quick: not the benchmark)")
 	}

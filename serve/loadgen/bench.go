@@ -34,6 +34,10 @@ type BenchOptions struct {
 	Phase, Soak time.Duration
 	MaxTokens   int
 	MaxBatch    int
+	// ServerCPUs, when set (e.g. "0,1"), pins the server to those CPUs
+	// with taskset, to measure a small machine on a large one while the
+	// clients run on the other CPUs.
+	ServerCPUs string
 	// Quick shrinks the model and the phases (a smoke test for CI).
 	Quick    bool
 	Progress io.Writer
@@ -41,14 +45,15 @@ type BenchOptions struct {
 
 // BenchResult is the benchmark's report.
 type BenchResult struct {
-	Model     string  `json:"model"`
-	MaxBatch  int     `json:"max_batch"`
-	MaxTokens int     `json:"max_tokens"`
-	Quick     bool    `json:"quick"`
-	One       Result  `json:"one_client"`
-	Sixteen   Result  `json:"sixteen_clients"`
-	Speedup   float64 `json:"speedup_16_vs_1"`
-	Soak      Result  `json:"soak_64_clients"`
+	Model      string  `json:"model"`
+	ServerCPUs string  `json:"server_cpus,omitempty"`
+	MaxBatch   int     `json:"max_batch"`
+	MaxTokens  int     `json:"max_tokens"`
+	Quick      bool    `json:"quick"`
+	One        Result  `json:"one_client"`
+	Sixteen    Result  `json:"sixteen_clients"`
+	Speedup    float64 `json:"speedup_16_vs_1"`
+	Soak       Result  `json:"soak_64_clients"`
 	// Server memory (the `alignlab serve` process): peak RSS over its
 	// life, RSS when the soak began and ended, and the largest RSS seen
 	// in the soak's second half against its first half.
@@ -76,7 +81,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 16
 	}
-	r := BenchResult{MaxBatch: o.MaxBatch, MaxTokens: o.MaxTokens, Quick: o.Quick}
+	r := BenchResult{MaxBatch: o.MaxBatch, MaxTokens: o.MaxTokens, Quick: o.Quick, ServerCPUs: o.ServerCPUs}
 	dir := o.ModelDir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "alignlab-bench-serve-")
@@ -92,7 +97,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	} else {
 		r.Model = dir
 	}
-	srv, err := startServer(ctx, o.Exe, dir, o.MaxBatch)
+	srv, err := startServer(ctx, o.Exe, dir, o.MaxBatch, o.ServerCPUs)
 	if err != nil {
 		return r, err
 	}
@@ -188,9 +193,9 @@ type server struct {
 	done chan error
 }
 
-// startServer starts exe serve on a free loopback port and waits until it
-// answers /health.
-func startServer(ctx context.Context, exe, dir string, maxBatch int) (*server, error) {
+// startServer starts exe serve on a free loopback port (pinned to cpus
+// unless empty) and waits until it answers /health.
+func startServer(ctx context.Context, exe, dir string, maxBatch int, cpus string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -198,8 +203,19 @@ func startServer(ctx context.Context, exe, dir string, maxBatch int) (*server, e
 	addr := ln.Addr().String()
 	ln.Close()
 	s := &server{logs: &syncWriter{}, done: make(chan error, 1), url: "http://" + addr + "/v1"}
-	s.cmd = exec.Command(exe, "serve", "--model", dir, "--addr", addr, "--max-batch", strconv.Itoa(maxBatch))
+	args := []string{"serve", "--model", dir, "--addr", addr, "--max-batch", strconv.Itoa(maxBatch)}
+	s.cmd = exec.Command(exe, args...)
 	s.cmd.Env = append(os.Environ(), "ALIGNLAB_API_KEY=") // the bench talks without a key
+	if cpus != "" {
+		ts, err := exec.LookPath("taskset")
+		if err != nil {
+			return nil, errors.New("--server-cpus needs taskset (util-linux)")
+		}
+		// taskset execs the server in place, so the pid (and /proc) is the
+		// server's; Go sizes GOMAXPROCS from the affinity mask.
+		s.cmd = exec.Command(ts, append([]string{"-c", cpus, exe}, args...)...)
+		s.cmd.Env = append(os.Environ(), "ALIGNLAB_API_KEY=")
+	}
 	s.cmd.Stderr = s.logs
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s serve: %w", exe, err)
