@@ -7,9 +7,10 @@ package tokenizer
 // piece.
 
 import (
+	"hash/maphash"
 	"math"
 	"strings"
-	"sync"
+	"sync/atomic"
 )
 
 // mergeVal is what merging a pair gives: its rank and the merged token's id.
@@ -208,59 +209,49 @@ func (m *bpeModel) mergeHeap(syms []int32) []int32 {
 	return out
 }
 
-// pieceCache remembers the ids of recent pieces. It is sharded so that
-// concurrent encoders rarely wait on each other, and a full shard is simply
-// cleared: cheap, and the working set of a text refills it at once.
+// pieceCache remembers the ids of recent pieces in a direct-mapped table of
+// atomic pointers: lookups take no lock, so concurrent encoders never wait,
+// and a colliding piece simply replaces the older one.
 type pieceCache struct {
-	shards [16]cacheShard
+	seed  maphash.Seed
+	slots [cacheSlots]atomic.Pointer[cacheEntry]
 }
 
-type cacheShard struct {
-	mu sync.RWMutex
-	m  map[string][]int32
+type cacheEntry struct {
+	key string
+	ids []int32
 }
 
 const (
-	cacheShardMax = 4096
+	cacheSlots    = 1 << 14
 	cacheMaxPiece = 256 // longer pieces rarely repeat
 )
 
-func cacheShardOf(s string) int {
-	return (len(s)*31 + int(s[0])*7 + int(s[len(s)-1])) & 15
+func (c *pieceCache) slot(s string) *atomic.Pointer[cacheEntry] {
+	return &c.slots[maphash.String(c.seed, s)&(cacheSlots-1)]
 }
 
 func (c *pieceCache) get(s string) ([]int32, bool) {
 	if len(s) > cacheMaxPiece {
 		return nil, false
 	}
-	sh := &c.shards[cacheShardOf(s)]
-	sh.mu.RLock()
-	ids, ok := sh.m[s]
-	sh.mu.RUnlock()
-	return ids, ok
+	if e := c.slot(s).Load(); e != nil && e.key == s {
+		return e.ids, true
+	}
+	return nil, false
 }
 
 func (c *pieceCache) put(s string, ids []int32) {
 	if len(s) > cacheMaxPiece {
 		return
 	}
-	sh := &c.shards[cacheShardOf(s)]
-	v := append([]int32(nil), ids...)
-	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= cacheShardMax {
-		sh.m = make(map[string][]int32, 256)
-	}
 	// Clone: s points into the caller's text, which must not stay alive here.
-	sh.m[strings.Clone(s)] = v
-	sh.mu.Unlock()
+	c.slot(s).Store(&cacheEntry{key: strings.Clone(s), ids: append([]int32(nil), ids...)})
 }
 
 // clear drops every cached piece (after the vocabulary or merges change).
 func (c *pieceCache) clear() {
-	for k := range c.shards {
-		sh := &c.shards[k]
-		sh.mu.Lock()
-		sh.m = nil
-		sh.mu.Unlock()
+	for k := range c.slots {
+		c.slots[k].Store(nil)
 	}
 }

@@ -33,6 +33,7 @@ var builtinTemplates = map[string]string{"chatml": ChatMLTemplate, "llama3": Lla
 type chatState struct {
 	source string // template in use; "" until one is loaded or set (then a built-in is chosen)
 	tmpl   *jinja.Template
+	err    error           // why a loaded template did not compile (reported when it is used)
 	named  []namedTemplate // a tokenizer_config.json list of named templates, as loaded
 }
 
@@ -46,7 +47,8 @@ type namedTemplate struct {
 func (t *Tokenizer) loadChatTemplate(raw json.RawMessage) error {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return t.setTemplateSource(s)
+		t.loadTemplateSource(s)
+		return nil
 	}
 	var list []namedTemplate
 	if err := json.Unmarshal(raw, &list); err != nil {
@@ -55,10 +57,19 @@ func (t *Tokenizer) loadChatTemplate(raw json.RawMessage) error {
 	t.chat.named = list
 	for _, nt := range list {
 		if nt.Name == "default" {
-			return t.setTemplateSource(nt.Template)
+			t.loadTemplateSource(nt.Template)
 		}
 	}
 	return nil
+}
+
+// loadTemplateSource installs a model's own template. One that does not
+// compile does not stop the tokenizer from loading: encoding needs no
+// template, and ApplyChatTemplate reports the error.
+func (t *Tokenizer) loadTemplateSource(src string) {
+	if err := t.setTemplateSource(src); err != nil {
+		t.chat.source, t.chat.tmpl, t.chat.err = src, nil, err
+	}
 }
 
 func (t *Tokenizer) setTemplateSource(src string) error {
@@ -66,7 +77,7 @@ func (t *Tokenizer) setTemplateSource(src string) error {
 	if err != nil {
 		return fmt.Errorf("chat template: %w", err)
 	}
-	t.chat.source, t.chat.tmpl = src, tmpl
+	t.chat.source, t.chat.tmpl, t.chat.err = src, tmpl, nil
 	return nil
 }
 
@@ -106,6 +117,9 @@ func (t *Tokenizer) ChatTemplate() string {
 func (t *Tokenizer) template() (*jinja.Template, error) {
 	if t.chat.tmpl != nil {
 		return t.chat.tmpl, nil
+	}
+	if t.chat.err != nil {
+		return nil, fmt.Errorf("the model's chat template: %w (choose another with SetChatTemplate)", t.chat.err)
 	}
 	return jinja.Compile(t.ChatTemplate())
 }
@@ -249,6 +263,20 @@ func (t *Tokenizer) spanByPrefix(msgs []Message, k int, full string, cursor int)
 // spanBySearch finds content (or, failing that, its trimmed form) after
 // cursor and extends it over the nearest end-of-turn token that follows.
 func spanBySearch(full, content string, cursor int, stops []string) (int, int, bool) {
+	if strings.TrimSpace(content) == "" {
+		// Nothing to find: the turn is its end-of-turn token.
+		a := -1
+		for _, s := range stops {
+			if j := strings.Index(full[cursor:], s); j >= 0 && (a < 0 || cursor+j < a) {
+				a = cursor + j
+				content = s
+			}
+		}
+		if a < 0 {
+			return cursor, cursor, true
+		}
+		return a, a + len(content), true
+	}
 	for _, c := range []string{content, strings.TrimSpace(content)} {
 		if c == "" {
 			continue

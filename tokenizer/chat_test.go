@@ -146,3 +146,54 @@ func TestChatTemplateErrors(t *testing.T) {
 		t.Errorf("SetChatTemplate(llama3): %v", err)
 	}
 }
+
+// Qwen2-Instruct's template: ChatML with a default system message.
+const qwen2Template = `{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}`
+
+func TestModelTemplateFromConfig(t *testing.T) {
+	cfg := `{"eos_token": "<|im_end|>", "chat_template": ` + jsonString(qwen2Template) + `,
+	  "added_tokens_decoder": {"263": {"content": "<|tool|>", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true}}}`
+	js := strings.Replace(gpt2JSON(), `"added_tokens": [`, `"added_tokens": [
+    {"id": 264, "content": "<|im_start|>", "special": true}, {"id": 265, "content": "<|im_end|>", "special": true},`, 1)
+	tk, err := Load(writeDir(t, map[string]string{"tokenizer.json": js, "tokenizer_config.json": cfg}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tk.ApplyChatTemplate([]Message{{"user", "Hi"}, {"assistant", ""}}, false)
+	want := "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n"
+	if err != nil || got != want {
+		t.Errorf("Qwen2 template: %q, %v\nwant %q", got, err, want)
+	}
+	ids, mask, err := tk.EncodeChat([]Message{{"user", "Hi"}, {"assistant", ""}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := maskedText(tk, ids, mask); len(m) != 1 || m[0] != "<|im_end|>" {
+		t.Errorf("empty assistant turn: masked %q, want its end-of-turn token only", m)
+	}
+	if id, ok := tk.TokenID("<|tool|>"); !ok || id != 263 || !tk.IsSpecial(id) {
+		t.Errorf("added_tokens_decoder token: %d %v", id, ok)
+	}
+	if got := tk.Encode("a<|tool|>"); len(got) != 2 || got[1] != 263 {
+		t.Errorf("config-added token not recognised: %v", got)
+	}
+}
+
+func TestUncompilableModelTemplate(t *testing.T) {
+	tk, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": `{"chat_template": "{% for %}"}`}))
+	if err != nil {
+		t.Fatalf("a template the engine cannot compile must not stop Load: %v", err)
+	}
+	if len(tk.Encode("the")) == 0 {
+		t.Fatal("encode")
+	}
+	if _, err := tk.ApplyChatTemplate(conversation, false); err == nil || !strings.Contains(err.Error(), "SetChatTemplate") {
+		t.Errorf("ApplyChatTemplate with a broken template: %v", err)
+	}
+	if err := tk.SetChatTemplate("chatml"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.ApplyChatTemplate(conversation, false); err != nil {
+		t.Error(err)
+	}
+}

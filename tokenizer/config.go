@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 )
 
 // Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json
@@ -97,6 +99,45 @@ func tokenString(raw json.RawMessage) (string, bool) {
 	return "", false
 }
 
+// addConfigTokens adds the tokens of added_tokens_decoder that tokenizer.json
+// lacks, as transformers does when it loads the pair.
+func (t *Tokenizer) addConfigTokens(raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var dec map[string]AddedToken
+	if err := json.Unmarshal(raw, &dec); err != nil {
+		return fmt.Errorf("added_tokens_decoder: %w", err)
+	}
+	keys := make([]string, 0, len(dec))
+	for k := range dec {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	added := false
+	for _, k := range keys {
+		a := dec[k]
+		id, err := strconv.ParseInt(k, 10, 32)
+		if err != nil || id < 0 || id >= maxID || int(id) > 4*len(t.text)+1024 {
+			return fmt.Errorf("added_tokens_decoder: bad id %q", k)
+		}
+		if _, have := t.addedIdx[int32(id)]; have || a.Content == "" {
+			continue
+		}
+		if known, ok := t.TokenID(a.Content); ok && known == int32(id) {
+			continue
+		}
+		a.ID = int32(id)
+		t.added = append(t.added, a)
+		added = true
+	}
+	if !added {
+		return nil
+	}
+	sort.SliceStable(t.added, func(i, j int) bool { return t.added[i].ID < t.added[j].ID })
+	return t.build()
+}
+
 // applyConfig reads tokenizer_config.json.
 func (t *Tokenizer) applyConfig(data []byte) error {
 	var cfg map[string]json.RawMessage
@@ -107,6 +148,9 @@ func (t *Tokenizer) applyConfig(data []byte) error {
 		cfg = map[string]json.RawMessage{}
 	}
 	t.config = cfg
+	if err := t.addConfigTokens(cfg["added_tokens_decoder"]); err != nil {
+		return err
+	}
 	for _, f := range []struct {
 		key string
 		dst *int32

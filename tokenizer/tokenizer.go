@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 )
 
 // Tokenizer is a byte-level BPE tokenizer with added/special tokens,
@@ -94,6 +95,7 @@ func (t *Tokenizer) build() error {
 		}
 	}
 	t.model.cache.clear()
+	t.model.cache.seed = maphash.MakeSeed()
 	return nil
 }
 
