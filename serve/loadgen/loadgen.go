@@ -72,7 +72,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := 0; time.Now().Before(deadline) && ctx.Err() == nil; k++ {
+			// Every client sends at least one request, however late it
+			// starts.
+			for k := 0; k == 0 || time.Now().Before(deadline) && ctx.Err() == nil; k++ {
 				t0 := time.Now()
 				toks, first, err := chat(ctx, client, o, o.Seed+int64(c)*1_000_003+int64(k))
 				mu.Lock()
