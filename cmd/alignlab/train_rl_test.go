@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alignlab/alignlab/model"
+	"github.com/alignlab/alignlab/train"
+	"github.com/spf13/cobra"
+)
+
+// TestTrainRMThenRL runs 'train rm' on pretokenized pairs from a tiny
+// model, then 'train ppo', 'train rloo' and 'train grpo' against the
+// reward model it wrote, and checks each writes its model, metrics under
+// TRL's names, and resumes.
+func TestTrainRMThenRL(t *testing.T) {
+	dir := t.TempDir()
+	m, err := model.New(model.GPT2Config(12, 16, 1, 2, 16), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "base")
+	if err := m.Save(base); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	var prefs, prompts bytes.Buffer
+	for range 40 {
+		p := []int32{int32(rng.IntN(12)), int32(rng.IntN(12))}
+		c := append(append([]int32{}, p...), 0, 2, 4)
+		r := append(append([]int32{}, p...), 1, 3, 5)
+		fmt.Fprintf(&prefs, `{"input_ids_chosen": %s, "input_ids_rejected": %s}`+"\n", js(c), js(r))
+		fmt.Fprintf(&prompts, `{"input_ids": %s}`+"\n", js(p))
+	}
+	prefs.WriteString(`{"input_ids_chosen": [1, 2], "input_ids_rejected": [1, 2]}` + "\n") // reported and skipped
+	prefPath, promptPath := filepath.Join(dir, "prefs.jsonl"), filepath.Join(dir, "prompts.jsonl")
+	os.WriteFile(prefPath, prefs.Bytes(), 0o644)
+	os.WriteFile(promptPath, prompts.Bytes(), 0o644)
+
+	exec := func(args ...string) (string, string, error) {
+		c := map[string]func() *cobra.Command{
+			"rm": newTrainRMCmd, "ppo": newTrainPPOCmd, "rloo": newTrainRLOOCmd, "grpo": newTrainGRPOCmd,
+		}[args[0]]()
+		var out, errb bytes.Buffer
+		c.SetOut(&out)
+		c.SetErr(&errb)
+		c.SetArgs(args[1:])
+		err := c.Execute()
+		return out.String(), errb.String(), err
+	}
+	rmRun := filepath.Join(dir, "rm-run")
+	out, stderr, err := exec("rm", "--model", base, "--data", prefPath, "--run-dir", rmRun,
+		"--learning-rate", "1e-3", "--num-train-epochs", "3", "--logging-steps", "1", "--json")
+	if err != nil {
+		t.Fatalf("train rm: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "line 41: chosen equals rejected") {
+		t.Errorf("the bad row was not reported by line:\n%s", stderr)
+	}
+	var res struct {
+		Model   string             `json:"model"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("train rm --json: %v\n%s", err, out)
+	}
+	if _, ok := res.Metrics["eval_accuracy"]; !ok {
+		t.Errorf("no eval_accuracy in %v", res.Metrics)
+	}
+	rmDir := filepath.Join(rmRun, "model")
+	if _, err := train.LoadScalarModel(rmDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"ppo", "rloo", "grpo"} {
+		t.Run(method, func(t *testing.T) {
+			run := filepath.Join(dir, method+"-run")
+			args := []string{method, "--model", base, "--reward-model", rmDir, "--prompts", promptPath, "--run-dir", run,
+				"--learning-rate", "1e-3", "--per-device-train-batch-size", "4", "--max-steps", "3", "--logging-steps", "1",
+				"--save-steps", "2", "--json"}
+			if method == "grpo" {
+				args = append(args, "--max-completion-length", "4", "--num-generations", "4")
+			} else {
+				args = append(args, "--response-length", "4")
+			}
+			if _, stderr, err := exec(args...); err != nil {
+				t.Fatalf("train %s: %v\n%s", method, err, stderr)
+			}
+			if _, err := model.Load(filepath.Join(run, "model")); err != nil {
+				t.Fatal(err)
+			}
+			ms, err := train.ReadMetrics(run)
+			if err != nil || len(ms) != 3 {
+				t.Fatalf("metrics: %d lines, %v", len(ms), err)
+			}
+			key := "objective/kl"
+			if method == "grpo" {
+				key = "reward"
+			}
+			if _, ok := ms[2][key]; !ok {
+				t.Errorf("no %s in %v", key, ms[2])
+			}
+			// A finished run resumes from its last checkpoint and has nothing left to do.
+			if _, stderr, err := exec(method, "--resume", run); err != nil || !strings.Contains(stderr, "resuming") {
+				t.Errorf("resume: %v\n%s", err, stderr)
+			}
+		})
+	}
+}
+
+func js(x []int32) string {
+	b, _ := json.Marshal(x)
+	return string(b)
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+
+	"github.com/alignlab/alignlab/train"
+	"github.com/spf13/cobra"
+)
+
+func newTrainRMCmd() *cobra.Command {
+	var (
+		f   runFlags
+		cfg = rlRunConfig{Method: "rm", EvalSplit: 0.1}
+		c   = train.DefaultRewardConfig()
+	)
+	cmd := &cobra.Command{
+		Use:   "rm --model DIR --data FILE",
+		Short: "Train a Bradley-Terry reward model on preference pairs",
+		Long: `rm trains a reward model as TRL's RewardTrainer: the transformer in --model with a scalar head on
+the last token, trained so each pair's chosen completion outscores the rejected one (loss
+-log sigmoid(r_chosen - r_rejected - margin), optionally plus --center-rewards-coefficient times
+the squared sum). --data is JSONL in TRL's formats: input_ids_chosen/input_ids_rejected, or
+prompt/chosen/rejected as text or as message lists (tokenized with the model's tokenizer); rows
+that are empty, have chosen equal to rejected or exceed --max-length are reported and skipped.
+Held-out pair accuracy is measured on --eval-data, or on --eval-split of --data. Writes
+runs/<id>/ (config, metrics.jsonl, checkpoints; resume with --resume) and the reward model to
+runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.RM = &c
+			r, err := openRun(f, &cfg)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			c := cfg.RM
+			base, tok, err := loadModel(cfg.Model)
+			if err != nil {
+				return err
+			}
+			maxLen := c.MaxLength
+			if maxLen <= 0 || maxLen > base.Config.MaxSeqLen {
+				maxLen = base.Config.MaxSeqLen
+			}
+			if len(cfg.Data) == 0 {
+				return fmt.Errorf("no data: give --data FILE (JSONL preference pairs)")
+			}
+			var pairs, eval []train.PreferencePair
+			progress := cmd.ErrOrStderr()
+			read := func(path string) ([]train.PreferencePair, error) {
+				ps, rep, err := train.ReadPreferencePairs(path, tok, maxLen)
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(progress, "%s: %d pairs read, %d kept\n", path, rep.Read, rep.Kept)
+				for _, p := range rep.Skipped[:min(len(rep.Skipped), 10)] {
+					fmt.Fprintf(progress, "  skipped %s\n", p)
+				}
+				if n := len(rep.Skipped); n > 10 {
+					fmt.Fprintf(progress, "  ... and %d more skipped\n", n-10)
+				}
+				return ps, nil
+			}
+			for _, path := range cfg.Data {
+				ps, err := read(path)
+				if err != nil {
+					return err
+				}
+				pairs = append(pairs, ps...)
+			}
+			if cfg.EvalData != "" {
+				if eval, err = read(cfg.EvalData); err != nil {
+					return err
+				}
+			} else if cfg.EvalSplit > 0 {
+				pairs, eval = splitPairs(pairs, cfg.EvalSplit, c.Seed)
+			}
+			rm, err := train.NewScalarModel(base, c.Seed)
+			if err != nil {
+				return err
+			}
+			tr, err := train.NewRewardTrainer(rm, pairs, eval, *c)
+			if err != nil {
+				return err
+			}
+			keys := []string{"loss", "accuracy", "margin", "learning_rate", "eval_accuracy", "eval_loss"}
+			if err := trainRun(cmd, r, tr, f.resume != "", c.TrainingArgs, keys); err != nil {
+				return err
+			}
+			out := filepath.Join(r.Dir, "model")
+			if err := rm.Save(out); err != nil {
+				return err
+			}
+			if tok != nil {
+				if err := tok.Save(out); err != nil {
+					return err
+				}
+			}
+			final := map[string]float64{}
+			if len(eval) > 0 {
+				st, err := train.EvaluateRewardModel(rm, eval, c.PerDeviceTrainBatchSize)
+				if err != nil {
+					return err
+				}
+				for k, v := range st.Metrics() {
+					final["eval_"+k] = v
+				}
+				delete(final, "eval_grad_norm")
+				delete(final, "eval_learning_rate")
+			}
+			return printFinal(cmd.OutOrStdout(), f.asJSON, out, final, []string{"eval_accuracy", "eval_loss", "eval_margin"})
+		},
+	}
+	fl := cmd.Flags()
+	f.add(fl)
+	fl.StringVar(&cfg.Model, "model", "", "the transformer to start from (alignlab or Hugging Face directory)")
+	fl.StringSliceVar(&cfg.Data, "data", nil, "JSONL preference pairs (repeat for several files)")
+	fl.StringVar(&cfg.EvalData, "eval-data", "", "held-out JSONL pairs (default: --eval-split of --data)")
+	fl.Float64Var(&cfg.EvalSplit, "eval-split", cfg.EvalSplit, "share of --data held out when there is no --eval-data")
+	addTrainingArgs(fl, &c.TrainingArgs)
+	fl.IntVar(&c.MaxLength, "max-length", c.MaxLength, "skip pairs with a longer sequence (0: the model's max_seq_len)")
+	fl.Float32Var(&c.CenterRewardsCoefficient, "center-rewards-coefficient", c.CenterRewardsCoefficient, "weight of the reward-centering term (0: off)")
+	return cmd
+}
+
+// splitPairs holds out a seeded fraction of pairs.
+func splitPairs(pairs []train.PreferencePair, fraction float64, seed int64) (trainSet, eval []train.PreferencePair) {
+	n := int(fraction * float64(len(pairs)))
+	if n == 0 || n >= len(pairs) {
+		return pairs, nil
+	}
+	perm := rand.New(rand.NewPCG(uint64(seed), 0x5e1)).Perm(len(pairs))
+	for i, j := range perm {
+		if i < n {
+			eval = append(eval, pairs[j])
+		} else {
+			trainSet = append(trainSet, pairs[j])
+		}
+	}
+	return trainSet, eval
+}
