@@ -208,3 +208,31 @@ func TestShutdownCutsAfterGrace(t *testing.T) {
 		t.Errorf("the cut stream carries no shutdown error:\n%s", all.String())
 	}
 }
+
+// TestLongStreamOutlivesBodyDeadline: the body's read deadline is lifted
+// once the body is read, so a stream may run longer than it.
+func TestLongStreamOutlivesBodyDeadline(t *testing.T) {
+	old := bodyTimeout
+	bodyTimeout = 50 * time.Millisecond
+	defer func() { bodyTimeout = old }()
+	f := newFixture(t, Config{stepHook: func() { time.Sleep(5 * time.Millisecond) }})
+	url, stop := serveOn(t, f.s, time.Second)
+	defer stop()
+	start := time.Now()
+	body := `{"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":40,"ignore_eos":true}`
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	last := ""
+	for sc.Scan() {
+		if l := sc.Text(); l != "" {
+			last = l
+		}
+	}
+	if last != "data: [DONE]" || time.Since(start) < 4*bodyTimeout {
+		t.Errorf("stream ended with %q after %v", last, time.Since(start))
+	}
+}

@@ -336,14 +336,15 @@ func (e *engine) admit() {
 			continue
 		}
 		r := e.popPending(budget)
+		for r != nil && gone(r) != nil {
+			// Its client left while it waited.
+			r.out.push(event{kind: evDone, choice: r.choice, err: gone(r)})
+			r = e.popPending(budget)
+		}
 		if r == nil {
 			return
 		}
 		budget -= len(r.prompt)
-		if err := gone(r); err != nil {
-			r.out.push(event{kind: evDone, choice: r.choice, err: err})
-			continue
-		}
 		e.cache.ResetSeq(i)
 		s := &slot{req: r, sampler: model.NewSampler(r.seed)}
 		e.slots[i] = s

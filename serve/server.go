@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/alignlab/alignlab/model"
@@ -211,12 +210,18 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// readBody decodes the request body into v under the body size limit.
+// bodyTimeout bounds how long a client may take to send its body (a
+// variable for tests).
+var bodyTimeout = 60 * time.Second
+
+// readBody decodes the request body into v under the body size limit and
+// a read deadline. The body is read as JSON whatever the Content-Type
+// says (curl -d sends a form type), as llama.cpp's server does. The
+// deadline is lifted afterwards, so it never limits a long stream.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return &apiError{status: http.StatusUnsupportedMediaType, typ: "invalid_request_error",
-			message: fmt.Sprintf("content type %q is not supported; send application/json", ct)}
-	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	return decodeJSON(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), v)
 }
 
