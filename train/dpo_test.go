@@ -223,10 +223,18 @@ func offsetOf(p *model.Params, view []float32) int {
 }
 
 // dpoRun runs a DPO trainer inside a run directory.
-func dpoRun(t *testing.T, dir string, cfg DPOConfig, stopAfter int, resume bool) (*DPOTrainer, error) {
+func dpoRun(t *testing.T, dir string, cfg DPOConfig, stopAfter int, resume, lora bool) (*DPOTrainer, error) {
 	t.Helper()
 	m := tinyModel(t, 5)
-	tr, err := NewDPOTrainer(m, synthPairs(60, 1), synthPairs(16, 2), cfg, DPOOptions{RefCacheDir: filepath.Join(filepath.Dir(dir), "refcache")})
+	o := DPOOptions{RefCacheDir: filepath.Join(filepath.Dir(dir), "refcache")}
+	if lora {
+		l, err := NewLoRA(m, LoRAConfig{R: 2, Alpha: 4, Targets: []string{"c_attn", "c_fc"}}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.LoRA = l
+	}
+	tr, err := NewDPOTrainer(m, synthPairs(60, 1), synthPairs(16, 2), cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,20 +254,27 @@ func dpoRun(t *testing.T, dir string, cfg DPOConfig, stopAfter int, resume bool)
 }
 
 // Stopping after some steps and resuming gives the same metrics file and
-// the same weights as an uninterrupted run.
+// the same weights as an uninterrupted run, training all weights or LoRA
+// adapters.
 func TestDPOResumeIsExact(t *testing.T) {
+	for _, lora := range []bool{false, true} {
+		t.Run(map[bool]string{false: "full", true: "lora"}[lora], func(t *testing.T) { testDPOResume(t, lora) })
+	}
+}
+
+func testDPOResume(t *testing.T, lora bool) {
 	root := t.TempDir()
 	cfg := tinyDPOConfig(LossSigmoid)
 	cfg.PerDeviceTrainBatchSize, cfg.GradientAccumulationSteps, cfg.NumTrainEpochs = 4, 2, 2
 	cfg.LRSchedulerType, cfg.WarmupRatio = "linear", 0.2
-	full, err := dpoRun(t, filepath.Join(root, "full"), cfg, 0, false)
+	full, err := dpoRun(t, filepath.Join(root, "full"), cfg, 0, false, lora)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dpoRun(t, filepath.Join(root, "cut"), cfg, 6, false); !errors.Is(err, ErrStopped) {
+	if _, err := dpoRun(t, filepath.Join(root, "cut"), cfg, 6, false, lora); !errors.Is(err, ErrStopped) {
 		t.Fatalf("got %v, want a stop", err)
 	}
-	resumed, err := dpoRun(t, filepath.Join(root, "cut"), cfg, 0, true)
+	resumed, err := dpoRun(t, filepath.Join(root, "cut"), cfg, 0, true, lora)
 	if err != nil {
 		t.Fatal(err)
 	}
