@@ -34,37 +34,113 @@ type modelJSON struct {
 	FuseUnk                 bool             `json:"fuse_unk"`
 	ByteFallback            bool             `json:"byte_fallback"`
 	IgnoreMerges            bool             `json:"ignore_merges"`
-	Vocab                   map[string]int64 `json:"vocab"`
-	Merges                  []mergeJSON      `json:"merges"`
+	Vocab                   map[string]int32 `json:"vocab"`
+	Merges                  mergeList        `json:"merges"`
 }
 
-// mergeJSON is one merge, written "a b" by tokenizers before 0.20 and
-// ["a", "b"] since.
-type mergeJSON [2]string
+// mergeList is the merges array, parsed by hand: a Llama-3 file has 280,000
+// of them, and reflection per element doubled the load time.
+type mergeList [][2]string
 
-func (m *mergeJSON) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		a, c, ok := strings.Cut(s, " ")
-		if !ok {
-			return fmt.Errorf("merge %q is not two tokens separated by a space", s)
-		}
-		m[0], m[1] = a, c
+func (ml *mergeList) UnmarshalJSON(b []byte) error {
+	p := jsonScanner{b: b}
+	if p.skip(); !p.eat('[') {
+		return fmt.Errorf("merges must be a list")
+	}
+	out := make([][2]string, 0, bytes.Count(b, []byte{'"'})/2)
+	if p.skip(); p.eat(']') {
+		*ml = out
 		return nil
 	}
-	var pair []string
-	if err := json.Unmarshal(b, &pair); err != nil {
-		return fmt.Errorf("merge must be \"a b\" or [a, b]: %w", err)
+	for {
+		var m [2]string
+		p.skip()
+		switch {
+		case p.peek('"'):
+			s, err := p.str()
+			if err != nil {
+				return err
+			}
+			a, c, ok := strings.Cut(s, " ")
+			if !ok {
+				return fmt.Errorf("merge %q is not two tokens separated by a space", s)
+			}
+			m = [2]string{a, c}
+		case p.eat('['):
+			for k := 0; k < 2; k++ {
+				if p.skip(); k == 1 && !p.eat(',') {
+					return fmt.Errorf("merge %d: want [a, b]", len(out))
+				}
+				p.skip()
+				s, err := p.str()
+				if err != nil {
+					return fmt.Errorf("merge %d: %w", len(out), err)
+				}
+				m[k] = s
+			}
+			if p.skip(); !p.eat(']') {
+				return fmt.Errorf("merge %d: want [a, b]", len(out))
+			}
+		default:
+			return fmt.Errorf("merge %d must be \"a b\" or [a, b]", len(out))
+		}
+		out = append(out, m)
+		p.skip()
+		if p.eat(']') {
+			*ml = out
+			return nil
+		}
+		if !p.eat(',') {
+			return fmt.Errorf("merges: want , or ] after merge %d", len(out)-1)
+		}
 	}
-	if len(pair) != 2 {
-		return fmt.Errorf("merge has %d parts, want 2", len(pair))
+}
+
+// jsonScanner reads the few JSON shapes mergeList needs; the input is
+// already known to be valid JSON (encoding/json checks it first).
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+func (p *jsonScanner) skip() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\n' || p.b[p.i] == '\t' || p.b[p.i] == '\r') {
+		p.i++
 	}
-	m[0], m[1] = pair[0], pair[1]
-	return nil
+}
+
+func (p *jsonScanner) peek(c byte) bool { return p.i < len(p.b) && p.b[p.i] == c }
+
+func (p *jsonScanner) eat(c byte) bool {
+	if p.peek(c) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string; strings with escapes go through encoding/json.
+func (p *jsonScanner) str() (string, error) {
+	if !p.peek('"') {
+		return "", fmt.Errorf("want a string at byte %d", p.i)
+	}
+	start, escaped := p.i, false
+	for j := p.i + 1; j < len(p.b); j++ {
+		switch p.b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			p.i = j + 1
+			if !escaped {
+				return string(p.b[start+1 : j]), nil
+			}
+			var s string
+			err := json.Unmarshal(p.b[start:j+1], &s)
+			return s, err
+		}
+	}
+	return "", fmt.Errorf("unterminated string")
 }
 
 // maxID bounds token ids so that a hostile file cannot make per-id tables huge.
@@ -140,7 +216,7 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 // buildModel checks and indexes the BPE vocabulary and merges.
 func buildModel(mj *modelJSON, nAdded int) (*bpeModel, error) {
 	n := len(mj.Vocab)
-	maxSeen := int64(-1)
+	maxSeen := int32(-1)
 	for s, id := range mj.Vocab {
 		if s == "" {
 			return nil, fmt.Errorf("vocab has an empty token")
@@ -152,29 +228,36 @@ func buildModel(mj *modelJSON, nAdded int) (*bpeModel, error) {
 			maxSeen = id
 		}
 	}
-	if maxSeen > int64(4*(n+nAdded)+1024) {
+	if int(maxSeen) > 4*(n+nAdded)+1024 {
 		return nil, fmt.Errorf("vocab id %d far beyond the %d tokens (sparse ids are not supported)", maxSeen, n)
 	}
 	m := &bpeModel{
 		vocab:        make([]string, maxSeen+1),
 		raw:          make([]string, maxSeen+1),
-		ids:          make(map[string]int32, n),
+		ids:          mj.Vocab, // taken over: the strings are already there
 		rawIDs:       make(map[string]int32, n),
 		merges:       make(map[uint64]mergeVal, len(mj.Merges)),
 		ignoreMerges: mj.IgnoreMerges,
 		unk:          -1,
 		fuseUnk:      mj.FuseUnk,
 	}
-	for s, id := range mj.Vocab {
-		if m.vocab[id] != "" {
+	if m.ids == nil {
+		m.ids = map[string]int32{}
+	}
+	var dropped []string
+	for s, id := range m.ids {
+		if old := m.vocab[id]; old != "" {
 			// Two strings with one id: keep the smaller, so loading is deterministic.
-			if m.vocab[id] < s {
+			if old < s {
+				dropped = append(dropped, s)
 				continue
 			}
-			delete(m.ids, m.vocab[id])
+			dropped = append(dropped, old)
 		}
 		m.vocab[id] = s
-		m.ids[s] = int32(id)
+	}
+	for _, s := range dropped {
+		delete(m.ids, s)
 	}
 	for id, s := range m.vocab {
 		if s == "" {
@@ -198,13 +281,15 @@ func buildModel(mj *modelJSON, nAdded int) (*bpeModel, error) {
 		}
 	}
 	m.mergePairs = make([][2]int32, 0, len(mj.Merges))
+	var buf []byte
 	for rank, mg := range mj.Merges {
 		a, okA := m.ids[mg[0]]
 		b, okB := m.ids[mg[1]]
 		if !okA || !okB {
 			return nil, fmt.Errorf("merge %d (%q %q): token not in vocab", rank, mg[0], mg[1])
 		}
-		c, ok := m.ids[mg[0]+mg[1]]
+		buf = append(append(buf[:0], mg[0]...), mg[1]...)
+		c, ok := m.ids[string(buf)] // no allocation: the compiler sees the lookup
 		if !ok {
 			return nil, fmt.Errorf("merge %d (%q %q): merged token %q not in vocab", rank, mg[0], mg[1], mg[0]+mg[1])
 		}
