@@ -45,7 +45,7 @@ type Result struct {
 	TokensPerSec     float64 `json:"tokens_per_sec"`
 	LatencyP50MS     float64 `json:"latency_p50_ms"`
 	LatencyP99MS     float64 `json:"latency_p99_ms"`
-	// FirstTokenP50MS is the median time to the first content chunk.
+	// FirstTokenP50MS is the median time to the first generated token.
 	FirstTokenP50MS float64 `json:"first_token_p50_ms"`
 }
 
@@ -116,6 +116,9 @@ func chat(ctx context.Context, client *http.Client, o Options, seed int64) (int,
 		"model": o.Model, "messages": []map[string]string{{"role": "user", "content": o.Prompt}},
 		"max_tokens": o.MaxTokens, "temperature": 1, "seed": seed, "ignore_eos": true,
 		"stream": true, "stream_options": map[string]bool{"include_usage": true},
+		// Log-probs make every token show as a chunk, so the time to the
+		// first token is seen even when its text is empty or held back.
+		"logprobs": true,
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(o.URL, "/")+"/chat/completions", bytes.NewReader(body))
 	if err != nil {
@@ -153,6 +156,9 @@ func chat(ctx context.Context, client *http.Client, o Options, seed int64) (int,
 				Delta struct {
 					Content *string `json:"content"`
 				} `json:"delta"`
+				Logprobs *struct {
+					Content []json.RawMessage `json:"content"`
+				} `json:"logprobs"`
 			} `json:"choices"`
 			Usage *struct {
 				CompletionTokens int `json:"completion_tokens"`
@@ -167,7 +173,7 @@ func chat(ctx context.Context, client *http.Client, o Options, seed int64) (int,
 		if chunk.Error != nil {
 			return 0, 0, fmt.Errorf("stream error: %s", chunk.Error.Message)
 		}
-		if first == 0 && len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != nil && *chunk.Choices[0].Delta.Content != "" {
+		if first == 0 && len(chunk.Choices) > 0 && chunk.Choices[0].Logprobs != nil && len(chunk.Choices[0].Logprobs.Content) > 0 {
 			first = time.Since(t0)
 		}
 		if chunk.Usage != nil {
@@ -180,11 +186,11 @@ func chat(ctx context.Context, client *http.Client, o Options, seed int64) (int,
 	if !done || tokens < 0 {
 		return 0, 0, errors.New("stream ended without usage and [DONE]")
 	}
+	if first == 0 {
+		return 0, 0, errors.New("stream carried no token")
+	}
 	if tokens != o.MaxTokens {
 		return 0, 0, fmt.Errorf("got %d completion tokens, asked for %d (ignore_eos)", tokens, o.MaxTokens)
-	}
-	if first == 0 {
-		first = time.Since(t0) // no visible text (e.g. only padding tokens)
 	}
 	return tokens, first, nil
 }
