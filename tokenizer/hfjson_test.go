@@ -345,3 +345,49 @@ func TestAddedTokenFlags(t *testing.T) {
 		t.Errorf("non-special added tokens stay recognised in EncodeOrdinary: %q", got)
 	}
 }
+
+func TestMergeListForms(t *testing.T) {
+	tests := []struct {
+		in   string
+		want [][2]string
+		ok   bool
+	}{
+		{`[]`, [][2]string{}, true},
+		{`["a b", "\u0120 t"]`, [][2]string{{"a", "b"}, {"Ġ", "t"}}, true},
+		{` [ ["a", "b c"] , ["\"", "\\"] ] `, [][2]string{{"a", "b c"}, {`"`, `\`}}, true},
+		{`["ab"]`, nil, false},
+		{`[["a"]]`, nil, false},
+		{`[["a", "b", "c"]]`, nil, false},
+		{`[1]`, nil, false},
+		{`{"a": "b"}`, nil, false},
+	}
+	for _, tc := range tests {
+		var ml mergeList
+		err := json.Unmarshal([]byte(tc.in), &ml)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: error %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if tc.ok && !reflect.DeepEqual([][2]string(ml), tc.want) {
+			t.Errorf("%s: %q, want %q", tc.in, ml, tc.want)
+		}
+	}
+}
+
+func TestAddPrefixSpace(t *testing.T) {
+	js := strings.Replace(gpt2JSON(), `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false`, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true`, 1)
+	tk, err := ParseJSON([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, offs := tk.EncodeOffsets("the<|endoftext|>he")
+	if got := tokens(tk, ids); !reflect.DeepEqual(got, []string{"Ġthe", "<|endoftext|>", "Ġhe"}) {
+		t.Errorf("add_prefix_space: %q (each segment between added tokens gets the space, as in HF)", got)
+	}
+	if !reflect.DeepEqual(offs, [][2]int{{0, 3}, {3, 16}, {16, 18}}) {
+		t.Errorf("offsets %v: the inserted space must map to no input bytes", offs)
+	}
+	if got := tk.Decode(ids); got != " the<|endoftext|> he" {
+		t.Errorf("decode %q", got)
+	}
+}
