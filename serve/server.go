@@ -29,8 +29,9 @@ type Config struct {
 	// slots (default 16).
 	MaxBatch int
 	// MaxContext is the most tokens (prompt plus completion) one sequence
-	// may hold (default and maximum: the model's MaxSeqLen). The KV cache
-	// takes MaxBatch·MaxContext positions.
+	// may hold: at most the model's MaxSeqLen, by default that capped at
+	// DefaultMaxContext. The KV cache takes MaxBatch·MaxContext positions
+	// (see KVCacheBytes), allocated once at start.
 	MaxContext int
 	// MaxTokensLimit caps max_tokens (default MaxContext).
 	MaxTokensLimit int
@@ -57,7 +58,7 @@ func (c *Config) fill(m *model.Model) error {
 		c.MaxBatch = 16
 	}
 	if c.MaxContext == 0 {
-		c.MaxContext = m.Config.MaxSeqLen
+		c.MaxContext = min(m.Config.MaxSeqLen, DefaultMaxContext)
 	}
 	if c.MaxTokensLimit == 0 {
 		c.MaxTokensLimit = c.MaxContext
@@ -93,6 +94,20 @@ func (c *Config) fill(m *model.Model) error {
 	}
 	return nil
 }
+
+// DefaultMaxContext caps the default context per sequence: models
+// declare up to 128k positions, and a KV cache of 16 such sequences would
+// not fit in memory.
+const DefaultMaxContext = 4096
+
+// KVCacheBytes is the memory the KV cache of batch sequences of maxLen
+// tokens takes for cfg.
+func KVCacheBytes(cfg model.Config, batch, maxLen int) int64 {
+	return 2 * 4 * int64(cfg.NumLayers) * int64(batch) * int64(maxLen) * int64(cfg.NumKVHeads*cfg.HeadDim())
+}
+
+// Config returns the server's configuration with its defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
 
 // Server answers the OpenAI API over one model. Create it with New, mount
 // Handler, and Close it (or use Serve, which does both).

@@ -70,7 +70,7 @@ list) or --allow-remote. SIGINT/SIGTERM stop it gracefully: requests in flight g
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow a non-loopback --addr without an API key")
 	fl.StringVar(&f.name, "served-model-name", "", "model id clients send and /v1/models lists (default: the directory's name)")
 	fl.IntVar(&f.maxBatch, "max-batch", 16, "sequences decoded together (KV cache slots)")
-	fl.IntVar(&f.maxContext, "max-context", 0, "most tokens (prompt + completion) per sequence (default: the model's max_seq_len)")
+	fl.IntVar(&f.maxContext, "max-context", 0, "most tokens (prompt + completion) per sequence; the KV cache holds --max-batch of them (default: the model's max_seq_len, at most 4096)")
 	fl.IntVar(&f.maxTokensLimit, "max-tokens-limit", 0, "largest max_tokens a request may ask for (default: --max-context)")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", 4<<20, "largest request body")
 	fl.IntVar(&f.maxN, "max-n", 16, "largest n (choices per prompt)")
@@ -111,8 +111,10 @@ func runServe(ctx context.Context, f serveFlags, logw io.Writer) error {
 		s.Close()
 		return fmt.Errorf("listen on %s: %w", f.addr, err)
 	}
+	c := s.Config()
 	log.Info("serving", "model", name, "url", "http://"+ln.Addr().String()+"/v1", "family", m.Config.Family,
-		"layers", m.Config.NumLayers, "dim", m.Config.Dim, "vocab", m.Config.VocabSize, "max_batch", f.maxBatch,
+		"layers", m.Config.NumLayers, "dim", m.Config.Dim, "vocab", m.Config.VocabSize, "max_batch", c.MaxBatch,
+		"max_context", c.MaxContext, "kv_cache_mb", serve.KVCacheBytes(m.Config, c.MaxBatch, c.MaxContext)>>20,
 		"api_key", key != "", "load_ms", time.Since(start).Milliseconds())
 	if err := s.Serve(ctx, ln, f.grace); err != nil {
 		return err
