@@ -75,8 +75,8 @@ func printServeBench(w io.Writer, r loadgen.BenchResult) {
 	}
 	fmt.Fprintln(w)
 	row := func(name string, x loadgen.Result) {
-		fmt.Fprintf(w, "%-14s %6.0f tok/s  %5d requests  %d errors  latency p50 %.0f ms p99 %.0f ms, first token p50 %.0f ms\n",
-			name, x.TokensPerSec, x.Requests, x.Errors, x.LatencyP50MS, x.LatencyP99MS, x.FirstTokenP50MS)
+		fmt.Fprintf(w, "%-14s %6.0f tok/s (%4.0f per server CPU-s)  %5d requests  %d errors  latency p50 %.0f ms p99 %.0f ms, first token p50 %.0f ms\n",
+			name, x.TokensPerSec, x.TokensPerCPUSec, x.Requests, x.Errors, x.LatencyP50MS, x.LatencyP99MS, x.FirstTokenP50MS)
 		if x.FirstError != "" {
 			fmt.Fprintf(w, "%-14s first error: %s\n", "", x.FirstError)
 		}

@@ -108,7 +108,11 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		fmt.Fprintf(o.Progress, "%s: %d client(s) for %v...\n", name, clients, d)
 		opt := base
 		opt.Clients, opt.Duration = clients, d
+		cpu0 := srv.cpuSeconds()
 		res, err := Run(ctx, opt)
+		if cpu := srv.cpuSeconds() - cpu0; cpu > 0 {
+			res.ServerCPUSeconds, res.TokensPerCPUSec = cpu, float64(res.CompletionTokens)/cpu
+		}
 		if err == nil {
 			fmt.Fprintf(o.Progress, "  %.0f tok/s, %d requests, %d errors\n", res.TokensPerSec, res.Requests, res.Errors)
 		}
@@ -269,6 +273,32 @@ func (s *server) rssMB(field string) float64 {
 	}
 	return 0
 }
+
+// cpuSeconds is the server's user plus system CPU time from
+// /proc/PID/stat (0 where that is not available).
+func (s *server) cpuSeconds() float64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.cmd.Process.Pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is the first, utime the 12th and stime the 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fs := strings.Fields(string(b[i+1:]))
+	if len(fs) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(fs[11], 64)
+	st, _ := strconv.ParseFloat(fs[12], 64)
+	return (ut + st) / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on Linux
+// for every architecture Go supports.
+const clockTicks = 100
 
 // sampleRSS records the server's RSS every 500 ms for about d; the
 // returned function stops sampling and returns the samples.

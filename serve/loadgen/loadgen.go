@@ -47,6 +47,11 @@ type Result struct {
 	LatencyP99MS     float64 `json:"latency_p99_ms"`
 	// FirstTokenP50MS is the median time to the first generated token.
 	FirstTokenP50MS float64 `json:"first_token_p50_ms"`
+	// ServerCPUSeconds is the CPU time the server process spent in the
+	// phase (when known), and TokensPerCPUSec the tokens per such second:
+	// on a shared machine it moves less than wall-clock throughput.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	TokensPerCPUSec  float64 `json:"tokens_per_server_cpu_sec,omitempty"`
 }
 
 // Run drives the server with o.Clients streaming chat clients for
