@@ -53,7 +53,7 @@ The server listens on loopback unless told otherwise; a non-loopback --addr need
 (--api-key, or the ALIGNLAB_API_KEY environment variable, which keeps it out of the process
 list) or --allow-remote. SIGINT/SIGTERM stop it gracefully: requests in flight get
 --shutdown-timeout to finish, then are cut with an error.`,
-		Example: `  alignlab serve --model runs/lab/base
+		Example: `  alignlab serve --model ./my-checkpoint
   ALIGNLAB_API_KEY=sk-local alignlab serve --model ./SmolLM2-135M-Instruct --addr 0.0.0.0:8000
   curl -s localhost:8080/v1/chat/completions -d '{"messages":[{"role":"user","content":"hi"}]}'`,
 		Args: cobra.NoArgs,
