@@ -151,6 +151,12 @@ func printBenchDPOPPO(w io.Writer, r train.BenchResult) {
 		fmt.Fprintf(w, "time            DPO reached PPO's gold reward in %.1f s = %.2f of PPO's time (%.2f counting the RM); target <= 0.33: %v\n",
 			*r.DPOSecondsToPPOGold, *r.TimeRatio, *r.TimeRatioWithRM, *r.TimeTarget)
 	}
+	if r.DPOSecondsToPPOBest != nil {
+		fmt.Fprintf(w, "                PPO's best gold %.3f (at %.1f s) DPO matched in %.1f s = %.2f of PPO's time to it\n",
+			r.PPOBestGold, r.PPOSecondsToBest, *r.DPOSecondsToPPOBest, *r.TimeRatioBest)
+	} else {
+		fmt.Fprintf(w, "                DPO never matched PPO's best gold %.3f (at %.1f s)\n", r.PPOBestGold, r.PPOSecondsToBest)
+	}
 	if r.MemoryRatio != nil {
 		fmt.Fprintf(w, "memory          DPO's peak is %.2f of PPO's; target <= 0.5: %v\n", *r.MemoryRatio, *r.MemTarget)
 	}
