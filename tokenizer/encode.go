@@ -138,8 +138,10 @@ func (t *Tokenizer) encodeNormalized(ids []int32, s string, base int, align []sp
 }
 
 // Decode turns ids back into text: the exact inverse of Encode for any input
-// bytes (invalid UTF-8 too) when the tokenizer neither normalizes nor adds a
-// prefix space. Special tokens appear as their text; unknown ids are skipped.
+// bytes (invalid UTF-8 too) when the tokenizer neither normalizes, nor adds a
+// prefix space, nor has lstrip/rstrip added tokens that swallow whitespace
+// (trained tokenizers, GPT-2, Llama-3). Special tokens appear as their text;
+// unknown ids are skipped.
 func (t *Tokenizer) Decode(ids []int32) string { return t.decode(ids, false) }
 
 // DecodeSkipSpecial is Decode without the special tokens.
