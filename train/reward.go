@@ -363,7 +363,7 @@ func FilterPairs(pairs []PreferencePair, maxLen int) (kept []PreferencePair, dro
 		case equalTokens(p.Chosen, p.Rejected):
 			dropped = append(dropped, fmt.Sprintf("pair %d: chosen equals rejected", i))
 		case maxLen > 0 && (len(p.Chosen) > maxLen || len(p.Rejected) > maxLen):
-			dropped = append(dropped, fmt.Sprintf("pair %d: %d/%d tokens exceed max_length %d", i, len(p.Chosen), len(p.Rejected), maxLen))
+			dropped = append(dropped, fmt.Sprintf("pair %d: %d/%d tokens exceed --max-length %d", i, len(p.Chosen), len(p.Rejected), maxLen))
 		default:
 			kept = append(kept, p)
 		}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,28 +33,26 @@ func tinyTokenizer(t *testing.T) *tokenizer.Tokenizer {
 	return tok
 }
 
-// TestReadPreferencePairs reads each TRL format and checks that every bad
-// row is skipped and reported with its line number.
-func TestReadPreferencePairs(t *testing.T) {
+// TestReadRewardPairs reads a pretokenized file (margins kept, bad rows
+// reported by file:line) and a text file through the DPO loader, whose
+// prompt and completions it joins into whole sequences.
+func TestReadRewardPairs(t *testing.T) {
 	tok := tinyTokenizer(t)
-	body := strings.Join([]string{
+	pre := writeFile(t, "pre.jsonl", strings.Join([]string{
 		`{"input_ids_chosen": [1, 2, 3], "input_ids_rejected": [1, 2, 4], "margin": 0.5}`,
-		`{"prompt": "the cat", "chosen": " sat", "rejected": " ran"}`,
-		`{"chosen": "a dog ran", "rejected": "a cat sat"}`,
-		`{"prompt": [{"role": "user", "content": "hello"}], "chosen": [{"role": "assistant", "content": "there"}], "rejected": [{"role": "assistant", "content": "the mat"}]}`,
 		``,
-		`{"prompt": "x", "chosen": "same", "rejected": "same"}`,
-		`{"prompt": "x", "chosen": "", "rejected": "b"}`,
+		`{"input_ids_chosen": [1, 2], "input_ids_rejected": [1, 2]}`,
+		`{"input_ids_chosen": [], "input_ids_rejected": [1]}`,
 		`not json`,
 		`{"input_ids_chosen": [` + strings.Repeat("1, ", 40) + `1], "input_ids_rejected": [1]}`,
-		`{"prompt": "x", "chosen": "a", "rejected": [{"role": "assistant", "content": "b"}]}`,
-	}, "\n")
-	pairs, rep, err := ReadPreferencePairs(writeFile(t, "prefs.jsonl", body), tok, 40)
+	}, "\n"))
+	text := writeFile(t, "text.jsonl", `{"prompt": "the cat", "chosen": " sat", "rejected": " ran"}`+"\n")
+	pairs, rep, err := ReadRewardPairs(context.Background(), []string{pre, text}, tok, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pairs) != 4 || rep.Read != 9 || rep.Kept != 4 {
-		t.Fatalf("kept %d of %d read (report %+v), want 4 of 9", len(pairs), rep.Read, rep)
+	if len(pairs) != 2 || rep.Rows != 6 || rep.Kept != 2 || rep.SkippedTotal() != 4 {
+		t.Fatalf("kept %d pairs; report %+v", len(pairs), rep)
 	}
 	if !reflect.DeepEqual(pairs[0], PreferencePair{Chosen: []int32{1, 2, 3}, Rejected: []int32{1, 2, 4}, Margin: 0.5}) {
 		t.Errorf("pretokenized pair = %+v", pairs[0])
@@ -63,20 +62,20 @@ func TestReadPreferencePairs(t *testing.T) {
 	if !reflect.DeepEqual(pairs[1].Chosen, want) {
 		t.Errorf("text chosen = %v, want prompt + completion + EOS = %v", pairs[1].Chosen, want)
 	}
-	chat, _, _ := tok.EncodeChat([]tokenizer.Message{{Role: "user", Content: "hello"}, {Role: "assistant", Content: "there"}}, false)
-	if !reflect.DeepEqual(pairs[3].Chosen, chat) {
-		t.Errorf("conversational chosen = %v, want the chat template's %v", pairs[3].Chosen, chat)
+	wantProblems := []string{
+		pre + ":3: chosen equals rejected", pre + ":4: empty sequence", pre + ":5: unreadable row",
+		pre + ":6: 41/1 tokens exceed --max-length 40",
 	}
-	for i, prefix := range []string{"line 6: chosen equals rejected", "line 7: empty response", "line 8: not a JSON object", "line 9: 41/1 tokens exceed", "line 10: chosen and rejected must"} {
-		if i >= len(rep.Skipped) || !strings.HasPrefix(rep.Skipped[i], prefix) {
-			t.Errorf("skipped[%d] = %q, want prefix %q (all: %q)", i, at(rep.Skipped, i), prefix, rep.Skipped)
+	for i, w := range wantProblems {
+		if i >= len(rep.Problems) || !strings.HasPrefix(rep.Problems[i], w) {
+			t.Errorf("problem %d = %q, want prefix %q", i, at(rep.Problems, i), w)
 		}
 	}
-	if _, _, err := ReadPreferencePairs(writeFile(t, "bad.jsonl", "not json\n"), tok, 0); err == nil {
-		t.Error("a file with no usable pair was accepted")
+	if rep.Skipped["chosen equals rejected"] != 1 || rep.Skipped["over max_length"] != 1 || rep.Skipped["empty response"] != 1 {
+		t.Errorf("skipped by reason = %v", rep.Skipped)
 	}
-	if _, _, err := ReadPreferencePairs(writeFile(t, "text.jsonl", `{"chosen": "a", "rejected": "b"}`), nil, 0); err == nil {
-		t.Error("text rows without a tokenizer were accepted")
+	if _, _, err := ReadRewardPairs(context.Background(), []string{text}, nil, 0); err == nil {
+		t.Error("a text file without a tokenizer was accepted")
 	}
 }
 
@@ -96,7 +95,8 @@ func TestReadPrompts(t *testing.T) {
 {"input_ids": [` + strings.Repeat("1, ", 40) + `1]}
 {"other": 1}
 `
-	ps, rep, err := ReadPrompts(writeFile(t, "prompts.jsonl", body), tok, 40)
+	path := writeFile(t, "prompts.jsonl", body)
+	ps, rep, err := ReadPrompts(path, tok, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,8 @@ func TestReadPrompts(t *testing.T) {
 	if !reflect.DeepEqual(ps, want) {
 		t.Errorf("prompts = %v, want %v", ps, want)
 	}
-	wantSkip := []string{"line 4: empty prompt", "line 5: 41 tokens exceed the limit of 40", "line 6: needs input_ids or prompt"}
-	if !reflect.DeepEqual(rep.Skipped, wantSkip) {
-		t.Errorf("skipped = %q, want %q", rep.Skipped, wantSkip)
+	wantSkip := []string{path + ":4: empty prompt", path + ":5: 41 tokens exceed --max-length 40", path + ":6: unreadable row: needs input_ids or prompt"}
+	if !reflect.DeepEqual(rep.Problems, wantSkip) || rep.Rows != 6 || rep.Kept != 3 {
+		t.Errorf("report %+v, want problems %q", rep, wantSkip)
 	}
 }

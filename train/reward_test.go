@@ -167,7 +167,7 @@ func TestFilterPairs(t *testing.T) {
 	if len(kept) != 1 || len(dropped) != 3 {
 		t.Fatalf("kept %d dropped %v", len(kept), dropped)
 	}
-	for i, want := range []string{"pair 1: chosen equals rejected", "pair 2: empty sequence", "pair 3: 5/1 tokens exceed max_length 4"} {
+	for i, want := range []string{"pair 1: chosen equals rejected", "pair 2: empty sequence", "pair 3: 5/1 tokens exceed --max-length 4"} {
 		if dropped[i] != want {
 			t.Errorf("dropped[%d] = %q, want %q", i, dropped[i], want)
 		}

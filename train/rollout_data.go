@@ -4,7 +4,6 @@ package train
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/alignlab/alignlab/tokenizer"
@@ -19,49 +18,62 @@ type promptRow struct {
 // ReadPrompts reads a JSONL file of prompts for PPO, RLOO or GRPO: each
 // row has input_ids, or a prompt that is a string (encoded as is) or a list
 // of messages (rendered with the chat template and the generation prompt).
-// Malformed or empty rows, and prompts over maxLen tokens (0 = no limit),
-// are skipped and reported.
-func ReadPrompts(path string, tok *tokenizer.Tokenizer, maxLen int) ([][]int32, ReadReport, error) {
+// Unreadable or empty rows, and prompts over maxLen tokens (0 = no limit),
+// are skipped and reported by file:line. An error means the file could not
+// be read, or no prompt was usable.
+func ReadPrompts(path string, tok Tokenizer, maxLen int) ([][]int32, *DataReport, error) {
 	var prompts [][]int32
-	rep, err := scanJSONL(path, func(line []byte) (string, error) {
-		var row promptRow
-		if err := json.Unmarshal(line, &row); err != nil {
-			return "", fmt.Errorf("not a JSON object: %w", err)
-		}
-		ids := row.InputIDs
-		if ids == nil {
-			if row.Prompt == nil {
-				return "", errors.New("needs input_ids or prompt")
-			}
-			if tok == nil {
-				return "", errors.New("text prompts need a tokenizer (--tokenizer)")
-			}
-			var s string
-			var msgs []tokenizer.Message
-			switch {
-			case json.Unmarshal(row.Prompt, &s) == nil:
-				ids = tok.Encode(s)
-			case json.Unmarshal(row.Prompt, &msgs) == nil:
-				var err error
-				if ids, _, err = tok.EncodeChat(msgs, true); err != nil {
-					return "", err
-				}
-			default:
-				return "", errors.New("prompt is neither a string nor a list of messages")
-			}
-		}
+	rep := &DataReport{}
+	err := scanJSONL(path, func(line int, raw []byte) {
+		rep.Rows++
+		where := fmt.Sprintf("%s:%d", path, line)
+		ids, why := promptIDs(raw, tok)
 		switch {
+		case why != "":
 		case len(ids) == 0:
-			return "empty prompt", nil
+			why = "empty prompt"
 		case maxLen > 0 && len(ids) > maxLen:
-			return fmt.Sprintf("%d tokens exceed the limit of %d", len(ids), maxLen), nil
+			why = fmt.Sprintf("%d tokens exceed --max-length %d", len(ids), maxLen)
+		}
+		if why != "" {
+			rep.skip(where, why)
+			return
 		}
 		prompts = append(prompts, ids)
-		return "", nil
 	})
 	if err == nil && len(prompts) == 0 {
-		err = fmt.Errorf("%s: no usable prompt (%d lines skipped)", path, len(rep.Skipped))
+		err = fmt.Errorf("%s: no usable prompt (%d rows skipped)", path, rep.SkippedTotal())
 	}
 	rep.Kept = len(prompts)
 	return prompts, rep, err
+}
+
+// promptIDs tokenizes one row, or says why it cannot.
+func promptIDs(raw []byte, tok Tokenizer) ([]int32, string) {
+	var row promptRow
+	if err := json.Unmarshal(raw, &row); err != nil {
+		return nil, "unreadable row: " + err.Error()
+	}
+	if row.InputIDs != nil {
+		return row.InputIDs, ""
+	}
+	if row.Prompt == nil {
+		return nil, "unreadable row: needs input_ids or prompt"
+	}
+	if tok == nil {
+		return nil, "unreadable row: text prompts need the model's tokenizer"
+	}
+	var s string
+	var msgs []tokenizer.Message
+	switch {
+	case json.Unmarshal(row.Prompt, &s) == nil:
+		return tok.Encode(s), ""
+	case json.Unmarshal(row.Prompt, &msgs) == nil:
+		ids, _, err := tok.EncodeChat(msgs, true)
+		if err != nil {
+			return nil, "unreadable row: " + err.Error()
+		}
+		return ids, ""
+	}
+	return nil, "unreadable row: prompt is neither a string nor a list of messages"
 }

@@ -172,13 +172,16 @@ func loadRL(cfg *rlRunConfig, rc *train.RolloutConfig, progress io.Writer) (*rlS
 	if maxPrompt <= 0 {
 		maxPrompt = s.policy.Config.MaxSeqLen - rc.ResponseLength
 	}
-	prompts, rep, err := train.ReadPrompts(cfg.Prompts, s.tok, maxPrompt)
+	var tk train.Tokenizer
+	if s.tok != nil {
+		tk = s.tok
+	}
+	prompts, rep, err := train.ReadPrompts(cfg.Prompts, tk, maxPrompt)
+	if rep != nil {
+		rep.Print(progress, cfg.Prompts)
+	}
 	if err != nil {
 		return nil, err
-	}
-	fmt.Fprintf(progress, "%s: %d prompts read, %d kept\n", cfg.Prompts, rep.Read, rep.Kept)
-	for _, p := range rep.Skipped[:min(len(rep.Skipped), 10)] {
-		fmt.Fprintf(progress, "  skipped %s\n", p)
 	}
 	s.prompts = prompts
 	if rc.StopTokenIDs == nil && s.tok != nil {

@@ -60,7 +60,7 @@ func TestTrainRMThenRL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("train rm: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "line 41: chosen equals rejected") {
+	if !strings.Contains(stderr, "prefs.jsonl:41: chosen equals rejected") {
 		t.Errorf("the bad row was not reported by line:\n%s", stderr)
 	}
 	var res struct {

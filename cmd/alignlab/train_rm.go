@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
+	"strings"
 
 	"github.com/alignlab/alignlab/train"
 	"github.com/spf13/cobra"
@@ -21,9 +21,11 @@ func newTrainRMCmd() *cobra.Command {
 		Long: `rm trains a reward model as TRL's RewardTrainer: the transformer in --model with a scalar head on
 the last token, trained so each pair's chosen completion outscores the rejected one (loss
 -log sigmoid(r_chosen - r_rejected - margin), optionally plus --center-rewards-coefficient times
-the squared sum). --data is JSONL in TRL's formats: input_ids_chosen/input_ids_rejected, or
-prompt/chosen/rejected as text or as message lists (tokenized with the model's tokenizer); rows
-that are empty, have chosen equal to rejected or exceed --max-length are reported and skipped.
+the squared sum). --data is pretokenized JSONL (TRL's input_ids_chosen/input_ids_rejected, optional margin) or
+any preference format the DPO trainer reads (prompt/chosen/rejected as text or messages,
+implicit prompts, HH-RLHF, UltraFeedback, ...), tokenized with the model's tokenizer as DPO
+does; rows that are unreadable, empty, ties, have chosen equal to rejected or exceed
+--max-length are reported by file:line and skipped.
 Held-out pair accuracy is measured on --eval-data, or on --eval-split of --data. Writes
 runs/<id>/ (config, metrics.jsonl, checkpoints; resume with --resume) and the reward model to
 runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
@@ -47,35 +49,33 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 			if len(cfg.Data) == 0 {
 				return fmt.Errorf("no data: give --data FILE (JSONL preference pairs)")
 			}
-			var pairs, eval []train.PreferencePair
+			var tk train.Tokenizer
+			if tok != nil {
+				tk = tok
+			}
 			progress := cmd.ErrOrStderr()
-			read := func(path string) ([]train.PreferencePair, error) {
-				ps, rep, err := train.ReadPreferencePairs(path, tok, maxLen)
+			read := func(files []string) ([]train.PreferencePair, error) {
+				ps, rep, err := train.ReadRewardPairs(contextOf(cmd), files, tk, maxLen)
 				if err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(progress, "%s: %d pairs read, %d kept\n", path, rep.Read, rep.Kept)
-				for _, p := range rep.Skipped[:min(len(rep.Skipped), 10)] {
-					fmt.Fprintf(progress, "  skipped %s\n", p)
-				}
-				if n := len(rep.Skipped); n > 10 {
-					fmt.Fprintf(progress, "  ... and %d more skipped\n", n-10)
+				rep.Print(progress, strings.Join(files, ", "))
+				if len(ps) == 0 {
+					return nil, fmt.Errorf("%s: no usable preference pair", strings.Join(files, ", "))
 				}
 				return ps, nil
 			}
-			for _, path := range cfg.Data {
-				ps, err := read(path)
-				if err != nil {
-					return err
-				}
-				pairs = append(pairs, ps...)
+			pairs, err := read(cfg.Data)
+			if err != nil {
+				return err
 			}
+			var eval []train.PreferencePair
 			if cfg.EvalData != "" {
-				if eval, err = read(cfg.EvalData); err != nil {
+				if eval, err = read([]string{cfg.EvalData}); err != nil {
 					return err
 				}
 			} else if cfg.EvalSplit > 0 {
-				pairs, eval = splitPairs(pairs, cfg.EvalSplit, c.Seed)
+				pairs, eval = train.SplitEval(pairs, cfg.EvalSplit, c.Seed)
 			}
 			rm, err := train.NewScalarModel(base, c.Seed)
 			if err != nil {
@@ -123,21 +123,4 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 	fl.IntVar(&c.MaxLength, "max-length", c.MaxLength, "skip pairs with a longer sequence (0: the model's max_seq_len)")
 	fl.Float32Var(&c.CenterRewardsCoefficient, "center-rewards-coefficient", c.CenterRewardsCoefficient, "weight of the reward-centering term (0: off)")
 	return cmd
-}
-
-// splitPairs holds out a seeded fraction of pairs.
-func splitPairs(pairs []train.PreferencePair, fraction float64, seed int64) (trainSet, eval []train.PreferencePair) {
-	n := int(fraction * float64(len(pairs)))
-	if n == 0 || n >= len(pairs) {
-		return pairs, nil
-	}
-	perm := rand.New(rand.NewPCG(uint64(seed), 0x5e1)).Perm(len(pairs))
-	for i, j := range perm {
-		if i < n {
-			eval = append(eval, pairs[j])
-		} else {
-			trainSet = append(trainSet, pairs[j])
-		}
-	}
-	return trainSet, eval
 }
