@@ -16,6 +16,7 @@ option and metric names. Every run writes runs/<id>/: config.json, metrics.jsonl
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(
+		newTrainSFTCmd(), newTrainDPOCmd(),
 		newTrainRMCmd(), newTrainPPOCmd(), newTrainRLOOCmd(), newTrainGRPOCmd(),
 	)
 	return cmd

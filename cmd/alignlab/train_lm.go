@@ -1,0 +1,171 @@
+package main
+
+// What 'train sft' and 'train dpo' share: the run's recorded config, the
+// LoRA and data flags, reading the model, writing the data report, and
+// saving the result (the model, and the PEFT adapter with LoRA).
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/alignlab/alignlab/model"
+	"github.com/alignlab/alignlab/tokenizer"
+	"github.com/alignlab/alignlab/train"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// lmRunConfig is what an SFT or DPO run records in config.json, so that
+// --resume rebuilds the same run without the flags.
+type lmRunConfig struct {
+	Method       string            `json:"method"`
+	Model        string            `json:"model"`
+	RefModel     string            `json:"ref_model,omitempty"`
+	Data         []string          `json:"data"`
+	EvalData     []string          `json:"eval_data,omitempty"`
+	EvalFraction float64           `json:"eval_fraction"`
+	Format       string            `json:"format,omitempty"`
+	RefCacheDir  string            `json:"ref_cache_dir,omitempty"`
+	ExportTRL    string            `json:"export_trl,omitempty"`
+	LoRA         *train.LoRAConfig `json:"lora,omitempty"`
+	DPO          *train.DPOConfig  `json:"dpo_config,omitempty"`
+	SFT          *train.SFTConfig  `json:"sft_config,omitempty"`
+}
+
+// lmFlags are the flags of lmRunConfig beyond the method's own.
+type lmFlags struct {
+	loraR       int
+	loraAlpha   float64
+	loraTargets []string
+	exportOnly  bool
+}
+
+func (f *lmFlags) add(fl *pflag.FlagSet, cfg *lmRunConfig, a *train.TrainingArgs) {
+	fl.StringVar(&cfg.Model, "model", "", "model directory (alignlab checkpoint or Hugging Face: config.json, model.safetensors, tokenizer.json)")
+	fl.StringSliceVar(&cfg.Data, "data", nil, "training data, JSONL (repeat or comma-separate for several files)")
+	fl.StringSliceVar(&cfg.EvalData, "eval-data", nil, "held-out data (default: --eval-fraction of --data)")
+	fl.Float64Var(&cfg.EvalFraction, "eval-fraction", 0.05, "share of --data held out for eval_ metrics when there is no --eval-data")
+	fl.StringVar(&cfg.ExportTRL, "export-trl", "", "also write the data set, the model (Hugging Face) and a matching TRL config and script to this directory")
+	fl.BoolVar(&f.exportOnly, "export-only", false, "with --export-trl: write the export and stop before training")
+	fl.IntVar(&f.loraR, "lora-r", 0, "train LoRA adapters of this rank instead of all weights (0: full fine-tuning)")
+	fl.Float64Var(&f.loraAlpha, "lora-alpha", 16, "LoRA alpha (the update is scaled by alpha/r)")
+	fl.StringSliceVar(&f.loraTargets, "lora-targets", []string{"q", "k", "v", "o"}, "matrices to adapt: q,k,v,o,gate,up,down or Hugging Face module names (q_proj, c_attn, ...)")
+	fl.IntVar(&a.PerDeviceEvalBatchSize, "per-device-eval-batch-size", a.PerDeviceEvalBatchSize, "sequences (pairs) per evaluation or reference pass")
+	fl.IntVar(&a.WarmupSteps, "warmup-steps", a.WarmupSteps, "warmup steps (overrides --warmup-ratio)")
+	fl.Float32Var(&a.AdamBeta1, "adam-beta1", a.AdamBeta1, "AdamW beta1")
+	fl.Float32Var(&a.AdamBeta2, "adam-beta2", a.AdamBeta2, "AdamW beta2")
+	fl.Float32Var(&a.AdamEpsilon, "adam-epsilon", a.AdamEpsilon, "AdamW epsilon")
+}
+
+// lora returns the LoRA config the flags ask for (nil: full fine-tuning).
+func (f *lmFlags) lora() *train.LoRAConfig {
+	if f.loraR <= 0 {
+		return nil
+	}
+	return &train.LoRAConfig{R: f.loraR, Alpha: f.loraAlpha, Targets: f.loraTargets}
+}
+
+// openLMRun creates the run directory, or opens it when resuming and reads
+// its config into cfg (which must be of the same method).
+func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
+	if f.resume != "" {
+		r, err := train.OpenRun(f.resume)
+		if err != nil {
+			return nil, err
+		}
+		method := cfg.Method
+		*cfg = lmRunConfig{}
+		if err := r.ReadConfig(cfg); err != nil {
+			r.Close()
+			return nil, err
+		}
+		if cfg.Method != method {
+			r.Close()
+			return nil, fmt.Errorf("%s is a %s run, not %s", f.resume, cfg.Method, method)
+		}
+		return r, nil
+	}
+	if cfg.Model == "" {
+		return nil, fmt.Errorf("no model: give --model DIR")
+	}
+	if len(cfg.Data) == 0 {
+		return nil, fmt.Errorf("no data: give --data FILE")
+	}
+	dir := f.runDir
+	if dir == "" {
+		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))
+	}
+	if cfg.RefCacheDir == "" && cfg.Method == "dpo" {
+		cfg.RefCacheDir = filepath.Join(filepath.Dir(dir), "ref-cache")
+	}
+	r, err := train.CreateRun(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.SaveTotalLimit = 2
+	return r, nil
+}
+
+// loadLMModel reads the model; text data needs its tokenizer.
+func loadLMModel(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
+	m, tok, err := loadModel(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok == nil {
+		return nil, nil, fmt.Errorf("%s has no tokenizer.json, which text data needs; train or copy one there ('alignlab tokenizer train')", dir)
+	}
+	return m, tok, nil
+}
+
+// reportData prints a data report and keeps it in the run directory.
+func reportData(w io.Writer, r *train.Run, name string, rep *train.DataReport, files []string) error {
+	rep.Print(w, strings.Join(files, ","))
+	return train.WriteJSON(filepath.Join(r.Dir, name), rep)
+}
+
+// attachLoRA puts fresh adapters on m when the run asks for them.
+func attachLoRA(w io.Writer, m *model.Model, cfg *train.LoRAConfig, seed int64) (*train.LoRA, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	l, err := train.NewLoRA(m, *cfg, seed)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "LoRA r=%d alpha=%g on %v: %d trainable parameters of %d\n", cfg.R, cfg.Alpha, cfg.Targets, l.NumTrainable(), len(m.Params.Data))
+	return l, nil
+}
+
+// finishLM saves the trained model (merged, with its tokenizer), the PEFT
+// adapter with LoRA, and prints the last train and eval metrics.
+func finishLM(cmd *cobra.Command, r *train.Run, f runFlags, cfg *lmRunConfig, m *model.Model, tok *tokenizer.Tokenizer, l *train.LoRA, keys []string) error {
+	out := filepath.Join(r.Dir, "model")
+	if err := savePolicy(out, m, tok); err != nil {
+		return err
+	}
+	if l != nil {
+		if err := l.SaveAdapter(filepath.Join(r.Dir, "adapter"), cfg.Model); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "PEFT adapter written to %s\n", filepath.Join(r.Dir, "adapter"))
+	}
+	ms, err := train.ReadMetrics(r.Dir)
+	if err != nil {
+		return err
+	}
+	last := map[string]float64{}
+	for _, m := range ms {
+		for k, v := range m {
+			last[k] = v
+		}
+	}
+	var shown []string
+	for _, k := range keys {
+		shown = append(shown, k, "eval_"+k)
+	}
+	return printFinal(cmd.OutOrStdout(), f.asJSON, out, last, shown)
+}
