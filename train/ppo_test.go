@@ -60,7 +60,12 @@ func TestPPORaisesRewardWithinKL(t *testing.T) {
 		t.Fatal(err)
 	}
 	r0, _ := sampleGoldKL(t, policy, ref, evalPrompts, 99)
-	tr, err := NewPPOTrainer(policy, ref, value, FuncScorer(targetReward), prompts, toyPPOConfig())
+	cfg := toyPPOConfig()
+	race := underRace(t)
+	if race {
+		cfg.TotalEpisodes = 2 * cfg.BatchSize()
+	}
+	tr, err := NewPPOTrainer(policy, ref, value, FuncScorer(targetReward), prompts, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +79,9 @@ func TestPPORaisesRewardWithinKL(t *testing.T) {
 	}
 	r1, kl := sampleGoldKL(t, policy, ref, evalPrompts, 99)
 	t.Logf("reward %.3f -> %.3f, KL %.3f nats/sequence", r0, r1, kl)
+	if race {
+		return
+	}
 	if r1 < r0+0.15 {
 		t.Errorf("reward %.3f -> %.3f, want a rise of at least 0.15", r0, r1)
 	}

@@ -39,6 +39,10 @@ func TestRLOORaisesRewardWithinKL(t *testing.T) {
 	cfg.ResponseLength, cfg.LearningRate, cfg.LRSchedulerType = toyCompletion, 3e-3, "constant"
 	cfg.PerDeviceTrainBatchSize, cfg.NumMiniBatches, cfg.RLOOK = 16, 2, 4
 	cfg.TotalEpisodes, cfg.KLCoef, cfg.Seed = 32*10, 0.1, 9
+	race := underRace(t)
+	if race {
+		cfg.TotalEpisodes = 32 * 2
+	}
 	tr, err := NewRLOOTrainer(policy, ref, FuncScorer(targetReward), prompts, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +56,9 @@ func TestRLOORaisesRewardWithinKL(t *testing.T) {
 	}
 	r1, kl := sampleGoldKL(t, policy, ref, evalPrompts, 99)
 	t.Logf("reward %.3f -> %.3f, KL %.3f nats/sequence", r0, r1, kl)
+	if race {
+		return
+	}
 	if r1 < r0+0.2 {
 		t.Errorf("reward %.3f -> %.3f, want a rise of at least 0.2", r0, r1)
 	}
