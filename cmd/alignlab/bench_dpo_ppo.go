@@ -18,6 +18,7 @@ func newBenchDPOPPOCmd() *cobra.Command {
 		quick, asJSON bool
 		keep          string
 		phase, dir    string
+		seed          int64
 	)
 	cmd := &cobra.Command{
 		Use:   "dpo-vs-ppo",
@@ -39,12 +40,13 @@ peak memory <= 1/2 of PPO's. The machine is shared: timings are noisy.
 			if phase != "" {
 				return runBenchPhase(cmd, phase, dir)
 			}
-			return runBenchDPOPPO(cmd, quick, asJSON, keep)
+			return runBenchDPOPPO(cmd, quick, asJSON, keep, seed)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&quick, "quick", false, "shrink the work (a smoke test, not the benchmark)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object")
+	fl.Int64Var(&seed, "seed", 1, "seed for the world, the base model, the data and both methods")
 	fl.StringVar(&keep, "keep", "", "write the base model and data to this directory and keep them")
 	fl.StringVar(&phase, "phase", "", "internal: run one phase (rlhf or dpo) on --dir and print its JSON")
 	fl.StringVar(&dir, "dir", "", "internal: the prepared benchmark directory")
@@ -75,7 +77,7 @@ func runBenchPhase(cmd *cobra.Command, phase, dir string) error {
 
 // runBenchDPOPPO prepares the world, runs each phase in a child process
 // and compares them.
-func runBenchDPOPPO(cmd *cobra.Command, quick, asJSON bool, keep string) error {
+func runBenchDPOPPO(cmd *cobra.Command, quick, asJSON bool, keep string, seed int64) error {
 	progress := cmd.ErrOrStderr()
 	dir := keep
 	if dir == "" {
@@ -88,7 +90,9 @@ func runBenchDPOPPO(cmd *cobra.Command, quick, asJSON bool, keep string) error {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := train.PrepareBench(dir, train.DefaultBenchConfig(quick), progress); err != nil {
+	cfg := train.DefaultBenchConfig(quick)
+	cfg.Seed, cfg.RM.Seed, cfg.PPO.Seed = seed, seed, seed
+	if err := train.PrepareBench(dir, cfg, progress); err != nil {
 		return fmt.Errorf("prepare benchmark: %w", err)
 	}
 	base, pairs, err := train.BenchBase(dir)
