@@ -107,8 +107,12 @@ func NewDPOTrainer(policy *model.Model, train, eval []PrefPair, cfg DPOConfig, o
 	if len(train) == 0 {
 		return nil, errors.New("dpo: no training pairs")
 	}
+	limit := policy.Config.MaxSeqLen
+	if cfg.MaxLength > 0 {
+		limit = min(limit, cfg.MaxLength)
+	}
 	for _, set := range [][]PrefPair{train, eval} {
-		if _, rep := FilterPrefPairs(set, min(cfg.MaxLength, policy.Config.MaxSeqLen)); rep.SkippedTotal() > 0 {
+		if _, rep := FilterPrefPairs(set, limit); rep.SkippedTotal() > 0 {
 			return nil, fmt.Errorf("dpo: %d unusable pairs (first: %s); filter them first", rep.SkippedTotal(), rep.Problems[0])
 		}
 	}

@@ -116,6 +116,9 @@ func uintptrDiff(view, buf []float32) int {
 // DPO with LoRA learns the synthetic preference while only the adapted
 // matrices change.
 func TestLoRADPOTrains(t *testing.T) {
+	if raceEnabled {
+		t.Skip("slow under the race detector; TestDPOResumeIsExact/lora runs the same code")
+	}
 	m := tinyModel(t, 5)
 	// The frozen (tied) embeddings bound how far logits can move; at
 	// init scale (std 0.02) that is under one nat, so scale them up to
