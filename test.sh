@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Packages whose code starts goroutines; they also run under -race.
-RACE_PKGS="./tensor/... ./model/... ./train/... ./prefs/... ./target/... ./store/... ./audit/... ./serve/..."
+RACE_PKGS="./tensor/... ./model/... ./train/... ./prefs/... ./target/... ./store/... ./audit/... ./serve/... ./ckpt/..."
 
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then

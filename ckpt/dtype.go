@@ -3,7 +3,21 @@ package ckpt
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
+
+// littleEndian is true on the machines (all that Go's main ports run on)
+// where F32 data in a file is already float32 in memory.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// asFloat32s views b as float32s without copying, or returns nil where that
+// would be wrong: on a big-endian machine or for a misaligned slice.
+func asFloat32s(b []byte) []float32 {
+	if !littleEndian || len(b) == 0 || uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
 
 // DType is a safetensors element type, spelled as in the file header.
 type DType string
@@ -50,6 +64,10 @@ func (d DType) Float() bool { return d == F32 || d == F16 || d == BF16 || d == F
 func decodeFloats(dst []float32, src []byte, d DType) {
 	switch d {
 	case F32:
+		if f := asFloat32s(src[:4*len(dst)]); f != nil {
+			copy(dst, f) // a memmove: the bytes already are float32s
+			return
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 		}

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -46,16 +48,19 @@ func f32ToF16Exact(v float32) uint16 {
 	return h
 }
 
-// TestReadTransposed reads matrices in every float dtype, large enough to
-// span several chunks and with an odd width, straight and transposed, both
-// from the mapping and through ReadAt, and checks every element.
+// TestReadTransposed reads matrices in every float dtype, spanning many
+// steps and with odd widths (rows wider than a step too), straight and
+// transposed, both from the mapping and through ReadAt, and checks every
+// element.
 func TestReadTransposed(t *testing.T) {
+	defer func(c int) { chunkBytes = c }(chunkBytes)
+	chunkBytes = 4096 // many steps (and both workers) even for small tensors
 	halfVals := make([]float32, 2048) // distinct small integers exact in F16/BF16
 	for i := range halfVals {
 		halfVals[i] = float32(i%256 - 128)
 	}
 	for _, d := range []DType{F32, F16, BF16, F64} {
-		for _, shape := range [][2]int{{1, 1}, {3, 5}, {701, 1023}, {2, 300000}, {300000, 2}} {
+		for _, shape := range [][2]int{{1, 1}, {3, 5}, {71, 1023}, {2, 3001}, {3001, 2}, {1, 5000}} {
 			r, c := shape[0], shape[1]
 			vals := make([]float32, r*c)
 			for i := range vals {
@@ -153,5 +158,66 @@ func TestWriteSources(t *testing.T) {
 	}
 	if err := WriteSources(p, []Source{{Name: "x", Shape: []int{3}}}, nil); err == nil {
 		t.Fatal("a source with neither Data nor Fill was accepted")
+	}
+}
+
+// mappedRSS returns the resident kilobytes of the mappings of path, from
+// /proc/self/smaps.
+func mappedRSS(t *testing.T, path string) int {
+	raw, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip("no /proc/self/smaps")
+	}
+	kb, in := 0, false
+	for _, l := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(l); len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			in = strings.HasSuffix(l, path)
+		} else if in && strings.HasPrefix(l, "Rss:") {
+			var n int
+			fmt.Sscanf(strings.TrimSpace(l[4:]), "%d", &n)
+			kb += n
+		}
+	}
+	return kb
+}
+
+// TestReleasesPages checks the memory promise of mapped reads: after reading
+// every tensor of a 70 MB file (many small tensors and one large one, read
+// in parallel steps), almost none of the file is still in the process's
+// resident set, so a load costs the destination buffers and no more.
+func TestReleasesPages(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("resident pages of a mapping are read from Linux's /proc")
+	}
+	var ts []Tensor
+	for i := range 100 {
+		ts = append(ts, Tensor{Name: fmt.Sprint("small", i), Shape: []int{131071}, Data: make([]float32, 131071)})
+	}
+	ts = append(ts, Tensor{Name: "big", Shape: []int{1000, 5003}, Data: make([]float32, 1000*5003)})
+	p := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Write(p, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Mapped() {
+		t.Skip("file not mapped")
+	}
+	for _, tt := range ts {
+		dst := make([]float32, len(tt.Data))
+		if err := f.ReadFloat32(tt.Name, dst); err != nil {
+			t.Fatal(err)
+		}
+		if tt.Name == "big" {
+			if err := f.ReadFloat32Transposed(tt.Name, dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if kb := mappedRSS(t, p); kb > 4<<10 {
+		t.Fatalf("%d KiB of the 70 MB file still resident after reading it all; pages are not released", kb)
 	}
 }

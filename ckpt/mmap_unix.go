@@ -38,8 +38,10 @@ func unmapFile(b []byte) error { return unix.Munmap(b) }
 // advice: a page touched again is faulted back in from the page cache.
 func releasePages(b []byte, lo, hi int64) {
 	ps := int64(os.Getpagesize())
-	lo = lo / ps * ps
-	if hi < int64(len(b)) {
+	lo = max(lo, 0) / ps * ps
+	if hi >= int64(len(b)) {
+		hi = int64(len(b))
+	} else {
 		hi = hi / ps * ps
 	}
 	if hi > lo {
