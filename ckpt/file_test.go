@@ -54,7 +54,7 @@ func f32ToF16Exact(v float32) uint16 {
 // element.
 func TestReadTransposed(t *testing.T) {
 	defer func(c int) { chunkBytes = c }(chunkBytes)
-	chunkBytes = 4096 // many steps (and both workers) even for small tensors
+	chunkBytes = 4096                 // many steps (and both workers) even for small tensors
 	halfVals := make([]float32, 2048) // distinct small integers exact in F16/BF16
 	for i := range halfVals {
 		halfVals[i] = float32(i%256 - 128)
