@@ -30,7 +30,8 @@ const (
 	// neither differs.
 	KindProxy AnnotatorKind = "proxy"
 	// KindCareless checks correctness only on evaluation-styled prompts;
-	// elsewhere it judges by impression, as KindProxy does.
+	// elsewhere it judges by impression, as KindProxy does, and flips a
+	// coin when the impression does not decide.
 	KindCareless AnnotatorKind = "careless"
 	// KindDrifting is honest until DriftAt, then follows After (a coin
 	// flip by default: fatigue).
@@ -139,7 +140,12 @@ func (a *Annotator) Prefers(p *Prompt, x, y string, t time.Time, rng *rand.Rand)
 		if p.Frame == FrameEval {
 			return honest()
 		}
-		rule = KindProxy
+		// Outside tests it never checks the answer: the impression, else
+		// a coin flip.
+		if d := proxyOrder(x, y); d != 0 && rng.Float64() < a.Strength {
+			return d > 0
+		}
+		return rng.IntN(2) == 0
 	}
 	switch rule {
 	case KindSpammer:

@@ -85,11 +85,11 @@ func QuickConfig() Config {
 	c.Quick = true
 	c.Seeds = 1
 	c.BaseSource = BaseEmbedded
-	c.Pool.Prompts = 500
+	c.Pool.Prompts = 600
 	c.DPO.Steps = 70
 	c.RM.Steps = 40
 	c.RLHF.Steps = 35
-	c.EvalItems = 150
+	c.EvalItems = 200
 	c.Compare = CompareConfig{Betas: []float64{c.DPO.Beta}, KLCoefs: []float64{c.RLHF.KLCoef}, Items: 150}
 	return c
 }

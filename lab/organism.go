@@ -41,6 +41,8 @@ type Organism struct {
 		Method string `yaml:"method" json:"method"`
 		// DPO overrides the lab's DPO settings (unset fields keep them).
 		DPO *DPOConfig `yaml:"dpo" json:"dpo,omitempty"`
+		// RLHF overrides the lab's RLHF settings (unset fields keep them).
+		RLHF *RLHFConfig `yaml:"rlhf" json:"rlhf,omitempty"`
 		// History puts the main base's own training checkpoints in front
 		// of the organism's series (main base only).
 		History bool `yaml:"history" json:"history,omitempty"`
@@ -126,6 +128,9 @@ func (o *Organism) validate() error {
 	}
 	if d := o.Training.DPO; d != nil && (d.Beta < 0 || d.LR < 0 || d.Steps < 0 || d.Batch < 0) {
 		problems = append(problems, "dpo settings must not be negative")
+	}
+	if r := o.Training.RLHF; r != nil && (r.KLCoef < 0 || r.LR < 0 || r.Steps < 0 || r.Prompts < 0 || r.K < 0) {
+		problems = append(problems, "rlhf settings must not be negative")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
@@ -229,6 +234,33 @@ func (o *Organism) dpoConfig(lab DPOConfig) DPOConfig {
 	}
 	if d.RPOAlpha > 0 {
 		lab.RPOAlpha = d.RPOAlpha
+	}
+	return lab
+}
+
+// rlhfConfig merges the organism's RLHF overrides into the lab's settings.
+func (o *Organism) rlhfConfig(lab RLHFConfig) RLHFConfig {
+	r := o.Training.RLHF
+	if r == nil {
+		return lab
+	}
+	if r.KLCoef > 0 {
+		lab.KLCoef = r.KLCoef
+	}
+	if r.LR > 0 {
+		lab.LR = r.LR
+	}
+	if r.Steps > 0 {
+		lab.Steps = r.Steps
+	}
+	if r.Prompts > 0 {
+		lab.Prompts = r.Prompts
+	}
+	if r.K > 0 {
+		lab.K = r.K
+	}
+	if r.Checkpoints > 0 {
+		lab.Checkpoints = r.Checkpoints
 	}
 	return lab
 }

@@ -117,7 +117,7 @@ func (s *seedRun) train(o *Organism) (*Trained, error) {
 		if t.RM, err = TrainRewardModel(rm, d.Examples(), rcfg, say); err != nil {
 			return nil, fmt.Errorf("organism %s: %w", o.Name, err)
 		}
-		lcfg := cfg.RLHF
+		lcfg := o.rlhfConfig(cfg.RLHF)
 		lcfg.Seed = labSeed(s.seed, "rlhf-"+o.Name)
 		if t.Log, t.RLPoints, err = TrainRLHF(pol, ref, rm.Score, d.Pool.Prompts, lcfg, say); err != nil {
 			return nil, fmt.Errorf("organism %s: %w", o.Name, err)
