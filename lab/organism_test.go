@@ -32,6 +32,14 @@ func TestDefaultOrganisms(t *testing.T) {
 			t.Errorf("no organism plants %s", d)
 		}
 	}
+	for _, o := range orgs {
+		if o.Name == "hacker" {
+			r := o.rlhfConfig(RLHFConfig{KLCoef: 0.05, LR: 1e-3, Steps: 40, Prompts: 16, K: 4})
+			if r.LR != 2e-3 || r.KLCoef != 0.02 || r.Steps != 40 || r.K != 4 {
+				t.Errorf("hacker's RLHF settings merge to %+v", r)
+			}
+		}
+	}
 }
 
 func TestParseOrganismErrors(t *testing.T) {
