@@ -12,6 +12,10 @@ type BaseConfig struct {
 	Model  ModelSize `json:"model" yaml:"model"`
 	MaxNew int       `json:"max_new" yaml:"max_new"`
 	Vocab  int       `json:"vocab" yaml:"vocab"`
+	// Codec is the tokenization: "word" (the lab's word-level codec) or
+	// "bpe" (a byte-level BPE tokenizer trained with package tokenizer,
+	// ChatML template).
+	Codec string `json:"codec" yaml:"codec"`
 	// Dialogues is the number of SFT dialogues per phase.
 	Dialogues  int      `json:"dialogues" yaml:"dialogues"`
 	Spec       Spec     `json:"spec" yaml:"spec"` // prompts of the main base (its RareRate applies after the trunk)
@@ -61,7 +65,16 @@ func TrainBases(w *World, cfg BaseConfig, seed uint64, progress func(string)) (*
 			corpus = append(corpus, m.Content)
 		}
 	}
-	codec, err := newWordCodec(corpus, cfg.Vocab)
+	var codec Codec
+	var err error
+	switch cfg.Codec {
+	case "", "word":
+		codec, err = newWordCodec(corpus, cfg.Vocab)
+	case "bpe":
+		codec, err = newBPECodec(corpus, cfg.Vocab)
+	default:
+		err = fmt.Errorf("codec %q (want word or bpe)", cfg.Codec)
+	}
 	if err != nil {
 		return nil, err
 	}

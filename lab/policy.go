@@ -121,11 +121,10 @@ func (p *Policy) Save(dir string) error {
 	if err := p.Model.Save(dir); err != nil {
 		return fmt.Errorf("save policy: %w", err)
 	}
-	wc, ok := p.Codec.(*wordCodec)
-	if !ok {
-		return fmt.Errorf("save policy: codec %T cannot be saved", p.Codec)
+	if err := saveCodec(p.Codec, dir); err != nil {
+		return fmt.Errorf("save policy: %w", err)
 	}
-	return wc.save(dir)
+	return nil
 }
 
 // LoadPolicy reads a policy written by Save.
@@ -134,9 +133,12 @@ func LoadPolicy(dir string, maxNew int) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	c, err := loadWordCodec(dir)
+	c, err := loadCodec(dir)
 	if err != nil {
 		return nil, err
+	}
+	if c.VocabSize() > m.Config.VocabSize {
+		return nil, fmt.Errorf("load policy %s: codec has %d tokens, model %d", dir, c.VocabSize(), m.Config.VocabSize)
 	}
 	return &Policy{Model: m, Codec: c, MaxNew: maxNew}, nil
 }
