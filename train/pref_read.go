@@ -92,7 +92,7 @@ func (r *DataReport) Print(w io.Writer, what string) {
 	fmt.Fprintln(w)
 	for i, p := range r.Problems {
 		if i == 10 {
-			fmt.Fprintf(w, "  ... (%d listed in the run's data_report.json)\n", len(r.Problems))
+			fmt.Fprintf(w, "  ... %d more (the first %d are listed in data_report.json)\n", r.SkippedTotal()+r.Truncated-10, len(r.Problems))
 			break
 		}
 		fmt.Fprintln(w, "  "+p)

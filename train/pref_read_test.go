@@ -28,7 +28,7 @@ func TestReadPrefPairs(t *testing.T) {
 		`{"prompt": oops`,
 	}
 	path := writeLines(t, filepath.Join(t.TempDir(), "prefs.jsonl"), lines)
-	pairs, rep, err := ReadPrefPairs(context.Background(), []string{path}, tok, 40, prefs.ReadOptions{Workers: 1})
+	pairs, rep, err := ReadPrefPairs(context.Background(), []string{path}, tok, 40, prefs.ReadOptions{Workers: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
