@@ -5,7 +5,7 @@
 // TRL's DPOConfig/CPOConfig/ORPOConfig/SFTConfig names plus ModelConfig's
 // PEFT fields) and train_trl.py, which runs it:
 //
-//	pip install trl peft pyyaml && python train_trl.py
+//	pip install "trl>=0.12" peft pyyaml && python train_trl.py
 //
 // TRL writes output/ (merged/ too with LoRA), a Hugging Face checkpoint
 // that alignlab loads back (ckpt/hf) for audit and inspection.
@@ -294,9 +294,9 @@ func yamlValue(v any) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case float32:
-		return strconv.FormatFloat(float64(x), 'g', -1, 32)
+		return yamlFloat(strconv.FormatFloat(float64(x), 'g', -1, 32))
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return yamlFloat(strconv.FormatFloat(x, 'g', -1, 64))
 	case bool:
 		return strconv.FormatBool(x)
 	default:
@@ -304,12 +304,26 @@ func yamlValue(v any) string {
 	}
 }
 
+// yamlFloat makes a Go float literal one that YAML 1.1 (PyYAML) reads as a
+// float: it needs a dot, also before an exponent ("5e-06" would be a
+// string, "5.0e-06" is a float).
+func yamlFloat(s string) string {
+	if strings.ContainsAny(s, ".nN") { // has a dot, or is NaN/Inf
+		return s
+	}
+	if i := strings.IndexByte(s, 'e'); i >= 0 {
+		return s[:i] + ".0" + s[i:]
+	}
+	return s + ".0"
+}
+
 // trlScript runs the exported experiment with TRL.
 const trlScript = `# Written by alignlab --export-trl: reruns the experiment with Hugging Face TRL.
-#   pip install trl peft pyyaml
+#   pip install "trl>=0.12" peft pyyaml
 #   python train_trl.py            (or: accelerate launch train_trl.py)
 # The trained model lands in output/ (output/merged/ with LoRA): a Hugging Face
 # checkpoint that 'alignlab' loads back for audit and inspection.
+import dataclasses
 import os
 
 import yaml
@@ -356,7 +370,13 @@ elif trainer_name == "orpo":
 else:
     from trl import SFTConfig as Config, SFTTrainer as Trainer
 
-args = Config(**cfg)
+# Options this TRL version does not have (they move between releases) are
+# left out, and said so.
+known = {f.name for f in dataclasses.fields(Config)}
+dropped = sorted(set(cfg) - known)
+if dropped:
+    print("note: this TRL version has no option", ", ".join(dropped), "- left out")
+args = Config(**{k: v for k, v in cfg.items() if k in known})
 trainer = Trainer(
     model=model,
     args=args,

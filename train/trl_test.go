@@ -50,7 +50,7 @@ func TestExportTRLDPO(t *testing.T) {
 	}
 	yaml, _ := os.ReadFile(filepath.Join(out, TRLConfigFile))
 	for _, want := range []string{`trainer: "dpo"`, `loss_type: "robust"`, "beta: 0.25", "label_smoothing: 0.1", "rpo_alpha: 0.5",
-		"learning_rate: 5e-06", "num_train_epochs: 2", "per_device_train_batch_size: 8", "max_length: 1024",
+		"learning_rate: 5.0e-06", "num_train_epochs: 2", "weight_decay: 0.0", "adam_beta2: 0.999", "per_device_train_batch_size: 8", "max_length: 1024",
 		"use_peft: true", "lora_r: 4", `lora_target_modules: ["c_attn", "attn.c_proj"]`, `eval_file: "eval.jsonl"`} {
 		if !strings.Contains(string(yaml), want+"\n") {
 			t.Errorf("config.yaml lacks %q:\n%s", want, yaml)
@@ -105,7 +105,7 @@ func TestExportTRLSFT(t *testing.T) {
 		t.Fatalf("rows %v", rows)
 	}
 	y, _ := os.ReadFile(filepath.Join(out, TRLConfigFile))
-	for _, want := range []string{`trainer: "sft"`, "assistant_only_loss: true", "learning_rate: 2e-05", "packing: false"} {
+	for _, want := range []string{`trainer: "sft"`, "assistant_only_loss: true", "learning_rate: 2.0e-05", "packing: false"} {
 		if !strings.Contains(string(y), want+"\n") {
 			t.Errorf("config.yaml lacks %q:\n%s", want, y)
 		}
