@@ -125,6 +125,9 @@ func gpt2Config(hc *hfConfig) (model.Config, layout, error) {
 	if hc.LayerNormEpsilon != nil {
 		cfg.NormEps = float32(*hc.LayerNormEpsilon)
 	}
+	if math.IsInf(float64(cfg.NormEps), 0) {
+		bad("layer_norm_epsilon %g is out of float32 range", *hc.LayerNormEpsilon)
+	}
 	if hc.TieWordEmbeddings != nil {
 		cfg.TieEmbeddings = *hc.TieWordEmbeddings
 	}
@@ -163,6 +166,9 @@ func llamaConfig(hc *hfConfig) (model.Config, layout, error) {
 	}
 	if hc.TieWordEmbeddings != nil {
 		cfg.TieEmbeddings = *hc.TieWordEmbeddings
+	}
+	if math.IsInf(float64(cfg.NormEps), 0) {
+		bad("rms_norm_eps %g is out of float32 range", *hc.RMSNormEps)
 	}
 	lay := layout{modelType: hc.ModelType, qkvBias: hc.AttentionBias, outBias: hc.AttentionBias, mlpBias: hc.MLPBias}
 	switch hc.ModelType {
@@ -224,8 +230,8 @@ func ropeTheta(hc *hfConfig) (float64, error) {
 			theta = t
 		}
 	}
-	if !(theta > 0) || math.IsInf(theta, 0) {
-		return 0, fmt.Errorf("rope_theta %g must be positive", theta)
+	if !(theta > 0) || math.IsInf(float64(float32(theta)), 0) {
+		return 0, fmt.Errorf("rope_theta %g must be positive and within float32 range", theta)
 	}
 	return theta, nil
 }
