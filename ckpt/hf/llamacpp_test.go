@@ -160,7 +160,7 @@ func TestLlamaCppGreedy(t *testing.T) {
 	}
 	m, tok := trainedLlama(t)
 	const nNew = 24
-	prompts := []string{" one two three", " the cat sat", " monday tuesday", " red orange"}
+	prompts := []string{" one two three", " the cat sat", " monday tuesday", " red orange", " violet cat eleven", " sunday dog z"}
 	eos, _ := tok.EOS()
 	for _, typ := range []gguf.TensorType{gguf.F32, gguf.F16} {
 		t.Run(typ.String(), func(t *testing.T) {
