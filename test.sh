@@ -7,7 +7,9 @@ cd "$(dirname "$0")"
 # Packages whose code starts goroutines; they also run under -race.
 RACE_PKGS="./tensor/... ./model/... ./train/... ./prefs/... ./target/... ./store/... ./audit/... ./serve/... ./ckpt/..."
 
-unformatted=$(gofmt -l .)
+# The module's own package directories (go list skips dot- and underscore-
+# directories and testdata, where scratch checkouts may live).
+unformatted=$(gofmt -l $(go list -f '{{.Dir}}' ./...))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
