@@ -26,6 +26,7 @@ type MethodRun struct {
 	// Greedy is greedy gold accuracy on the same prompts.
 	Greedy      audit.Stat `json:"greedy"`
 	Seconds     float64    `json:"seconds"`       // training wall time, reward model included
+	CPUSeconds  float64    `json:"cpu_seconds"`   // training CPU time, reward model included
 	RMSeconds   float64    `json:"rm_seconds"`    // of which the reward model
 	PeakHeapMiB float64    `json:"peak_heap_mib"` // peak live heap above the start (largest stage)
 	policy      *Policy
@@ -123,7 +124,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 		// DPO: the clean organism is the default beta; the sweep adds the
 		// other betas on the first seed.
 		if err := add(MethodRun{Method: "dpo", Param: "beta", Value: cfg.DPO.Beta, Seed: seed, Seconds: clean.Log.Seconds,
-			PeakHeapMiB: clean.Log.PeakHeapMiB, policy: clean.Policy}); err != nil {
+			CPUSeconds: clean.Log.CPUSeconds, PeakHeapMiB: clean.Log.PeakHeapMiB, policy: clean.Policy}); err != nil {
 			return nil, err
 		}
 		ex := clean.Data.Examples()
@@ -142,7 +143,8 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 				if err != nil {
 					return nil, err
 				}
-				if err := add(MethodRun{Method: "dpo", Param: "beta", Value: beta, Seed: seed, Seconds: lg.Seconds, PeakHeapMiB: lg.PeakHeapMiB, policy: pol}); err != nil {
+				if err := add(MethodRun{Method: "dpo", Param: "beta", Value: beta, Seed: seed, Seconds: lg.Seconds, CPUSeconds: lg.CPUSeconds,
+					PeakHeapMiB: lg.PeakHeapMiB, policy: pol}); err != nil {
 					return nil, err
 				}
 			}
@@ -179,7 +181,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 				return nil, err
 			}
 			if err := add(MethodRun{Method: "rlhf", Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
-				RMSeconds: rmLog.Seconds, PeakHeapMiB: math.Max(rmLog.PeakHeapMiB, lg.PeakHeapMiB), policy: pol}); err != nil {
+				CPUSeconds: rmLog.CPUSeconds + lg.CPUSeconds, RMSeconds: rmLog.Seconds, PeakHeapMiB: math.Max(rmLog.PeakHeapMiB, lg.PeakHeapMiB), policy: pol}); err != nil {
 				return nil, err
 			}
 		}
@@ -268,9 +270,10 @@ func verdicts(c *Comparison, cfg Config) []Verdict {
 		v.Verdict = "not supported"
 	}
 	out = append(out, v)
-	dt, rt := mean("dpo", func(r MethodRun) float64 { return r.Seconds }), mean("rlhf", func(r MethodRun) float64 { return r.Seconds })
+	dt, rt := mean("dpo", func(r MethodRun) float64 { return r.CPUSeconds }), mean("rlhf", func(r MethodRun) float64 { return r.CPUSeconds })
+	dw, rw := mean("dpo", func(r MethodRun) float64 { return r.Seconds }), mean("rlhf", func(r MethodRun) float64 { return r.Seconds })
 	dm, rmem := mean("dpo", func(r MethodRun) float64 { return r.PeakHeapMiB }), mean("rlhf", func(r MethodRun) float64 { return r.PeakHeapMiB })
-	v = Verdict{Claim: "lighter", Evidence: fmt.Sprintf("mean training wall time DPO %.1fs vs RLHF %.1fs (reward model included); mean peak live heap DPO %.1f MiB vs RLHF %.1f MiB", dt, rt, dm, rmem)}
+	v = Verdict{Claim: "lighter", Evidence: fmt.Sprintf("mean training CPU time DPO %.1fs vs RLHF %.1fs (wall %.1fs vs %.1fs; reward model included); mean peak live heap DPO %.1f MiB vs RLHF %.1f MiB", dt, rt, dw, rw, dm, rmem)}
 	switch {
 	case dt < rt && dm < rmem:
 		v.Verdict = "supported"

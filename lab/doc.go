@@ -107,8 +107,9 @@
 // KL coefficients on the first seed, the default setting of each on every
 // seed. Each policy's gold reward (sampled replies on held-out prompts of
 // the training distribution, Wilson interval), KL to the reference (mean
-// log-ratio of those replies), training wall time (reward model included
-// for RLHF) and peak live heap (after forced collections, above the
+// log-ratio of those replies), training CPU and wall time (reward model
+// included for RLHF; the verdict uses CPU time, steadier on a shared
+// machine) and peak live heap (after forced collections, above the
 // start). Verdicts on the four claims made for DPO: simpler (stages and
 // models held), more stable (seed spread of gold), comparable or better
 // (best gold of each, intervals), lighter (time and memory).

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/procstat"
 	"github.com/alignlab/alignlab/train"
 )
 
@@ -41,9 +42,12 @@ type Checkpoint struct {
 
 // TrainLog is what a preference-optimisation run reports.
 type TrainLog struct {
-	Method      string       `json:"method"`
-	Steps       int          `json:"steps"`
-	Seconds     float64      `json:"seconds"`
+	Method  string  `json:"method"`
+	Steps   int     `json:"steps"`
+	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the process CPU time the run took (steadier than wall
+	// time on a shared machine; the lab runs one thing at a time).
+	CPUSeconds  float64      `json:"cpu_seconds"`
 	PeakHeapMiB float64      `json:"peak_heap_mib"`
 	Losses      []float32    `json:"-"`
 	FinalLoss   float32      `json:"final_loss"`
@@ -72,7 +76,7 @@ func TrainDPO(pol, ref *Policy, ex []Example, cfg DPOConfig, progress func(strin
 	if ref == nil {
 		ref = pol
 	}
-	start := time.Now()
+	start, cpu := time.Now(), procstat.CPUTime()
 	mem := startHeapWatch()
 	// A private copy of the reference, so that its buffers count in this
 	// run's memory, as they would for a run on its own.
@@ -174,6 +178,7 @@ func TrainDPO(pol, ref *Policy, ex []Example, cfg DPOConfig, progress func(strin
 	log.FinalLoss = log.Losses[len(log.Losses)-1]
 	log.Margins, log.Accuracies = float32(tailMargin/float64(tailN)), float32(tailAcc/float64(tailN))
 	log.Seconds = time.Since(start).Seconds()
+	log.CPUSeconds = (procstat.CPUTime() - cpu).Seconds()
 	log.PeakHeapMiB = mem.stop()
 	return log, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/procstat"
 	"github.com/alignlab/alignlab/train"
 )
 
@@ -48,7 +49,7 @@ func TrainRLHF(pol, ref *Policy, reward RewardFunc, prompts []Prompt, cfg RLHFCo
 	if len(prompts) == 0 || cfg.Steps <= 0 || cfg.Prompts <= 0 || cfg.K < 2 {
 		return nil, nil, fmt.Errorf("rlhf: need prompts, steps, prompts per step and k >= 2 (got %d, %d, %d, %d)", len(prompts), cfg.Steps, cfg.Prompts, cfg.K)
 	}
-	start := time.Now()
+	start, cpu := time.Now(), procstat.CPUTime()
 	mem := startHeapWatch()
 	// A private copy of the reference, so that its buffers count in this
 	// run's memory, as they would for a run on its own.
@@ -171,6 +172,7 @@ func TrainRLHF(pol, ref *Policy, reward RewardFunc, prompts []Prompt, cfg RLHFCo
 	lg.Series = append(lg.Series, Checkpoint{Step: cfg.Steps, Weights: pol.Weights()})
 	lg.FinalLoss = lg.Losses[len(lg.Losses)-1]
 	lg.Seconds = time.Since(start).Seconds()
+	lg.CPUSeconds = (procstat.CPUTime() - cpu).Seconds()
 	lg.PeakHeapMiB = mem.stop()
 	return lg, points, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/procstat"
 	"github.com/alignlab/alignlab/train"
 )
 
@@ -88,7 +89,7 @@ func TrainRewardModel(rm *RewardModel, ex []Example, cfg RMConfig, progress func
 	if len(ex) == 0 || cfg.Steps <= 0 || cfg.Batch <= 0 {
 		return nil, fmt.Errorf("reward model: need examples, steps and batch (got %d, %d, %d)", len(ex), cfg.Steps, cfg.Batch)
 	}
-	start := time.Now()
+	start, cpu := time.Now(), procstat.CPUTime()
 	mem := startHeapWatch()
 	type quad struct{ cg, cb, rg, rb encodedReply }
 	qs := make([]quad, len(ex))
@@ -164,6 +165,7 @@ func TrainRewardModel(rm *RewardModel, ex []Example, cfg RMConfig, progress func
 	lg.FinalLoss = lg.Losses[len(lg.Losses)-1]
 	lg.Accuracies = float32(tailAcc / tailN)
 	lg.Seconds = time.Since(start).Seconds()
+	lg.CPUSeconds = (procstat.CPUTime() - cpu).Seconds()
 	lg.PeakHeapMiB = mem.stop()
 	return lg, nil
 }

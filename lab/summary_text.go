@@ -62,10 +62,10 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if c := s.DPOvsRLHF; c != nil {
 		b.WriteString("DPO vs RLHF on the clean organism's data (gold: sampled replies, Wilson 95%)\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "method\tsetting\tseed\tgold\tKL\tgreedy\tseconds\tpeak MiB")
+		fmt.Fprintln(tw, "method\tsetting\tseed\tgold\tKL\tgreedy\tCPU s\twall s\tpeak MiB")
 		for _, r := range c.Runs {
-			fmt.Fprintf(tw, "%s\t%s=%g\t%d\t%.3f [%.3f, %.3f]\t%.3f\t%.3f\t%.1f\t%.1f\n", r.Method, r.Param, r.Value, r.Seed,
-				r.Gold.Estimate, r.Gold.CILow, r.Gold.CIHigh, r.KL, r.Greedy.Estimate, r.Seconds, r.PeakHeapMiB)
+			fmt.Fprintf(tw, "%s\t%s=%g\t%d\t%.3f [%.3f, %.3f]\t%.3f\t%.3f\t%.1f\t%.1f\t%.1f\n", r.Method, r.Param, r.Value, r.Seed,
+				r.Gold.Estimate, r.Gold.CILow, r.Gold.CIHigh, r.KL, r.Greedy.Estimate, r.CPUSeconds, r.Seconds, r.PeakHeapMiB)
 		}
 		tw.Flush()
 		for _, v := range c.Verdicts {
