@@ -74,6 +74,21 @@ g1red:
 	VZEROUPPER
 	RET
 
+// ZERO12 clears the twelve accumulators Y0..Y11 of the 4x3 tile.
+#define ZERO12 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
 // GROUP43 does the twelve FMAs of one 8-wide step: three rows of w (DI,
 // BX, R9 at offset DX) times the x vectors of four rows (SI, R10, R11,
 // R14), loaded one at a time.
@@ -137,18 +152,7 @@ g43group:
 	MOVQ 16(R13), R11
 	MOVQ 24(R13), R14
 	ADDQ $32, R13
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO12
 	XORQ DX, DX
 	MOVQ k8+0(FP), CX
 	SHRQ $3, CX
@@ -407,18 +411,7 @@ g4cgroup:
 	MOVQ 8(R13), R10
 	MOVQ 16(R13), R11
 	MOVQ 24(R13), R14
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO12
 	XORQ DX, DX
 	MOVQ k8+0(FP), CX
 	SHRQ $3, CX
