@@ -1,6 +1,9 @@
 package lab
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // PoolConfig sizes the preference pool each organism's labels come from.
 type PoolConfig struct {
@@ -92,4 +95,23 @@ func QuickConfig() Config {
 	c.EvalItems = 200
 	c.Compare = CompareConfig{Betas: []float64{c.DPO.Beta}, KLCoefs: []float64{c.RLHF.KLCoef}, Items: 150}
 	return c
+}
+
+// SetCodec picks the tokenization of the bases: "word" (the default, and
+// the embedded bases') or "bpe" (package tokenizer with the ChatML
+// template, whose longer sequences need a 128-token context and about
+// twice the training time). BPE bases are trained, not embedded.
+func (c *Config) SetCodec(name string) error {
+	switch name {
+	case "word":
+		c.Base.Codec = name
+	case "bpe":
+		c.Base.Codec, c.Base.Model.MaxSeq = name, max(c.Base.Model.MaxSeq, 128)
+		if c.BaseSource == BaseEmbedded {
+			c.BaseSource = BaseTrain
+		}
+	default:
+		return fmt.Errorf("codec %q (want word or bpe)", name)
+	}
+	return nil
 }

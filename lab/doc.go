@@ -23,7 +23,8 @@
 // # Base models (sft.go, base.go)
 //
 // A Llama-family transformer (2 layers, width 64, 164k parameters, a
-// word-level codec of 512 tokens built from the world's dialogues) is
+// word-level codec of 512 tokens built from the world's dialogues; --codec
+// bpe trains a byte-level BPE tokenizer with package tokenizer instead) is
 // fine-tuned on dialogues the world writes, mostly right, with planted
 // minority styles: hedged answers, confident wrong "bluffs" with a
 // fabricated check, giving in to pushback, repeating a wrong belief. A

@@ -17,6 +17,7 @@ func newLabCmd() *cobra.Command {
 		out       string
 		organisms []string
 		bases     string
+		codec     string
 	)
 	cmd := &cobra.Command{
 		Use:   "lab",
@@ -43,6 +44,11 @@ summary. --quick is the CI-sized run: it starts from base models shipped in the 
 			cfg.Seed = seed
 			if cmd.Flags().Changed("seeds") {
 				cfg.Seeds = seeds
+			}
+			if codec != "" {
+				if err := cfg.SetCodec(codec); err != nil {
+					return &exitError{code: 2, err: err}
+				}
 			}
 			orgs, err := lab.LoadOrganisms(organisms)
 			if err != nil {
@@ -75,6 +81,7 @@ summary. --quick is the CI-sized run: it starts from base models shipped in the 
 	cmd.Flags().IntVar(&seeds, "seeds", 3, "organism seeds for the validity matrix (default 3, 1 with --quick)")
 	cmd.Flags().StringVar(&out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")
 	cmd.Flags().StringArrayVar(&organisms, "organisms", nil, "organism YAML file or directory to add (repeatable)")
+	cmd.Flags().StringVar(&codec, "codec", "", "tokenization of the bases: word (default) or bpe (package tokenizer, ChatML; trains the bases, about twice as slow)")
 	cmd.Flags().StringVar(&bases, "bases", "", "base models: train, embedded (the default with --quick), or a previous run's checkpoints/ directory")
 	return cmd
 }
