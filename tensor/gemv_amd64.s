@@ -74,8 +74,9 @@ g1red:
 	VZEROUPPER
 	RET
 
-// ZERO12 clears the twelve accumulators Y0..Y11 of the 4x3 tile.
-#define ZERO12 \
+// ZERO8 clears the accumulators Y0..Y7; ZERO12 also Y8..Y11 (the 4x3
+// tile).
+#define ZERO8 \
 	VXORPS Y0, Y0, Y0; \
 	VXORPS Y1, Y1, Y1; \
 	VXORPS Y2, Y2, Y2; \
@@ -83,7 +84,10 @@ g1red:
 	VXORPS Y4, Y4, Y4; \
 	VXORPS Y5, Y5, Y5; \
 	VXORPS Y6, Y6, Y6; \
-	VXORPS Y7, Y7, Y7; \
+	VXORPS Y7, Y7, Y7
+
+#define ZERO12 \
+	ZERO8; \
 	VXORPS Y8, Y8, Y8; \
 	VXORPS Y9, Y9, Y9; \
 	VXORPS Y10, Y10, Y10; \
@@ -218,14 +222,7 @@ TEXT ·sgemv1x2(SB), NOSPLIT, $0-64
 	MOVQ out1+56(FP), R9
 
 g12row:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	XORQ DX, DX
 	MOVQ R12, CX
 	SHRQ $5, CX
@@ -470,14 +467,7 @@ mv8block:
 	LEAQ (BX)(R8*1), R12
 	LEAQ (BX)(R8*2), R13
 	LEAQ (R13)(R8*1), R14
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	XORQ DX, DX
 	MOVQ k8+0(FP), CX
 	SHRQ $3, CX
