@@ -50,10 +50,7 @@ checkpoints/; --resume runs/<id> continues exactly), the trained model to runs/<
 			if err != nil {
 				return err
 			}
-			maxLen := c.MaxLength
-			if maxLen <= 0 || maxLen > m.Config.MaxSeqLen {
-				maxLen = m.Config.MaxSeqLen
-			}
+			maxLen := sequenceLimit(c.MaxLength, m)
 			format, err := prefs.ParseFormat(cfg.Format)
 			if err != nil {
 				return err

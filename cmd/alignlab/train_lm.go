@@ -109,6 +109,15 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	return r, nil
 }
 
+// sequenceLimit is the --max-length a run uses: the flag when it is set
+// and fits the model's context, else the model's context.
+func sequenceLimit(flag int, m *model.Model) int {
+	if flag <= 0 || flag > m.Config.MaxSeqLen {
+		return m.Config.MaxSeqLen
+	}
+	return flag
+}
+
 // loadLMModel reads the model; text data needs its tokenizer.
 func loadLMModel(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
 	m, tok, err := loadModel(dir)

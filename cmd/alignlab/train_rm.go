@@ -42,10 +42,7 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 			if err != nil {
 				return err
 			}
-			maxLen := c.MaxLength
-			if maxLen <= 0 || maxLen > base.Config.MaxSeqLen {
-				maxLen = base.Config.MaxSeqLen
-			}
+			maxLen := sequenceLimit(c.MaxLength, base)
 			if len(cfg.Data) == 0 {
 				return fmt.Errorf("no data: give --data FILE (JSONL preference pairs)")
 			}

@@ -45,10 +45,7 @@ runs/<id>/adapter.`,
 			if err != nil {
 				return err
 			}
-			maxLen := c.MaxLength
-			if maxLen <= 0 || maxLen > m.Config.MaxSeqLen {
-				maxLen = m.Config.MaxSeqLen
-			}
+			maxLen := sequenceLimit(c.MaxLength, m)
 			exs, rep, err := train.ReadSFTExamples(cfg.Data, tok, maxLen, c.AssistantOnlyLoss)
 			if err != nil {
 				return err
