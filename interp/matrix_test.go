@@ -16,3 +16,22 @@ func TestMatrixValidate(t *testing.T) {
 		t.Fatal("a missing row passed Validate")
 	}
 }
+
+func TestDirectionRoundTrip(t *testing.T) {
+	path := t.TempDir() + "/d.json"
+	d := &Direction{Hook: "blocks.1.hook_resid_post", Vector: []float32{3, 4}, Source: "test"}
+	if err := d.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadDirection(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := got.Unit()
+	if err != nil || u[0] != 0.6 || u[1] != 0.8 || got.Hook != d.Hook {
+		t.Fatalf("round trip = %+v, unit %v, %v", got, u, err)
+	}
+	if _, err := (&Direction{Hook: "h", Vector: []float32{0, 0}}).Unit(); err == nil {
+		t.Fatal("a zero vector has a unit direction")
+	}
+}
