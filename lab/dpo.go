@@ -49,7 +49,7 @@ type TrainLog struct {
 	// time on a shared machine; the lab runs one thing at a time).
 	CPUSeconds  float64      `json:"cpu_seconds"`
 	PeakHeapMiB float64      `json:"peak_heap_mib"`
-	Losses      []float32    `json:"-"`
+	Losses      []float32    `json:"losses,omitempty"` // per step, for the report's training curves
 	FinalLoss   float32      `json:"final_loss"`
 	Margins     float32      `json:"rewards_margins"`    // mean β·(chosen - rejected log-ratio), last steps
 	Accuracies  float32      `json:"rewards_accuracies"` // share with a positive margin, last steps

@@ -223,6 +223,7 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 	if err != nil {
 		return 0, err
 	}
+	auditReport(unlessQuiet(stderr, f.quiet), f.db, f.seed, sum) // runs/<run id>/: run.json, audit.json, report.html
 	if f.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -16,6 +16,7 @@ func newDataAuditCmd() *cobra.Command {
 		asJSON     bool
 		exportPath string
 		quiet      bool
+		outDir     string
 	)
 	cmd := &cobra.Command{
 		Use:   "audit FILE...",
@@ -60,6 +61,9 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 			} else if err := au.Report.WriteText(out); err != nil {
 				return &exitError{code: 2, err: err}
 			}
+			if outDir != "" && runErr == nil { // runs/data-audit-<time>/: run.json, data_audit.json, report.html
+				dataAuditReport(unlessQuiet(cmd.ErrOrStderr(), quiet), outDir, o.Seed, au.Report)
+			}
 			if runErr != nil {
 				if errors.Is(runErr, prefs.ErrTooManyErrors) {
 					runErr = fmt.Errorf("%w; fix the rows listed above or raise --max-errors", runErr)
@@ -99,5 +103,6 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 	fl.IntVar(&o.Workers, "workers", 0, "parse workers (0: one per core)")
 	fl.Uint64Var(&o.Seed, "seed", 0, "seed for the permutation tests")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
+	fl.StringVar(&outDir, "out", "runs", "directory for runs/<id>/ with the report JSON and report.html (empty: write nothing)")
 	return cmd
 }

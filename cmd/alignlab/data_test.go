@@ -28,7 +28,7 @@ func TestDataAuditJSONSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	clean := filepath.Join(dir, "clean.jsonl")
-	out, err := runCLI(t, "data", "audit", "-q", "--json", "--export-clean", clean, data)
+	out, err := runCLI(t, "data", "audit", "-q", "--out", t.TempDir(), "--json", "--export-clean", clean, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestDataAuditText(t *testing.T) {
 	if _, err := runCLI(t, "data", "synth", "--items", "400", data); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runCLI(t, "data", "audit", "-q", data)
+	out, err := runCLI(t, "data", "audit", "-q", "--out", t.TempDir(), data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,9 @@ summary. --quick is the CI-sized run: it starts from base models shipped in the 
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("lab: %w", err)}
 			}
+			if sum.Dir != "" {
+				labReport(cmd, sum) // run.json and report.html in the run directory
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

@@ -32,7 +32,7 @@ Start with 'alignlab lab', which runs the whole system on an embedded synthetic 
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd(), newAuditCmd(), newServeCmd(), newTokenizerCmd(), newExportCmd(), newTrainCmd(), newInspectCmd())
+	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd(), newAuditCmd(), newServeCmd(), newTokenizerCmd(), newExportCmd(), newTrainCmd(), newInspectCmd(), newReportCmd())
 	return root
 }
 
