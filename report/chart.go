@@ -49,7 +49,7 @@ func (c *Chart) printf(format string, a ...any) { fmt.Fprintf(&c.svg, format, a.
 
 // open starts the SVG element with its title.
 func (c *Chart) open() {
-	c.printf(`<svg data-chart=%q viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label=%q>`,
+	c.printf(`<svg data-chart="%s" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">`,
 		c.Kind, num(c.Width), num(c.Height), num(c.Width), num(c.Height), esc(c.Title))
 	c.printf(`<text class="ct" x="%s" y="18">%s</text>`, num(8), esc(c.Title))
 }
@@ -67,9 +67,9 @@ func (c *Chart) mark(m Mark) (attrs string) {
 	for i, v := range m.Data {
 		vals[i] = numData(v)
 	}
-	a := fmt.Sprintf(` class="mk" data-mark=%q data-v=%q`, m.Type, strings.Join(vals, ","))
+	a := fmt.Sprintf(` data-mark="%s" data-v="%s"`, m.Type, strings.Join(vals, ","))
 	if m.Series != "" {
-		a += fmt.Sprintf(` data-series=%q`, esc(m.Series))
+		a += fmt.Sprintf(` data-series="%s"`, esc(m.Series))
 	}
 	return a
 }
@@ -153,13 +153,18 @@ func niceRange(lo, hi float64, n int) (float64, float64, []float64) {
 			break
 		}
 	}
-	lo = math.Floor(lo/step+1e-9) * step
-	hi = math.Ceil(hi/step-1e-9) * step
+	kl, kh := math.Floor(lo/step+1e-9), math.Ceil(hi/step-1e-9)
 	var ticks []float64
-	for v := lo; v <= hi+step*1e-6; v += step {
-		ticks = append(ticks, math.Round(v/step)*step)
+	for k := kl; k <= kh; k++ {
+		ticks = append(ticks, clean(k*step))
 	}
-	return lo, hi, ticks
+	return clean(kl * step), clean(kh * step), ticks
+}
+
+// clean drops float noise (28*0.2 = 5.6000000000000005) from a tick.
+func clean(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	return r
 }
 
 // extent returns the finite minimum and maximum of the given slices.

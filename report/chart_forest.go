@@ -36,7 +36,7 @@ func Forest(s ForestSpec) *Chart {
 	groups := []string{}
 	seen := map[string]bool{}
 	for _, r := range s.Rows {
-		labelW = math.Max(labelW, 6.6*float64(len([]rune(truncate(r.Label, 34))))+12)
+		labelW = math.Max(labelW, 6.6*float64(len([]rune(truncate(r.Label, 44))))+12)
 		vals = append(vals, r.Est, r.Lo, r.Hi)
 		if r.Threshold != nil {
 			vals = append(vals, *r.Threshold)
@@ -77,7 +77,7 @@ func Forest(s ForestSpec) *Chart {
 		if i%2 == 1 {
 			c.printf(`<rect class="zb" x="0" y="%s" width="%s" height="%s"/>`, num(y-rowH/2), num(f.right), num(rowH))
 		}
-		c.printf(`<text class="cl" x="%s" y="%s" text-anchor="end">%s<title>%s</title></text>`, num(f.left-8), num(y+4), esc(truncate(r.Label, 34)), esc(r.Label))
+		c.printf(`<text class="cl" x="%s" y="%s" text-anchor="end">%s<title>%s</title></text>`, num(f.left-8), num(y+4), esc(truncate(r.Label, 44)), esc(r.Label))
 		x0, x1, x := f.x.at(r.Lo), f.x.at(r.Hi), f.x.at(r.Est)
 		c.printf(`<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2"%s/>`, num(x0), num(x1), num(y), num(y), col,
 			c.mark(Mark{Type: "interval", Series: r.Group, Label: r.Label, Data: []float64{r.Est, r.Lo, r.Hi}, Pixels: []float64{x, x0, x1, y}, Color: col}))

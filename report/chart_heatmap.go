@@ -154,7 +154,7 @@ func Heatmap(s HeatSpec) *Chart {
 // rectangles with the range's ends and middle labelled.
 func (c *Chart) colorbar(x, y, lo, hi float64, s HeatSpec) {
 	const steps, h, w = 24, 160.0, 14.0
-	c.printf(`<g class="lg">`)
+	c.printf(`<g class="lg"%s>`, c.mark(Mark{Type: "colorbar", Data: []float64{lo, hi}, Pixels: []float64{x, y, w, h}}))
 	c.printf(`<text x="%s" y="%s">%s</text>`, num(x), num(y-8), esc(truncate(s.Metric, 24)))
 	if s.Metric != "" && len([]rune(s.Metric)) > 24 {
 		c.printf(`<title>%s</title>`, esc(s.Metric))
@@ -170,7 +170,6 @@ func (c *Chart) colorbar(x, y, lo, hi float64, s HeatSpec) {
 	for _, t := range []float64{0, 0.5, 1} {
 		c.printf(`<text x="%s" y="%s">%s</text>`, num(x+w+6), num(y+h*(1-t)+4), fmtVal(lo+t*(hi-lo)))
 	}
-	c.mark(Mark{Type: "colorbar", Data: []float64{lo, hi}, Pixels: []float64{x, y, w, h}})
 	if s.MarkLabel != "" {
 		c.printf(`<rect class="mo" x="%s" y="%s" width="12" height="12"/><text x="%s" y="%s">%s</text>`, num(x+1), num(y+h+14), num(x+20), num(y+h+24), esc(s.MarkLabel))
 	}

@@ -101,7 +101,7 @@ svg .zb{fill:#f6f6f6}
 svg .th{fill:#444}
 svg .tri{stroke:#777;fill:none}
 svg .lg text{fill:#222}
-svg .mk:hover{stroke:#000;stroke-width:2.5}
+svg circle[data-mark]:hover,svg rect[data-mark]:hover{stroke:#000;stroke-width:2.5}
 table{border-collapse:collapse;margin:8px 0;font-size:13.5px}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:var(--soft)}

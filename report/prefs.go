@@ -142,12 +142,12 @@ func prefsDrift(rep *prefs.Report) *Section {
 			continue
 		}
 		xc := tx(ds.ChangeTime)
-		lines = append(lines, LineData{Name: ds.Stream, X: []float64{x0, xc, xc, x1}, Y: []float64{ds.Before, ds.Before, ds.After, ds.After}, Dash: true})
+		lines = append(lines, LineData{Name: "data set: " + ds.Stream, X: []float64{x0, xc, xc, x1}, Y: []float64{ds.Before, ds.Before, ds.After, ds.After}, Dash: true})
 	}
 	if len(lines) > 0 {
-		s.chart(LineChart(LineSpec{Title: "Drifting annotators: agreement with consensus before and after the change", XLabel: xlabel,
-			YLabel: "agreement with consensus (share)", Lines: lines, YMin: ptr(0), YMax: ptr(1), Refs: refs,
-			Note: "For each annotator with a significant change point (CUSUM, permutation test, Holm-adjusted), the share of labels agreeing with the others before and after it. A fall means that labeller started rewarding something else at that time."}))
+		s.chart(LineChart(LineSpec{Title: "What changed, and when", XLabel: xlabel,
+			YLabel: "rate before and after the change point", Lines: lines, YMin: ptr(0), YMax: ptr(1), Refs: refs,
+			Note: "Solid: each annotator with a significant change point (CUSUM, permutation test, Holm-adjusted), its share of labels agreeing with the consensus before and after it; a fall means that labeller started rewarding something else then. Dashed: a data-set-wide stream (agreement, or a bias rate) that changed."}))
 	} else {
 		s.text("No annotator's agreement with the consensus changed significantly over time.")
 	}
