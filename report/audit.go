@@ -178,7 +178,7 @@ func addAudit(p *Page, dir string, _ bool) error {
 	}
 	if len(rows) > 0 {
 		s.chart(Forest(ForestSpec{Title: "Failure-mode probes", XLabel: "estimate (rate or difference of rates; 95% CI)", Rows: rows, Ref: ptr(0), RefLabel: "no effect",
-			Note: "Each probe measures one failure mode so that larger is worse; an interval that lies past the threshold is strong evidence of the failure, one that straddles it says more samples are needed."}))
+			Note: "Each probe measures one failure mode (a flip rate, an accuracy gap, a drop); an interval that lies wholly past the threshold is strong evidence of the failure, one that straddles it says more samples are needed."}))
 	}
 	if len(mrows) > 0 {
 		s.chart(Forest(ForestSpec{Title: "Further metrics of each probe", XLabel: "estimate (95% CI)", Rows: mrows,

@@ -155,7 +155,7 @@ func Heatmap(s HeatSpec) *Chart {
 func (c *Chart) colorbar(x, y, lo, hi float64, s HeatSpec) {
 	const steps, h, w = 24, 160.0, 14.0
 	c.printf(`<g class="lg"%s>`, c.mark(Mark{Type: "colorbar", Data: []float64{lo, hi}, Pixels: []float64{x, y, w, h}}))
-	c.printf(`<text x="%s" y="%s">%s</text>`, num(x), num(y-8), esc(truncate(s.Metric, 24)))
+	c.printf(`<text x="%s" y="%s">%s</text>`, num(x), num(y-14), esc(truncate(s.Metric, 24)))
 	if s.Metric != "" && len([]rune(s.Metric)) > 24 {
 		c.printf(`<title>%s</title>`, esc(s.Metric))
 	}
