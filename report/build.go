@@ -21,6 +21,11 @@ const (
 	DataAuditFile = "data_audit.json"
 )
 
+// errNotOurs says a file has the expected name but another program's
+// content (a summary.json that is not a lab summary): skipped, not an
+// error.
+var errNotOurs = errors.New("not an alignlab file")
+
 // Options are WriteRun's choices.
 type Options struct {
 	// Out is the file to write; empty writes <dir>/report.html.
@@ -109,7 +114,11 @@ func Build(dir string) (*Page, error) {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		if err := part.add(p, dir, hasMeta); err != nil {
+		err := part.add(p, dir, hasMeta)
+		if errors.Is(err, errNotOurs) {
+			continue
+		}
+		if err != nil {
 			return nil, fmt.Errorf("report %s: %w", dir, err)
 		}
 		found = true

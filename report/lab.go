@@ -64,7 +64,7 @@ func addLab(p *Page, dir string, hasMeta bool) error {
 		return err
 	}
 	if sum.Validity == nil && sum.DPOvsRLHF == nil && sum.Trilemma == nil {
-		return fmt.Errorf("summary.json is not a lab summary (no validity, dpo_vs_rlhf or trilemma)")
+		return errNotOurs // not a lab summary (no validity, dpo_vs_rlhf or trilemma)
 	}
 	var cfg labConfig
 	if err := readJSON(dir, "config.json", &cfg); err != nil {
