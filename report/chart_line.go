@@ -15,6 +15,9 @@ type LineSpec struct {
 	// still widens it when it falls outside.
 	YMin, YMax *float64
 	Refs       []RefLine
+	// Palette, when set, lists series names in colour order, so that one
+	// name keeps its colour across the charts of a report.
+	Palette []string
 }
 
 // LineData is one line. Lo and Hi, when set, have the length of Y and
@@ -57,7 +60,7 @@ func LineChart(s LineSpec) *Chart {
 	f := newFrame(c.Width, c.Height, legendW, xlo, xhi, ylo, yhi)
 	c.open()
 	c.axes(f, s.XLabel, s.YLabel)
-	var pal palette
+	pal := palette{names: append([]string(nil), s.Palette...)}
 	var items []legendItem
 	for _, l := range s.Lines {
 		col := pal.color(l.Name)

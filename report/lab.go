@@ -98,7 +98,11 @@ func addLab(p *Page, dir string, hasMeta bool) error {
 	if sum.Base != nil {
 		p.Sections = append(p.Sections, labBase(sum.Base))
 	}
-	if ts := labTraining(dir); ts != nil {
+	var names []string
+	for _, o := range cfg.Organisms {
+		names = append(names, o.Name)
+	}
+	if ts := labTraining(dir, names); ts != nil {
 		p.Sections = append(p.Sections, ts)
 	}
 	if sum.Validity != nil {

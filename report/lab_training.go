@@ -109,7 +109,7 @@ func readRLPoints(path string) ([]lab.RLPoint, error) {
 
 // labTraining draws the training curves of the first seed's organisms
 // and a table of every organism's final training figures.
-func labTraining(dir string) *Section {
+func labTraining(dir string, organisms []string) *Section {
 	ms, err := readLabMetrics(dir)
 	if err != nil || len(ms) == 0 {
 		return nil
@@ -145,14 +145,14 @@ func labTraining(dir string) *Section {
 		}
 	}
 	if len(loss) > 0 {
-		s.chart(LineChart(LineSpec{Title: "DPO loss", XLabel: "training step", YLabel: "loss (nats, mean of 5 steps)", Lines: loss,
+		s.chart(LineChart(LineSpec{Title: "DPO loss", Palette: organisms, XLabel: "training step", YLabel: "loss (nats, mean of 5 steps)", Lines: loss,
 			Note: "The DPO loss (with the RPO likelihood term) per step; a falling loss means the policy separates chosen from rejected replies. A loss that falls while gold accuracy (below) falls is the proxy being optimised, not the goal."}))
 	}
 	if len(gold) > 0 {
-		s.chart(LineChart(LineSpec{Title: "Gold accuracy at each checkpoint", XLabel: "checkpoint (0 = start, evenly spaced through training)", YLabel: "gold accuracy (share correct, 95% CI)",
+		s.chart(LineChart(LineSpec{Title: "Gold accuracy at each checkpoint", Palette: organisms, XLabel: "checkpoint (0 = start, evenly spaced through training)", YLabel: "gold accuracy (share correct, 95% CI)",
 			Lines: gold, YMin: ptr(0), YMax: ptr(1),
 			Note: "The share of replies that are correct and honest, measured on held-out prompts at every saved checkpoint (organisms train for different numbers of steps, so checkpoints are numbered; the overhang organism's series starts in its base's training). Falling gold during training is reward hacking; a sudden jump is an overhang."}))
-		s.chart(LineChart(LineSpec{Title: "Annotator preference at each checkpoint", XLabel: "checkpoint (0 = start, evenly spaced through training)", YLabel: "proxy: share of comparisons won vs start",
+		s.chart(LineChart(LineSpec{Title: "Annotator preference at each checkpoint", Palette: organisms, XLabel: "checkpoint (0 = start, evenly spaced through training)", YLabel: "proxy: share of comparisons won vs start",
 			Lines: proxy, Refs: []RefLine{{Axis: "y", Value: 0.5, Label: "no change"}},
 			Note: "The proxy the organism was trained on: how often its labellers prefer its replies to the starting policy's. Proxy rising while gold falls is the signature of reward hacking."}))
 	}
