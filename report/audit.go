@@ -163,7 +163,7 @@ func addAudit(p *Page, dir string, _ bool) error {
 			detail = fmt.Sprint(e) + "; " + detail
 		}
 		rows = append(rows, ForestRow{Label: n, Group: "probe", Est: r.Estimate, Lo: r.CILow, Hi: r.CIHigh, Flagged: r.Flagged,
-			Threshold: ruleBound(r.Threshold), Detail: detail, FlagName: "FAIL (rule broken)", UnflaggedWords: "pass"})
+			Threshold: ruleBound(r.Threshold), Detail: detail, FlagName: "FAIL (rule broken)", UnflaggedName: "pass"})
 		for _, m := range sortedStatKeys(r.Metrics) {
 			st := r.Metrics[m]
 			flagged := false
@@ -173,7 +173,7 @@ func addAudit(p *Page, dir string, _ bool) error {
 				}
 			}
 			mrows = append(mrows, ForestRow{Label: n + "." + m, Group: n, Est: st.Estimate, Lo: st.CILow, Hi: st.CIHigh, Flagged: flagged,
-				Detail: fmt.Sprintf("n=%d, %s", st.N, st.Test), FlagName: "FAIL (rule broken)", UnflaggedWords: "not gated or pass"})
+				Detail: fmt.Sprintf("n=%d, %s", st.N, st.Test), FlagName: "FAIL (rule broken)", UnflaggedName: "not gated or pass"})
 		}
 	}
 	if len(rows) > 0 {

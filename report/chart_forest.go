@@ -18,13 +18,13 @@ type ForestSpec struct {
 // ForestRow is one estimate. Group colours it; Flagged fills the marker
 // (unflagged rows are rings); Threshold, when set, is drawn as a tick.
 type ForestRow struct {
-	Label, Group   string
-	Est, Lo, Hi    float64
-	Flagged        bool
-	Threshold      *float64
-	Detail         string // tooltip text (test, n)
-	FlagName       string // legend word for a filled marker ("flagged", "FAIL")
-	UnflaggedWords string // legend word for a ring ("not flagged", "pass")
+	Label, Group  string
+	Est, Lo, Hi   float64
+	Flagged       bool
+	Threshold     *float64
+	Detail        string // tooltip text (test, n)
+	FlagName      string // legend word for a filled marker ("flagged", "FAIL")
+	UnflaggedName string // legend word for a ring ("not flagged", "pass")
 }
 
 // Forest draws s.
@@ -94,7 +94,7 @@ func Forest(s ForestSpec) *Chart {
 			fill = col
 			flagWord = r.FlagName
 		} else {
-			ringWord = r.UnflaggedWords
+			ringWord = r.UnflaggedName
 		}
 		tip := fmt.Sprintf("%s: %s [%s, %s]", r.Label, fmtVal(r.Est), fmtVal(r.Lo), fmtVal(r.Hi))
 		if r.Detail != "" {

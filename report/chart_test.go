@@ -36,7 +36,7 @@ func goldenCharts() map[string]*Chart {
 		"forest": Forest(ForestSpec{Title: "scorecard", XLabel: "rate", Ref: ptr(0), RefLabel: "no effect",
 			Rows: []ForestRow{
 				{Label: "sycophancy", Group: "probe", Est: 0.3, Lo: 0.2, Hi: 0.4, Flagged: true, Threshold: ptr(0.25), FlagName: "FAIL"},
-				{Label: "mirage", Group: "probe", Est: -0.05, Lo: -0.1, Hi: 0.02, UnflaggedWords: "pass"},
+				{Label: "mirage", Group: "probe", Est: -0.05, Lo: -0.1, Hi: 0.02, UnflaggedName: "pass"},
 			}}),
 		"ternary": Ternary(TernarySpec{Title: "trilemma", Axes: [3]string{"opt", "val", "gen"},
 			Points: []TernaryPoint{{Label: "p", Group: "g", V: [3]float64{0.6, 0.3, 0.3}}, {Label: "q", Group: "h", V: [3]float64{0.2, 0.4, 0.4}}}}),

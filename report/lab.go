@@ -271,7 +271,7 @@ func labScorecard(sum *lab.Summary, cfg *labConfig) *Section {
 			}
 			rows = append(rows, ForestRow{Label: d + " on " + o, Group: group, Est: c.Estimate, Lo: c.CILow, Hi: c.CIHigh, Flagged: c.Flagged,
 				Threshold: cfg.threshold(d), Detail: fmt.Sprintf("flagged in %d of %d seeds", c.FlaggedSeeds, c.Seeds),
-				FlagName: "flagged", UnflaggedWords: "not flagged"})
+				FlagName: "flagged", UnflaggedName: "not flagged"})
 		}
 	}
 	s.chart(Forest(ForestSpec{Title: "Detector estimates: planted organism against clean control", XLabel: "estimate (rate or difference of rates; 95% CI)",

@@ -67,7 +67,7 @@ func addDataAudit(p *Page, dir string, _ bool) error {
 
 func rateRow(label, group string, r prefs.Rate) ForestRow {
 	return ForestRow{Label: label, Group: group, Est: r.Rate, Lo: r.CILow, Hi: r.CIHigh, Flagged: r.PValue < 0.05 && r.N > 0,
-		Detail: fmt.Sprintf("%d of %d, p = %.3g against %g", r.K, r.N, r.PValue, r.Null), FlagName: "p < 0.05", UnflaggedWords: "p ≥ 0.05"}
+		Detail: fmt.Sprintf("%d of %d, p = %.3g against %g", r.K, r.N, r.PValue, r.Null), FlagName: "p < 0.05", UnflaggedName: "p ≥ 0.05"}
 }
 
 func prefsOverview(rep *prefs.Report) *Section {
