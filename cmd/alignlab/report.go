@@ -133,6 +133,13 @@ func dataAuditReport(w io.Writer, root string, seed uint64, rep *prefs.Report) {
 	})
 }
 
+// inspectReport writes an inspect run's report (after its inspect.json)
+// and prints "inspect: report PATH" on w: the one call each inspect
+// subcommand makes, e.g. inspectReport(unlessQuiet(cmd.ErrOrStderr(), quiet), dir).
+func inspectReport(w io.Writer, dir string) {
+	printReport(w, "inspect", func() (string, error) { return report.WriteRun(dir, report.Options{}) })
+}
+
 // unlessQuiet returns w, or a writer that drops everything when quiet.
 func unlessQuiet(w io.Writer, quiet bool) io.Writer {
 	if quiet {
