@@ -7,12 +7,30 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
+// Exit codes, the same for every command (README "Exit codes"):
+const (
+	exitOK = 0
+	// exitGate: the command ran and a check it gates on failed (audit:
+	// a policy rule does not hold).
+	exitGate = 1
+	// exitErr: any error: a usage error (unknown flag, missing or extra
+	// argument), bad input, or work that could not complete.
+	exitErr = 2
+)
+
+// exitCodesHelp is the exit-code table shown by 'alignlab --help'.
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  a gate failed: the command ran and a check failed (audit: a policy rule does not hold)
+  2  error: a usage error (unknown flag, missing argument), bad input, or work that could not complete`
+
 // exitError carries a specific exit code out of a command (the audit gate
-// uses 1 for a failed policy and 2 for errors).
+// uses exitGate for a failed policy and exitErr for errors).
 type exitError struct {
 	code int
 	err  error
@@ -28,23 +46,60 @@ func newRootCmd() *cobra.Command {
 		Long: `alignlab trains language models to follow preferences (DPO family, RLHF baseline),
 probes them for the documented alignment failure modes, and inspects them from the inside.
 
-Start with 'alignlab lab', which runs the whole system on an embedded synthetic world.`,
+Start with 'alignlab lab', which runs the whole system on an embedded synthetic world.
+Results go to stdout (tables, or JSON with --json); progress goes to stderr and is
+silenced by --quiet. 'alignlab runs ls' lists past runs.
+
+` + exitCodesHelp,
+		Example: `  alignlab lab --quick
+  alignlab audit --target http://localhost:8000/v1 --model my-model --json
+  alignlab runs ls`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr (results still go to stdout)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitErr, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
 	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd(), newAuditCmd(), newServeCmd(), newTokenizerCmd(), newExportCmd(), newTrainCmd(), newInspectCmd(), newReportCmd())
 	return root
 }
 
+// quietFlag reports whether --quiet was given (the root's persistent flag,
+// or a command's own).
+func quietFlag(c *cobra.Command) bool {
+	q, err := c.Flags().GetBool("quiet")
+	return err == nil && q
+}
+
 func main() {
-	err := newRootCmd().Execute()
+	cmd, err := newRootCmd().ExecuteC()
 	if err == nil {
 		return
+	}
+	if isUsageError(err) {
+		err = fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())
 	}
 	fmt.Fprintln(os.Stderr, "alignlab:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		os.Exit(ee.code)
 	}
-	os.Exit(2)
+	os.Exit(exitErr)
+}
+
+// isUsageError reports whether err is one of cobra's argument errors
+// (cobra.ExactArgs and friends, unknown commands), which are not typed.
+func isUsageError(err error) bool {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return false
+	}
+	m := err.Error()
+	for _, p := range []string{"accepts ", "requires at least ", "requires at most ", "unknown command ", "invalid argument "} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return false
 }
