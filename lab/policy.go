@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/alignlab/alignlab/model"
 )
@@ -14,6 +15,10 @@ type Policy struct {
 	Codec Codec
 	// MaxNew caps reply length in tokens.
 	MaxNew int
+	// Hooks, when non-nil, fire in every forward pass of Generate, Replies
+	// and ReplyLogProbs (e.g. to steer or ablate a direction); nil costs
+	// nothing. Clone keeps them.
+	Hooks *model.Hooks
 }
 
 // genBatch is how many prompts one Generate call takes: large enough to
@@ -31,7 +36,7 @@ func (p *Policy) Clone() (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Policy{Model: m, Codec: p.Codec, MaxNew: p.MaxNew}, nil
+	return &Policy{Model: m, Codec: p.Codec, MaxNew: p.MaxNew, Hooks: p.Hooks}, nil
 }
 
 // Weights returns a copy of the flat weight buffer (a checkpoint in memory).
@@ -83,7 +88,7 @@ func (p *Policy) Generate(ps []Prompt, temperature float32, seed int64) ([]Sampl
 	for lo := 0; lo < len(toks); lo += genBatch {
 		hi := min(lo+genBatch, len(toks))
 		gens, err := p.Model.Generate(toks[lo:hi], model.GenerateConfig{MaxNewTokens: p.MaxNew,
-			Temperature: temperature, StopTokens: stops, Seed: seed + int64(lo)})
+			Temperature: temperature, StopTokens: stops, Seed: seed + int64(lo), Hooks: p.Hooks})
 		if err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
@@ -153,5 +158,46 @@ func (p *Policy) ReplyLogProbs(ps []Prompt, replies []string) ([]float32, error)
 			return nil, err
 		}
 	}
+	if p.Hooks != nil {
+		return hookedLogProbs(p, seqs, 64)
+	}
 	return seqLogProbs(p, seqs, 64)
+}
+
+// hookedLogProbs is seqLogProbs through Forward with p.Hooks (log-softmax
+// of the logits in float64), since SequenceLogProbs takes no hooks.
+func hookedLogProbs(p *Policy, rs []encodedReply, batch int) ([]float32, error) {
+	out := make([]float32, 0, len(rs))
+	V := p.Model.Config.VocabSize
+	var tokens []int32
+	var mask []float32
+	for lo := 0; lo < len(rs); lo += batch {
+		hi := min(lo+batch, len(rs))
+		var T int
+		tokens, mask, T = packReplies(rs[lo:hi], tokens, mask)
+		logits, err := p.Model.Forward(tokens, hi-lo, T, p.Hooks)
+		if err != nil {
+			return nil, fmt.Errorf("reply log-probs: %w", err)
+		}
+		for b := 0; b < hi-lo; b++ {
+			var sum float64
+			for t := 1; t < T; t++ {
+				if mask[b*T+t] == 0 {
+					continue
+				}
+				row := logits[(b*T+t-1)*V : (b*T+t)*V] // predicts position t
+				mx := float64(row[0])
+				for _, x := range row {
+					mx = math.Max(mx, float64(x))
+				}
+				var z float64
+				for _, x := range row {
+					z += math.Exp(float64(x) - mx)
+				}
+				sum += float64(row[tokens[b*T+t]]) - mx - math.Log(z)
+			}
+			out = append(out, float32(sum))
+		}
+	}
+	return out, nil
 }

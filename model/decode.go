@@ -5,6 +5,9 @@
 //
 // The math follows ENGINE_API.md exactly, as the training forward does: the
 // cache only avoids recomputing the keys and values of earlier tokens.
+//
+// Hook points (KVCache.SetHooks) fire here under Forward's names; see
+// SetHooks for the shapes. Without hooks each check is one nil comparison.
 
 package model
 
@@ -12,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -91,6 +95,12 @@ func (m *Model) extendCache(c *KVCache, seqs []int, tokens [][]int32, all bool, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	h := c.hooks
+	if h != nil {
+		if err := checkDecodeHooks(h, cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	V, C := cfg.VocabSize, cfg.Dim
 	nOut := len(seqs)
 	if all {
@@ -102,10 +112,25 @@ func (m *Model) extendCache(c *KVCache, seqs []int, tokens [][]int32, all bool, 
 	p := m.Params
 	n, outIdx := 0, 0 // rows in the current chunk; logits rows written so far
 	flush := func() {
+		if h != nil {
+			c.hookSegments(n)
+			m.hookEmbed(c, n)
+		}
 		for l := range cfg.NumLayers {
 			m.decodeLayer(c, l, n)
 		}
-		if k := len(c.outRows); k > 0 {
+		if h != nil && h.wants(hookLnFinalName) {
+			// Norm every row so the hook sees each position, then gather.
+			m.decNorm(c.xn, c.x, p.FinalNormW, p.FinalNormB, n)
+			c.fire(hookLnFinalName, c.xn, C, 0)
+			for i, r := range c.outRows {
+				copy(c.att[i*C:(i+1)*C], c.xn[r*C:(r+1)*C])
+			}
+			if k := len(c.outRows); k > 0 {
+				tensor.Gemm(false, true, k, V, C, 1, c.att, C, p.LMHead, C, 0, c.logits[outIdx*V:], V)
+				outIdx += k
+			}
+		} else if k := len(c.outRows); k > 0 {
 			// Gather the wanted rows (att is free now) and norm them at once.
 			for i, r := range c.outRows {
 				copy(c.att[i*C:(i+1)*C], c.x[r*C:(r+1)*C])
@@ -123,7 +148,7 @@ func (m *Model) extendCache(c *KVCache, seqs []int, tokens [][]int32, all bool, 
 			c.rowSeq[n], c.rowPos[n] = s, pos
 			x := c.x[n*C : (n+1)*C]
 			copy(x, p.TokEmb[int(tok)*C:(int(tok)+1)*C])
-			if cfg.Family == GPT2 {
+			if cfg.Family == GPT2 && h == nil { // hooked: hookEmbed adds them
 				pe := p.PosEmb[pos*C : (pos+1)*C]
 				for d := range x {
 					x[d] += pe[d]
@@ -192,9 +217,23 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 	C, H, QKV := cfg.Dim, cfg.HiddenDim, cfg.QKVDim()
 	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
 	AD := nH * hd
+	hk := c.hooks
+	var names *[numLayerHooks]string
+	if hk != nil {
+		names = &hk.names[l]
+		c.fire(names[hookResidPre], c.x, C, 0)
+	}
 
 	m.decNorm(c.xn, c.x, lp.AttnNormW, lp.AttnNormB, n)
+	if hk != nil {
+		c.fire(names[hookLn1], c.xn, C, 0)
+	}
 	decLinear(c.qkv, c.xn, lp.QKVW, lp.QKVB, n, QKV, C, false)
+	if hk != nil {
+		c.fireCols(names[hookQ], c.qkv, n, QKV, 0, nH, hd)
+		c.fireCols(names[hookK], c.qkv, n, QKV, nH*hd, nKV, hd)
+		c.fireCols(names[hookV], c.qkv, n, QKV, (nH+nKV)*hd, nKV, hd)
+	}
 	for r := 0; r < n; r++ {
 		row := c.qkv[r*QKV : (r+1)*QKV]
 		pos := c.rowPos[r]
@@ -205,17 +244,40 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 				ropeRotateHead(row[h*hd:(h+1)*hd], cos, sin)
 			}
 		}
-		s := c.rowSeq[r]
-		for h := 0; h < nKV; h++ {
-			off := c.kvOffset(l, s, h) + pos*hd
-			copy(c.k[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
-			copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
+		if hk == nil {
+			c.storeKV(l, r)
+		}
+	}
+	if hk != nil {
+		// Hooks may change the keys and values: store them afterwards.
+		if cfg.Family == Llama {
+			c.fireCols(names[hookRotQ], c.qkv, n, QKV, 0, nH, hd)
+			c.fireCols(names[hookRotK], c.qkv, n, QKV, nH*hd, nKV, hd)
+		}
+		for r := 0; r < n; r++ {
+			c.storeKV(l, r)
 		}
 	}
 	c.attention(l, n)
-	decLinear(c.x, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, true)
+	if hk != nil {
+		c.fire(names[hookZ], c.att, nH, hd)
+	}
+	if hk != nil && hk.wants(names[hookAttnOut]) {
+		// The branch needs its own buffer (xn is free) to be hooked.
+		decLinear(c.xn, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, false)
+		c.fire(names[hookAttnOut], c.xn, C, 0)
+		residualForward(c.x[:n*C], c.x[:n*C], c.xn[:n*C])
+	} else {
+		decLinear(c.x, c.att, lp.AttnOutW, lp.AttnOutB, n, C, AD, true)
+	}
+	if hk != nil {
+		c.fire(names[hookResidMid], c.x, C, 0)
+	}
 
 	m.decNorm(c.xn, c.x, lp.MLPNormW, lp.MLPNormB, n)
+	if hk != nil {
+		c.fire(names[hookLn2], c.xn, C, 0)
+	}
 	if cfg.Gated() {
 		// Gate rows [0,H) and up rows [H,2H) of FCW are two contiguous
 		// matrices: two products give gate and up as [n, H] blocks, so one
@@ -233,12 +295,45 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 			decLinear(gate, c.xn, lp.FCW[:H*C], gb, n, H, C, false)
 			decLinear(up, c.xn, lp.FCW[H*C:], ub, n, H, C, false)
 		}
+		if hk != nil {
+			c.fire(names[hookPre], gate, H, 0)
+			c.fire(names[hookPreLinear], up, H, 0)
+		}
 		tensor.SwiGLUForward(c.hid[:n*H], gate, up)
 	} else {
 		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
+		if hk != nil {
+			c.fire(names[hookPre], c.fc, H, 0)
+		}
 		tensor.GELUForward(c.hid[:n*H], c.fc[:n*H])
 	}
-	decLinear(c.x, c.hid, lp.ProjW, lp.ProjB, n, C, H, true)
+	if hk != nil {
+		c.fire(names[hookPost], c.hid, H, 0)
+	}
+	if hk != nil && hk.wants(names[hookMLPOut]) {
+		decLinear(c.xn, c.hid, lp.ProjW, lp.ProjB, n, C, H, false)
+		c.fire(names[hookMLPOut], c.xn, C, 0)
+		residualForward(c.x[:n*C], c.x[:n*C], c.xn[:n*C])
+	} else {
+		decLinear(c.x, c.hid, lp.ProjW, lp.ProjB, n, C, H, true)
+	}
+	if hk != nil {
+		c.fire(names[hookResidPost], c.x, C, 0)
+	}
+}
+
+// storeKV copies row r's keys and values (after RoPE) into the cache at its
+// sequence and position, for layer l.
+func (c *KVCache) storeKV(l, r int) {
+	cfg := c.cfg
+	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
+	row := c.qkv[r*cfg.QKVDim() : (r+1)*cfg.QKVDim()]
+	s, pos := c.rowSeq[r], c.rowPos[r]
+	for h := 0; h < nKV; h++ {
+		off := c.kvOffset(l, s, h) + pos*hd
+		copy(c.k[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
+		copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
+	}
 }
 
 // decNorm applies the family's normalisation to rows rows of width Dim.
@@ -320,4 +415,127 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 			}
 		}
 	}
+}
+
+// checkDecodeHooks reports a hook the KV-cache path cannot serve: a name
+// that is no hook point of cfg, or an attention pattern (decode attends
+// row by row over different lengths and never forms the [T, T] pattern).
+func checkDecodeHooks(h *Hooks, cfg Config) error {
+	if err := h.check(cfg); err != nil {
+		return err
+	}
+	for _, e := range h.entries {
+		if strings.HasSuffix(e.name, "."+layerHookSuffix[hookPattern]) {
+			return fmt.Errorf("model: hook %q is not fired during KV-cache decoding; use Forward for attention patterns", e.name)
+		}
+	}
+	return nil
+}
+
+// hookSeg is a group of rows of the current chunk fired as one activation:
+// k sequences (runs run..run+k-1 of the chunk) with t new tokens each.
+type hookSeg struct{ row, run, k, t int }
+
+// hookRows maps the rows of the activation being fired to sequences and
+// positions while the KV-cache path fires; both nil in Forward.
+type hookRows struct{ seqs, starts []int }
+
+// Sequence is the sequence that row b of the activation being fired belongs
+// to: b itself in Forward; in Prefill, Extend and DecodeStep the cache's
+// sequence slot, which in Generate is the prompt's index. Valid only inside
+// a callback.
+func (h *Hooks) Sequence(b int) int {
+	if h.rows.seqs == nil {
+		return b
+	}
+	return h.rows.seqs[b]
+}
+
+// Position is the position within its sequence of token t of row b of the
+// activation being fired (0 is the sequence's first token): t in Forward,
+// and in the KV-cache path the number of tokens cached before the call plus
+// t. Valid only inside a callback.
+func (h *Hooks) Position(b, t int) int {
+	if h.rows.starts == nil {
+		return t
+	}
+	return h.rows.starts[b] + t
+}
+
+// hookSegments groups the chunk's n rows for firing: each sequence's rows
+// are contiguous with consecutive positions, and neighbouring sequences
+// that feed as many tokens share one activation [k, t, ...].
+func (c *KVCache) hookSegments(n int) {
+	c.segs, c.segSeq, c.segStart = c.segs[:0], c.segSeq[:0], c.segStart[:0]
+	for r := 0; r < n; {
+		e := r + 1
+		for e < n && c.rowSeq[e] == c.rowSeq[r] {
+			e++
+		}
+		if k := len(c.segs); k > 0 && c.segs[k-1].t == e-r {
+			c.segs[k-1].k++
+		} else {
+			c.segs = append(c.segs, hookSeg{row: r, run: len(c.segSeq), k: 1, t: e - r})
+		}
+		c.segSeq = append(c.segSeq, c.rowSeq[r])
+		c.segStart = append(c.segStart, c.rowPos[r])
+		r = e
+	}
+}
+
+// fire calls the hooks for name on buf, the chunk's rows of d2 (times d3
+// when d3 > 0) floats each, once per segment with shape [k, t, d2(, d3)].
+func (c *KVCache) fire(name string, buf []float32, d2, d3 int) {
+	h := c.hooks
+	w := d2
+	if d3 > 0 {
+		w *= d3
+	}
+	for _, sg := range c.segs {
+		h.rows = hookRows{seqs: c.segSeq[sg.run : sg.run+sg.k], starts: c.segStart[sg.run : sg.run+sg.k]}
+		h.fire(name, buf[sg.row*w:(sg.row+sg.k*sg.t)*w], sg.k, sg.t, d2, d3)
+	}
+	h.rows = hookRows{}
+}
+
+// fireCols fires name on the heads·hd columns at off of each of the n
+// rows of buf (row stride floats apart): they are gathered into a
+// contiguous [n, heads, hd] buffer and scattered back, so a callback may
+// overwrite them as in Forward.
+func (c *KVCache) fireCols(name string, buf []float32, n, stride, off, heads, hd int) {
+	if !c.hooks.wants(name) {
+		return
+	}
+	w := heads * hd
+	if len(c.hookBuf) < n*w {
+		c.hookBuf = make([]float32, c.rows*c.cfg.NumHeads*hd)
+	}
+	g := c.hookBuf[:n*w]
+	for r := 0; r < n; r++ {
+		copy(g[r*w:(r+1)*w], buf[r*stride+off:])
+	}
+	c.fire(name, g, heads, hd)
+	for r := 0; r < n; r++ {
+		copy(buf[r*stride+off:r*stride+off+w], g[r*w:(r+1)*w])
+	}
+}
+
+// hookEmbed fires hook_embed on the chunk's token embeddings, then adds the
+// learned positions (GPT-2), through hook_pos_embed when it is listened to,
+// as Forward does.
+func (m *Model) hookEmbed(c *KVCache, n int) {
+	cfg, C := m.Config, m.Config.Dim
+	c.fire(hookEmbedName, c.x, C, 0)
+	if cfg.Family != GPT2 {
+		return
+	}
+	pe := c.xn[:n*C]
+	for r := 0; r < n; r++ {
+		pos := c.rowPos[r]
+		copy(pe[r*C:(r+1)*C], m.Params.PosEmb[pos*C:(pos+1)*C])
+	}
+	if c.hooks.wants(hookPosEmbedName) {
+		c.fire(hookPosEmbedName, pe, C, 0)
+	}
+	residualForward(c.x[:n*C], c.x[:n*C], pe)
 }

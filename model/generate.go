@@ -31,6 +31,12 @@ type GenerateConfig struct {
 	// with Seed+i, so prompt i generated alone with Seed+i gives the same
 	// tokens as in the batch.
 	Seed int64
+	// Hooks, when non-nil, fire during the prefill and every decode step
+	// (see KVCache.SetHooks for the shapes and row order a callback sees),
+	// so a hook that adds to or overwrites an activation steers what is
+	// generated. Hooks.Sequence gives the prompt index of a row. nil costs
+	// nothing.
+	Hooks *Hooks
 }
 
 // Generation is what one prompt produced: the new tokens only, not the
@@ -71,6 +77,7 @@ func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, e
 	}
 	// The last new token is never fed back, hence the -1.
 	cache := m.NewKVCache(B, maxPrompt+cfg.MaxNewTokens-1)
+	cache.SetHooks(cfg.Hooks)
 	logits, err := m.Prefill(cache, prompts)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)

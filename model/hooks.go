@@ -29,6 +29,7 @@ type Hooks struct {
 	entries []hookEntry
 	names   [][numLayerHooks]string // per layer, built on first use
 	shape   [4]int
+	rows    hookRows // rows' sequences and positions in the KV-cache path (decode.go)
 }
 
 type hookEntry struct {

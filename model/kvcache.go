@@ -59,6 +59,12 @@ type KVCache struct {
 	// scores is per-worker scratch for one (row, kv head) task's attention
 	// scores: NumHeads/NumKVHeads rows of up to maxLen.
 	scores []float32
+
+	// Hook points (nil: none) and their per-chunk scratch (decode.go).
+	hooks            *Hooks
+	segs             []hookSeg
+	segSeq, segStart []int
+	hookBuf          []float32 // gathered query/key/value heads
 }
 
 // NewKVCache returns an empty cache for batch sequences of up to maxLen
@@ -117,6 +123,34 @@ func (c *KVCache) setRows(rows int) {
 	c.rowPos = make([]int, rows)
 	c.outRows = make([]int, 0, rows)
 }
+
+// SetHooks makes Prefill, Extend and DecodeStep fire h's callbacks (nil
+// for none, the default, which costs nothing) under Forward's hook names,
+// so that reading, steering or ablating an activation works the same during
+// generation. Every point fires except attn.hook_pattern, which those calls
+// reject. An activation holds only the tokens of the call, as rows of
+// shape [k, t, ...] with Forward's trailing dims ([k, t, Dim] for the
+// residual stream): one decode step fires once per point with k = the
+// number of active sequences in increasing sequence order and t = 1; a
+// prefill of equal-length prompts fires once with [batch, promptLen, ...].
+// In general the fed rows (sequence by sequence, in feed order, cut into
+// chunks of SetChunkRows rows) are fired in groups of neighbouring
+// sequences that feed the same number of tokens in that chunk, so prompts
+// of different lengths fire separately. Inside a callback
+// h.Sequence(b) and h.Position(b, t) say which sequence and position row b,
+// token t holds; each fed position is seen exactly once per point (the last
+// token Generate samples is never fed, so no hook sees it). Keys and values
+// changed by a hook are what the cache stores. ln_final.hook_normalized
+// sees every fed row, not only those whose logits are returned.
+//
+// Numerics: with hooks on hook_attn_out or hook_mlp_out the branch is added
+// to the residual stream after it is hooked rather than fused into the
+// matrix multiply, which can change the last bits of the result; hooks on
+// other points leave the arithmetic exactly as without hooks.
+func (c *KVCache) SetHooks(h *Hooks) { c.hooks = h }
+
+// Hooks returns the hooks set by SetHooks (nil for none).
+func (c *KVCache) Hooks() *Hooks { return c.hooks }
 
 // Batch is the number of sequence slots.
 func (c *KVCache) Batch() int { return c.batch }
