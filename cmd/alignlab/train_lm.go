@@ -105,6 +105,10 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := writeTrainMeta(dir, cfg.Method, cfg.trainingArgs()); err != nil {
+		r.Close()
+		return nil, err
+	}
 	r.SaveTotalLimit = 2
 	return r, nil
 }

@@ -97,13 +97,23 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))
 	}
-	return train.CreateRun(dir, cfg)
+	r, err := train.CreateRun(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeTrainMeta(dir, cfg.Method, cfg.trainingArgs()); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // trainRun drives s in r (resuming first when asked) with a progress line
 // on stderr, stopping cleanly on Ctrl-C with a checkpoint.
 func trainRun(cmd *cobra.Command, r *train.Run, s train.Stepper, resume bool, a train.TrainingArgs, keys []string) error {
-	r.Progress = cmd.ErrOrStderr()
+	if !quietFlag(cmd) {
+		r.Progress = cmd.ErrOrStderr()
+	}
 	if resume {
 		step, err := r.Resume(s)
 		if err != nil {
