@@ -3,84 +3,48 @@ package mirage
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/alignlab/alignlab/model"
 )
 
-func testModel(t *testing.T) *model.Model {
-	t.Helper()
+// TestAblationRemovesTheDirection: with the projection hooks a later hook
+// at the same point sees no component along the direction, in the prefill
+// and at every decode step of KV-cache generation.
+func TestAblationRemovesTheDirection(t *testing.T) {
 	m, err := model.New(model.GPT2Config(61, 32, 2, 4, 40), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Scale the init up so that sampling is not near-uniform.
-	rng := rand.New(rand.NewPCG(3, 3))
-	for i := range m.Params.Data {
-		m.Params.Data[i] += float32(0.2 * rng.NormFloat64())
-	}
-	return m
-}
-
-func testPrompts(rng *rand.Rand, lens ...int) [][]int32 {
-	out := make([][]int32, len(lens))
-	for i, n := range lens {
-		for range n {
-			out[i] = append(out[i], int32(rng.IntN(61)))
-		}
-	}
-	return out
-}
-
-// TestGenerateMatchesModelGenerate: with no hooks the recomputing generator
-// samples exactly what model.Generate samples (same streams, same logits up
-// to float rounding, which these seeds do not cross).
-func TestGenerateMatchesModelGenerate(t *testing.T) {
-	m := testModel(t)
-	prompts := testPrompts(rand.New(rand.NewPCG(1, 2)), 5, 3, 5, 8, 1)
-	for _, temp := range []float32{0, 1} {
-		cfg := model.GenerateConfig{MaxNewTokens: 10, Temperature: temp, Seed: 9, StopTokens: []int32{4}}
-		want, err := m.Generate(prompts, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := generate(m, prompts, nil, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want {
-			if !slices.Equal(got[i], want[i].Tokens) {
-				t.Fatalf("temperature %g prompt %d: %v, model.Generate %v", temp, i, got[i], want[i].Tokens)
-			}
-		}
-	}
-}
-
-// TestAblationRemovesTheDirection: a hook after the projection sees no
-// component along the direction, at every position of every step.
-func TestAblationRemovesTheDirection(t *testing.T) {
-	m := testModel(t)
 	d := m.Config.Dim
-	u := RandomDirections([]string{"x"}, d, 5)["x"]
-	hooks := model.NewHooks()
-	hooks.Add("blocks.0.hook_resid_post", func(_ string, act []float32, _ []int) { projectOut(act, u) })
-	worst, seen := 0.0, 0
-	hooks.Add("blocks.0.hook_resid_post", func(_ string, act []float32, _ []int) {
+	hook := "blocks.0.hook_resid_post"
+	u := RandomDirections([]string{hook}, d, 5)[hook]
+	a := &Ablated{Dirs: map[string][]float32{hook: u}}
+	hooks := a.hooks()
+	worst, rows, calls := 0.0, 0, 0
+	hooks.Add(hook, func(_ string, act []float32, _ []int) {
+		calls++
 		for r := 0; r < len(act); r += d {
 			var dot float64
 			for j := 0; j < d; j++ {
 				dot += float64(act[r+j]) * float64(u[j])
 			}
 			worst = math.Max(worst, math.Abs(dot))
-			seen++
+			rows++
 		}
 	})
-	if _, err := generate(m, testPrompts(rand.New(rand.NewPCG(4, 4)), 4, 6), hooks, model.GenerateConfig{MaxNewTokens: 5}); err != nil {
+	rng := rand.New(rand.NewPCG(4, 4))
+	prompts := [][]int32{{1, 2, 3, 4}, {5, 6, 7, 8, 9, 10}}
+	for _, p := range prompts {
+		for i := range p {
+			p[i] = int32(rng.IntN(61))
+		}
+	}
+	if _, err := m.Generate(prompts, model.GenerateConfig{MaxNewTokens: 5, Hooks: hooks}); err != nil {
 		t.Fatal(err)
 	}
-	if seen == 0 || worst > 1e-4 {
-		t.Fatalf("after projection the largest component along u is %g (%d rows seen)", worst, seen)
+	if calls < 5 || rows < 10+2*4 || worst > 1e-4 {
+		t.Fatalf("after projection the largest component along u is %g (%d calls, %d rows)", worst, calls, rows)
 	}
 }
 
@@ -93,5 +57,21 @@ func TestProjectOut(t *testing.T) {
 		if math.Abs(float64(act[i]-want[i])) > 1e-6 {
 			t.Fatalf("projectOut: %v, want %v", act, want)
 		}
+	}
+}
+
+func TestRandomDirectionsAreUnit(t *testing.T) {
+	ds := RandomDirections([]string{"a", "b"}, 64, 1)
+	for h, v := range ds {
+		var ss float64
+		for _, x := range v {
+			ss += float64(x) * float64(x)
+		}
+		if math.Abs(ss-1) > 1e-5 {
+			t.Fatalf("%s: |v|² = %g", h, ss)
+		}
+	}
+	if ds["a"][0] == ds["b"][0] {
+		t.Fatal("the same vector at two hooks")
 	}
 }

@@ -1,7 +1,6 @@
 package mirage
 
 import (
-	"sort"
 	"strconv"
 
 	"github.com/alignlab/alignlab/interp/probe"
@@ -24,24 +23,6 @@ func ResidHooks(layers int) []string {
 	out := []string{"blocks.0.hook_resid_pre"}
 	for l := 0; l < layers; l++ {
 		out = append(out, "blocks."+strconv.Itoa(l)+".hook_resid_post")
-	}
-	return out
-}
-
-// byLength groups sequence indices by length, shortest first.
-func byLength(seqs [][]int32) [][]int {
-	idx := map[int][]int{}
-	for i, s := range seqs {
-		idx[len(s)] = append(idx[len(s)], i)
-	}
-	var lens []int
-	for l := range idx {
-		lens = append(lens, l)
-	}
-	sort.Ints(lens)
-	out := make([][]int, len(lens))
-	for k, l := range lens {
-		out[k] = idx[l]
 	}
 	return out
 }
