@@ -18,8 +18,11 @@ type ScatterSpec struct {
 	// XMin, XMax, YMin, YMax, when set, widen the ranges to include them.
 	XMin, XMax, YMin, YMax *float64
 	Refs                   []RefLine
-	// Labels writes each point's label beside it (few points only).
+	// Labels writes each solid point's label beside it (few points only).
 	Labels bool
+	// HollowLabel, when set, names the hollow points in the legend (e.g.
+	// "other seeds").
+	HollowLabel string
 }
 
 // ScatterPoint is one point; YCI and XCI, when set, draw whiskers.
@@ -29,7 +32,9 @@ type ScatterPoint struct {
 	XCI    *[2]float64
 	Group  string
 	Label  string
-	Hollow bool // drawn as a ring (e.g. not flagged)
+	Hollow bool // drawn as a ring (e.g. not flagged, another seed)
+	// Unjoined keeps the point out of its group's connecting line.
+	Unjoined bool
 }
 
 // Scatter draws s.
@@ -70,7 +75,7 @@ func Scatter(s ScatterSpec) *Chart {
 	}
 	legendW := 0.0
 	if len(order) > 1 || (len(order) == 1 && order[0] != "") {
-		legendW = legendWidth(order)
+		legendW = legendWidth(append(order, s.HollowLabel))
 	}
 	f := newFrame(c.Width, c.Height, legendW, xlo, xhi, ylo, yhi)
 	c.open()
@@ -84,7 +89,7 @@ func Scatter(s ScatterSpec) *Chart {
 	for _, g := range s.Connect {
 		var pts []ScatterPoint
 		for _, p := range s.Points {
-			if p.Group == g {
+			if p.Group == g && !p.Unjoined {
 				pts = append(pts, p)
 			}
 		}
@@ -129,9 +134,12 @@ func Scatter(s ScatterSpec) *Chart {
 		}
 		c.printf(`<circle cx="%s" cy="%s" r="4.5" fill="%s" stroke="%s" stroke-width="1.5"%s><title>%s</title></circle>`,
 			num(x), num(y), fill, col, c.mark(Mark{Type: "point", Series: p.Group, Label: p.Label, Data: []float64{p.X, p.Y}, Pixels: []float64{x, y}, Color: col}), esc(tip))
-		if s.Labels && p.Label != "" {
+		if s.Labels && p.Label != "" && !p.Hollow {
 			c.printf(`<text class="pl" x="%s" y="%s">%s</text>`, num(x+7), num(y-6), esc(truncate(p.Label, 18)))
 		}
+	}
+	if s.HollowLabel != "" {
+		items = append(items, legendItem{name: s.HollowLabel, color: "#444", shape: "ringdot"})
 	}
 	if legendW > 0 {
 		c.legend(f.right+16, f.top+8, items)

@@ -5,6 +5,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,23 +27,26 @@ func labCompare(c *lab.Comparison, seed uint64) *Section {
 	s := &Section{ID: "dpo-vs-rlhf", Title: "DPO against RLHF",
 		Intro: "Both methods trained on the clean organism's preference data; DPO swept over beta, RLHF (PPO-style, with a reward model) over its KL coefficient."}
 	first := seed * 1000
+	// Method colours the points; the first seed's sweep is joined into a
+	// frontier and labelled, other seeds (the default setting repeated)
+	// are hollow.
 	var pts []ScatterPoint
 	var connect []string
-	seen := map[string]bool{}
+	hollow := ""
 	for _, r := range c.Runs {
 		g := methodName(r.Method)
-		if r.Seed != first {
-			g += ", other seeds"
-		} else if !seen[g] {
-			seen[g] = true
+		other := r.Seed != first
+		if other {
+			hollow = "other seeds (default setting)"
+		}
+		if !slices.Contains(connect, g) {
 			connect = append(connect, g)
 		}
 		pts = append(pts, ScatterPoint{X: r.KL, Y: r.Gold.Estimate, YCI: &[2]float64{r.Gold.CILow, r.Gold.CIHigh}, Group: g,
-			Label: fmt.Sprintf("%s %s=%g", methodName(r.Method), r.Param, r.Value), Hollow: r.Seed != first})
+			Label: fmt.Sprintf("%s %g", r.Param, r.Value), Hollow: other, Unjoined: other})
 	}
-	sort.SliceStable(pts, func(i, j int) bool { return pts[i].Group < pts[j].Group })
 	s.chart(Scatter(ScatterSpec{Title: "Gold reward against KL to the reference", XLabel: "KL to reference (nats per reply)",
-		YLabel: "gold reward (share correct, 95% CI)", Points: pts, Connect: connect, Labels: true, XMin: ptr(0),
+		YLabel: "gold reward (share correct, 95% CI)", Points: pts, Connect: connect, Labels: true, XMin: ptr(0), HollowLabel: hollow,
 		Note: "Each point is a trained policy: how much gold reward it earns for how far it moved from the reference. Up and to the left is better; a method whose line lies above the other's gets more for the same KL."}))
 	if len(c.Verdicts) > 0 {
 		t := &Table{Title: "Verdicts on the claims made for DPO", Columns: []string{"claim", "verdict", "evidence"}}
