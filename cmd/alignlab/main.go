@@ -61,7 +61,7 @@ silenced by --quiet. 'alignlab runs ls' lists past runs.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitErr, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd(), newAuditCmd(), newServeCmd(), newTokenizerCmd(), newExportCmd(), newTrainCmd(), newInspectCmd(), newReportCmd())
+	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd(), newAuditCmd(), newServeCmd(), newTokenizerCmd(), newExportCmd(), newTrainCmd(), newInspectCmd(), newReportCmd(), newRunsCmd())
 	return root
 }
 
