@@ -1,6 +1,7 @@
 package steer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -326,5 +327,39 @@ func TestWidthAndErrors(t *testing.T) {
 	}
 	if got := AtLayers([]int{0, 3}, "hook_resid_mid"); !slices.Equal(got, []string{"blocks.0.hook_resid_mid", "blocks.3.hook_resid_mid"}) {
 		t.Fatalf("AtLayers: %v", got)
+	}
+}
+
+// TestCompare: pairs share their seed, so with zero steering every pair is
+// identical while sampling, and samples of one prompt differ from each other.
+func TestCompare(t *testing.T) {
+	cfg := testConfigs()["gpt2"]
+	m := testModel(t, cfg)
+	prompts := [][]int32{{1, 2, 3}, {4}}
+	h, err := NewHooks(cfg, Spec{Direction: &interp.Direction{Hook: "blocks.1.hook_resid_pre", Vector: make([]float32, cfg.Dim)}, Scale: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := Compare(m, prompts, 3, model.GenerateConfig{MaxNewTokens: 6, Temperature: 1.5, Seed: 10}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 6 || pairs[4].Prompt != 1 || pairs[4].Sample != 1 || pairs[4].Seed != 14 {
+		t.Fatalf("pairs layout: %d pairs, pair 4 = %+v", len(pairs), pairs[4])
+	}
+	distinct := map[string]bool{}
+	for _, p := range pairs {
+		if !slices.Equal(p.Plain.Tokens, p.Steered.Tokens) {
+			t.Fatalf("prompt %d sample %d: zero steering changed %v into %v", p.Prompt, p.Sample, p.Plain.Tokens, p.Steered.Tokens)
+		}
+		if p.Prompt == 0 {
+			distinct[fmt.Sprint(p.Plain.Tokens)] = true
+		}
+	}
+	if len(distinct) < 2 {
+		t.Fatal("three samples at temperature 1.5 were all the same: seeds are not per sample")
+	}
+	if _, err := Compare(m, prompts, 0, model.GenerateConfig{MaxNewTokens: 1}, h); err == nil {
+		t.Fatal("n = 0 accepted")
 	}
 }
