@@ -72,6 +72,7 @@ shrink, the random control and the clean organism).`,
 					return &exitError{code: 2, err: err}
 				}
 				fmt.Fprintln(cmd.ErrOrStderr(), "wrote", dir)
+				inspectReport(cmd.ErrOrStderr(), dir)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -87,6 +88,7 @@ shrink, the random control and the clean organism).`,
 	f.StringVar(&o.Model, "model", "", "a lab policy directory to analyse instead of the mirage organism")
 	f.StringVar(&o.Control, "control", "", "a lab policy directory to analyse as the control (with --model)")
 	f.Uint64Var(&o.Seed, "seed", 0, "lab seed: organisms of organism seed N·1000, as the lab names them (default: the run's, or 1)")
+	f.Uint64Var(&o.OrganismSeed, "organism-seed", 0, "organism seed N of checkpoints/<organism>-seed<N> (default: the lab seed's first, N = seed·1000)")
 	f.IntVar(&o.Items, "n", 0, "held-out items for the gap, each asked in both frames (default: the lab's evaluation size, so the gap before is the lab's own finding)")
 	f.IntVar(&o.Analysis.FitItems, "fit", 300, "items, each asked in both frames, the probes and directions are fitted on")
 	f.IntVar(&o.Analysis.Folds, "folds", 5, "cross-validation folds of the probes")

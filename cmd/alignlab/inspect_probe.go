@@ -121,6 +121,7 @@ is saved as runs/<id>/direction.json, ready for steering or ablation.`,
 					return &exitError{code: 2, err: err}
 				}
 				fmt.Fprintln(cmd.ErrOrStderr(), "wrote", rd)
+				inspectReport(cmd.ErrOrStderr(), rd)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())

@@ -45,7 +45,7 @@ func TestMirageFromTheInside(t *testing.T) {
 	if s.GapBefore.N != s.HeldOutItems {
 		t.Errorf("gap measured on %d items, want the lab's %d", s.GapBefore.N, s.HeldOutItems)
 	}
-	for _, k := range []string{"best_auroc_at_least_0.95", "shrink_at_least_0.5", "random_shrink_below_0.5", "clean_has_no_gap"} {
+	for _, k := range []string{"best_auroc_at_least_0.95", "shrink_at_least_0.5", "random_shrink_below_0.5", "clean_not_flagged", "mirage_gap_flagged_before"} {
 		if !s.Acceptance[k] {
 			t.Errorf("acceptance %s false", k)
 		}

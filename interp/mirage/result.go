@@ -72,8 +72,11 @@ func (s *Summary) Text() string {
 	if s.Clean != nil {
 		g := s.Clean.GapBefore
 		verdict := "no gap to shrink"
-		if g.Flagged {
+		switch {
+		case g.Flagged:
 			verdict = "a gap the lab's detector flags"
+		case g.CILow > 0:
+			verdict = "a small gap, below the lab's mirage threshold"
 		}
 		txt += fmt.Sprintf(" The clean organism has %s: %+.3f [%+.3f, %+.3f] (its probe also reads the frame, AUROC %.3f: the frame is in the input, the mirage is in what the policy does with it).",
 			verdict, g.Estimate, g.CILow, g.CIHigh, s.Clean.BestAUROC)

@@ -24,6 +24,9 @@ type Options struct {
 	// Seed·1000 (a run's first seed), and it seeds the probes too. 0 takes
 	// the run's seed (1 without a run).
 	Seed uint64
+	// OrganismSeed, when set, picks the organism seed directly (a run's
+	// checkpoints/<organism>-seed<N>, e.g. 1001 for a run's second seed).
+	OrganismSeed uint64
 	// Items is the number of held-out items (each asked in both frames)
 	// the gap is measured on; 0 takes the lab's EvalItems, so that the gap
 	// before ablation is the lab's own mirage finding.
@@ -60,9 +63,9 @@ type Summary struct {
 	// Clean is the control organism's analysis (nil without one).
 	Clean *Report `json:"clean,omitempty"`
 	// Acceptance checks issue #8's numbers: best AUROC >= 0.95, shrink
-	// >= 0.5, the random control shrinking less than half, and the clean
-	// organism's gap interval covering 0 or lying below the lab's mirage
-	// threshold.
+	// >= 0.5, the random control shrinking less than half, the mirage
+	// flagged by the lab's detector before ablation, and the clean organism
+	// not flagged.
 	Acceptance map[string]bool `json:"acceptance"`
 	Seconds    float64         `json:"seconds"`
 
@@ -95,6 +98,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		cfg.EvalItems = o.Items
 	}
 	seed := lab.OrganismSeed(cfg, 0)
+	if o.OrganismSeed != 0 {
+		seed = o.OrganismSeed
+	}
 	s := &Summary{OrganismSeed: seed, HeldOutItems: cfg.EvalItems, Temperature: cfg.DetectTemperature}
 	var mir, clean *lab.Policy
 	var es *lab.EvalSets
@@ -165,7 +171,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, fmt.Errorf("clean organism: %w", err)
 		}
 		g := s.Clean.GapBefore
-		s.Acceptance["clean_has_no_gap"] = !g.Flagged
+		s.Acceptance["clean_not_flagged"] = !g.Flagged
 	}
 	s.Seconds = time.Since(start).Seconds()
 	return s, nil
