@@ -11,9 +11,10 @@ import (
 
 func newDataSynthCmd() *cobra.Command {
 	var (
-		cfg   prefs.SynthConfig
-		kinds = map[string]*int{}
-		truth string
+		cfg    prefs.SynthConfig
+		kinds  = map[string]*int{}
+		truth  string
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "synth OUT.jsonl",
@@ -22,8 +23,9 @@ func newDataSynthCmd() *cobra.Command {
 simulated annotators of known kinds: honest, sycophantic, length_biased, position_biased,
 drifting (honest until a time, then random) and spammer; plus planted duplicates,
 contradictions and cycles. --truth writes what was planted, to check 'data audit' against.`,
-		Example: `  alignlab data synth --items 5000 --truth truth.json prefs.jsonl && alignlab data audit prefs.jsonl`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  alignlab data synth --items 5000 --truth truth.json prefs.jsonl && alignlab data audit prefs.jsonl
+  alignlab data synth --spammer 5 --seed 3 --json noisy.jsonl`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Annotators = map[string]int{}
 			for k, v := range kinds {
@@ -46,6 +48,9 @@ contradictions and cycles. --truth writes what was planted, to check 'data audit
 					return &exitError{code: 2, err: err}
 				}
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"out": args[0], "rows": t.Rows, "truth": truth})
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "synth: wrote %d rows to %s\n", t.Rows, args[0])
 			return nil
 		},
@@ -65,5 +70,6 @@ contradictions and cycles. --truth writes what was planted, to check 'data audit
 	fl.IntVar(&cfg.Contradictions, "contradictions", 10, "contradicting rows to plant")
 	fl.IntVar(&cfg.Cycles, "cycles", 3, "3-cycles to plant")
 	fl.StringVar(&truth, "truth", "", "also write the planted truth as JSON to this file")
+	fl.BoolVar(&asJSON, "json", false, `print {"out", "rows", "truth"} as JSON on stdout`)
 	return cmd
 }

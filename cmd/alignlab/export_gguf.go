@@ -11,7 +11,10 @@ import (
 )
 
 func newExportGGUFCmd() *cobra.Command {
-	var dir, out, typ, name, pre string
+	var (
+		dir, out, typ, name, pre string
+		asJSON                   bool
+	)
 	cmd := &cobra.Command{
 		Use:   "gguf --model DIR --out FILE",
 		Short: "Write a Llama-family model and its tokenizer as GGUF for llama.cpp",
@@ -44,6 +47,9 @@ llama.cpp's greedy tokens equal alignlab's.`,
 			if err := hf.ExportGGUF(out, m, tok, opts); err != nil {
 				return &exitError{code: 2, err: err}
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"out": out, "type": typ, "layers": m.Config.NumLayers, "vocab": m.Config.VocabSize})
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "export gguf: wrote %s (%s, %d layers, vocab %d)\n", out, typ, m.Config.NumLayers, m.Config.VocabSize)
 			return nil
 		},
@@ -53,6 +59,7 @@ llama.cpp's greedy tokens equal alignlab's.`,
 	fl.StringVar(&out, "out", "", "GGUF file to write")
 	fl.StringVar(&typ, "type", "f16", "tensor type of the matrices: f32 or f16")
 	fl.StringVar(&name, "name", "", "general.name recorded in the file (default alignlab)")
+	fl.BoolVar(&asJSON, "json", false, `print {"out", "type", "layers", "vocab"} as JSON on stdout`)
 	fl.StringVar(&pre, "pre", "", "llama.cpp pre-tokenizer name (default: recognised from tokenizer.json)")
 	return cmd
 }

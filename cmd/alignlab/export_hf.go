@@ -10,7 +10,10 @@ import (
 )
 
 func newExportHFCmd() *cobra.Command {
-	var dir, out string
+	var (
+		dir, out string
+		asJSON   bool
+	)
 	cmd := &cobra.Command{
 		Use:   "hf --model DIR --out DIR",
 		Short: "Write a model as a Hugging Face checkpoint (transformers, TRL)",
@@ -33,11 +36,15 @@ and the tokenizer files, so that AutoModelForCausalLM.from_pretrained(DIR) loads
 			if tok == nil {
 				note = " (no tokenizer.json in the source: none written)"
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"out": out, "tokenizer": tok != nil})
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "export hf: wrote %s%s\n", out, note)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "model", "", "model directory (Hugging Face or alignlab checkpoint)")
 	cmd.Flags().StringVar(&out, "out", "", "directory to write")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"out", "tokenizer"} as JSON on stdout`)
 	return cmd
 }

@@ -12,10 +12,13 @@ import (
 var version = "dev"
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the alignlab version, Go version and platform",
-		Args:  cobra.NoArgs,
+		Example: `  alignlab version
+  alignlab version --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := version
 			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
@@ -25,8 +28,13 @@ func newVersionCmd() *cobra.Command {
 					}
 				}
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]string{"version": v, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "alignlab %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"version", "go", "os", "arch"} as JSON`)
+	return cmd
 }
