@@ -29,6 +29,10 @@ type serveFlags struct {
 	maxTokensLimit             int
 	maxBodyBytes               int64
 	grace                      time.Duration
+	// asJSON prints the ready line as JSON on stdout (to ready) and logs
+	// as JSON; quiet logs warnings and errors only.
+	asJSON, quiet bool
+	ready         io.Writer
 }
 
 func newServeCmd() *cobra.Command {
@@ -55,11 +59,13 @@ list) or --allow-remote. SIGINT/SIGTERM stop it gracefully: requests in flight g
 --shutdown-timeout to finish, then are cut with an error.`,
 		Example: `  alignlab serve --model ./my-checkpoint
   ALIGNLAB_API_KEY=sk-local alignlab serve --model ./SmolLM2-135M-Instruct --addr 0.0.0.0:8000
+  alignlab serve --model ./my-checkpoint --addr 127.0.0.1:0 --json --quiet   # prints {"url": ...} once ready
   curl -s localhost:8080/v1/chat/completions -d '{"messages":[{"role":"user","content":"hi"}]}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			f.quiet, f.ready = quietFlag(cmd), cmd.OutOrStdout()
 			return runServe(ctx, f, cmd.ErrOrStderr())
 		},
 	}
@@ -75,6 +81,7 @@ list) or --allow-remote. SIGINT/SIGTERM stop it gracefully: requests in flight g
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", 4<<20, "largest request body")
 	fl.IntVar(&f.maxN, "max-n", 16, "largest n (choices per prompt)")
 	fl.DurationVar(&f.grace, "shutdown-timeout", 30*time.Second, "how long requests in flight may finish after SIGINT/SIGTERM")
+	fl.BoolVar(&f.asJSON, "json", false, `once listening, print {"url", "model", "addr"} on stdout (a server has no result; this tells a script where it is, e.g. with --addr 127.0.0.1:0), and log as JSON lines`)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -87,7 +94,15 @@ func runServe(ctx context.Context, f serveFlags, logw io.Writer) error {
 	if !serve.IsLoopback(f.addr) && key == "" && !f.allowRemote {
 		return fmt.Errorf("--addr %s listens beyond this machine: set an API key (--api-key or $%s) or pass --allow-remote", f.addr, apiKeyEnv)
 	}
-	log := slog.New(slog.NewTextHandler(logw, nil))
+	lo := &slog.HandlerOptions{}
+	if f.quiet {
+		lo.Level = slog.LevelWarn
+	}
+	var h slog.Handler = slog.NewTextHandler(logw, lo)
+	if f.asJSON {
+		h = slog.NewJSONHandler(logw, lo)
+	}
+	log := slog.New(h)
 	start := time.Now()
 	m, tok, err := serve.Load(f.model)
 	if err != nil {
@@ -116,6 +131,13 @@ func runServe(ctx context.Context, f serveFlags, logw io.Writer) error {
 		"layers", m.Config.NumLayers, "dim", m.Config.Dim, "vocab", m.Config.VocabSize, "max_batch", c.MaxBatch,
 		"max_context", c.MaxContext, "kv_cache_mb", serve.KVCacheBytes(m.Config, c.MaxBatch, c.MaxContext)>>20,
 		"api_key", key != "", "load_ms", time.Since(start).Milliseconds())
+	if f.asJSON && f.ready != nil {
+		if err := writeJSON(f.ready, map[string]string{"url": "http://" + ln.Addr().String() + "/v1", "model": name, "addr": ln.Addr().String()}); err != nil {
+			s.Close()
+			ln.Close()
+			return err
+		}
+	}
 	if err := s.Serve(ctx, ln, f.grace); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -61,10 +62,11 @@ func TestServeEndToEnd(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
+	logs, ready := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, serveFlags{model: dir, addr: addr, apiKey: "sk-e2e-secret", maxBatch: 4, maxBodyBytes: 1 << 20, maxN: 4, grace: time.Second}, logs)
+		done <- runServe(ctx, serveFlags{model: dir, addr: addr, apiKey: "sk-e2e-secret", maxBatch: 4, maxBodyBytes: 1 << 20, maxN: 4, grace: time.Second,
+			asJSON: true, ready: ready}, logs)
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(10 * time.Second)
@@ -97,6 +99,11 @@ func TestServeEndToEnd(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
+	}
+	// --json: the ready line tells a script where the server is.
+	var rd struct{ URL, Model, Addr string }
+	if err := json.Unmarshal([]byte(ready.String()), &rd); err != nil || rd.URL != base+"/v1" || rd.Model != filepath.Base(dir) {
+		t.Errorf("ready line %q (%v): want the URL %s/v1 and model", ready.String(), err, base)
 	}
 	out := logs.String()
 	if !strings.Contains(out, "/v1/chat/completions") || !strings.Contains(out, "stopped") {
