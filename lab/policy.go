@@ -17,7 +17,8 @@ type Policy struct {
 	MaxNew int
 	// Hooks, when non-nil, fire in every forward pass of Generate, Replies
 	// and ReplyLogProbs (e.g. to steer or ablate a direction); nil costs
-	// nothing. Clone keeps them.
+	// nothing. Clone leaves them out: one Hooks value must not serve two
+	// passes at once.
 	Hooks *model.Hooks
 }
 
@@ -36,7 +37,7 @@ func (p *Policy) Clone() (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Policy{Model: m, Codec: p.Codec, MaxNew: p.MaxNew, Hooks: p.Hooks}, nil
+	return &Policy{Model: m, Codec: p.Codec, MaxNew: p.MaxNew}, nil
 }
 
 // Weights returns a copy of the flat weight buffer (a checkpoint in memory).

@@ -146,7 +146,8 @@ func (c *KVCache) setRows(rows int) {
 // Numerics: with hooks on hook_attn_out or hook_mlp_out the branch is added
 // to the residual stream after it is hooked rather than fused into the
 // matrix multiply, which can change the last bits of the result; hooks on
-// other points leave the arithmetic exactly as without hooks.
+// other points leave the arithmetic exactly as without hooks. One Hooks
+// value must not serve two caches (or a cache and Forward) at once.
 func (c *KVCache) SetHooks(h *Hooks) { c.hooks = h }
 
 // Hooks returns the hooks set by SetHooks (nil for none).
