@@ -21,6 +21,7 @@ func newTokenizerTrainCmd() *cobra.Command {
 		out                string
 		eos, bos, pad      string
 		chatTemplate       string
+		asJSON             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "train --corpus FILE... --vocab-size N --out DIR",
@@ -43,7 +44,7 @@ same vocabulary. Special tokens take the first ids, in the order given.`,
 			if err != nil {
 				return err
 			}
-			stderr := cmd.ErrOrStderr()
+			stderr := unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))
 			fmt.Fprintf(stderr, "training on %d documents, %.1f MB...\n", len(docs), float64(size)/1e6)
 			start := time.Now()
 			tk, err := tokenizer.Train(docs, tokenizer.TrainConfig{
@@ -65,6 +66,10 @@ same vocabulary. Special tokens take the first ids, in the order given.`,
 			if err := tk.Save(out); err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"vocab_size": tk.VocabSize(), "merges": len(tk.Merges()), "seconds": time.Since(start).Seconds(),
+					"documents": len(docs), "tokenizer": filepath.Join(out, "tokenizer.json"), "tokenizer_config": filepath.Join(out, "tokenizer_config.json")})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d tokens (%d merges) in %.1fs; wrote %s and %s\n",
 				tk.VocabSize(), len(tk.Merges()), time.Since(start).Seconds(),
 				filepath.Join(out, "tokenizer.json"), filepath.Join(out, "tokenizer_config.json"))
@@ -80,6 +85,7 @@ same vocabulary. Special tokens take the first ids, in the order given.`,
 	fl.StringVar(&eos, "eos", "", "EOS token (default <|endoftext|> when it is special)")
 	fl.StringVar(&bos, "bos", "", "BOS token, put before every sequence (default none, as GPT-2)")
 	fl.StringVar(&pad, "pad", "", "padding token (default none)")
+	fl.BoolVar(&asJSON, "json", false, `print {"vocab_size", "merges", "seconds", "documents", "tokenizer", "tokenizer_config"} as JSON`)
 	fl.StringVar(&chatTemplate, "chat-template", "", "chatml, llama3, or a Jinja file (default ChatML)")
 	return cmd
 }
