@@ -76,6 +76,9 @@ steered and prints the pairs; --json prints them as JSON.`,
 			if ablate && cmd.Flags().Changed("scale") {
 				return usage(fmt.Errorf("--scale and --ablate exclude each other: --ablate projects the direction out"))
 			}
+			if layers == "" && cmd.Flags().Changed("hook") {
+				return usage(fmt.Errorf("--hook names the per-layer point for --layers; without --layers the direction applies at its own hook"))
+			}
 			d, err := interp.LoadDirection(dirFile)
 			if err != nil {
 				return usage(err)

@@ -90,6 +90,7 @@ func TestInspectSteer(t *testing.T) {
 		{"--direction", dfile, "--prompt", "q", "--hook", "mlp.hook_post", "--layers", "0"}, // width 128, not 32
 		{"--direction", dfile, "--prompt", "q", "--layers", "3"},
 		{"--direction", dfile},
+		{"--direction", dfile, "--prompt", "q", "--hook", "hook_resid_mid"}, // --hook without --layers
 		{"--direction", filepath.Join(dir, "missing.json"), "--prompt", "q"},
 	} {
 		_, err := runCLI(t, append([]string{"inspect", "steer", "--model", mdir, "--out", ""}, args...)...)
