@@ -55,6 +55,8 @@ type activations struct {
 	probsHeld bool
 	// pending says which pass Backward may differentiate (see pendingKind).
 	pending pendingKind
+	// gradHooks receives gradients during BackwardLogits (gradhooks.go).
+	gradHooks *Hooks
 
 	// One layer's gradient scratch, [BT, width] as in layerActs.
 	dres, dln    []float32 // residual stream gradient, norm output gradient

@@ -62,9 +62,14 @@ func (m *Model) blockBackward(w *activations, l int) {
 	qd, kd := nH*hd, nKV*hd
 	rms := cfg.Family == Llama
 	dres := w.dres
+	// Gradient hooks (BackwardLogits only; no-ops otherwise): dres is
+	// ∂/∂resid_post, which is also ∂/∂mlp_out as the branch is added.
+	w.fireLayerGrad(l, hookResidPost, dres, nH)
+	w.fireLayerGrad(l, hookMLPOut, dres, nH)
 
 	// MLP branch: proj, activation, fc, then norm2 (which adds into dres).
 	linearBackward(w.dpost, gp.ProjW, gp.ProjB, dres, la.post, lp.ProjW, BT, H, C, false)
+	w.fireLayerGrad(l, hookPost, w.dpost, nH)
 	mlpActBackward(w.dpre, w.dup, w.dpost, la.pre, la.up)
 	if cfg.Gated() {
 		linearBackward(w.dln, gp.FCW[:H*C], sub(gp.FCB, 0, H), w.dpre, la.ln2, lp.FCW[:H*C], BT, C, H, false)
@@ -73,9 +78,12 @@ func (m *Model) blockBackward(w *activations, l int) {
 		linearBackward(w.dln, gp.FCW, gp.FCB, w.dpre, la.ln2, lp.FCW, BT, C, H, false)
 	}
 	w.kern.norm.backward(rms, dres, gp.MLPNormW, gp.MLPNormB, w.dln, la.residMid, lp.MLPNormW, la.ln2Mean, la.ln2Rstd, w.normPartials, BT, C)
+	w.fireLayerGrad(l, hookResidMid, dres, nH)
+	w.fireLayerGrad(l, hookAttnOut, dres, nH)
 
 	// Attention branch: output projection, attention, RoPE, q/k/v, norm1.
 	linearBackward(w.dz, gp.AttnOutW, gp.AttnOutB, dres, la.z, lp.AttnOutW, BT, qd, C, false)
+	w.fireLayerGrad(l, hookZ, w.dz, nH)
 	w.kern.attn.backward(w.dq, w.dk, w.dv, w.datt, w.dz, la.q, la.k, la.v, la.att, B, T, nH, nKV, hd)
 	if cfg.Family == Llama {
 		ropeBackward(w.dq, w.cos, w.sin, B, T, nH, hd)
@@ -85,6 +93,7 @@ func (m *Model) blockBackward(w *activations, l int) {
 	linearBackward(w.dln, gp.QKVW[qd*C:(qd+kd)*C], sub(gp.QKVB, qd, qd+kd), w.dk, la.ln1, lp.QKVW[qd*C:(qd+kd)*C], BT, C, kd, true)
 	linearBackward(w.dln, gp.QKVW[(qd+kd)*C:], sub(gp.QKVB, qd+kd, qd+2*kd), w.dv, la.ln1, lp.QKVW[(qd+kd)*C:], BT, C, kd, true)
 	w.kern.norm.backward(rms, dres, gp.AttnNormW, gp.AttnNormB, w.dln, la.resid, lp.AttnNormW, la.ln1Mean, la.ln1Rstd, w.normPartials, BT, C)
+	w.fireLayerGrad(l, hookResidPre, dres, nH)
 }
 
 // ZeroGrad sets every gradient to zero (nothing to do before the first
