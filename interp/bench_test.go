@@ -1,0 +1,78 @@
+package interp
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/alignlab/alignlab/model"
+)
+
+// The cache's cost target: caching every hook of the GPT-2 124M shape at
+// B=1, T=64 within 2x a plain forward pass. Compare
+//
+//	go test ./interp/ -run '^$' -bench 'Forward124M|RunWithCache124M' -benchtime 20x
+var (
+	bench124MOnce sync.Once
+	bench124M     *model.Model
+	bench124MErr  error
+)
+
+func gpt2Small(b *testing.B) *model.Model {
+	bench124MOnce.Do(func() {
+		bench124M, bench124MErr = model.New(model.GPT2Config(50257, 1024, 12, 12, 768), 1)
+	})
+	if bench124MErr != nil {
+		b.Fatal(bench124MErr)
+	}
+	return bench124M
+}
+
+// BenchmarkForward124M is the baseline: Forward without hooks, whose
+// logits (a view) are copied as RunWithCache copies them.
+func BenchmarkForward124M(b *testing.B) {
+	m := gpt2Small(b)
+	toks := testTokens(64, m.Config.VocabSize, 1)
+	out := make([]float32, 64*m.Config.VocabSize)
+	b.ResetTimer()
+	for b.Loop() {
+		logits, err := m.Forward(toks, 1, 64, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		copy(out, logits)
+	}
+}
+
+// BenchmarkForwardNoCopy124M is Forward alone (the logits left as a view).
+func BenchmarkForwardNoCopy124M(b *testing.B) {
+	m := gpt2Small(b)
+	toks := testTokens(64, m.Config.VocabSize, 1)
+	for b.Loop() {
+		if _, err := m.Forward(toks, 1, 64, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRunWithCache124M caches every hook point (207 of them).
+func BenchmarkRunWithCache124M(b *testing.B) {
+	m := gpt2Small(b)
+	toks := testTokens(64, m.Config.VocabSize, 1)
+	for b.Loop() {
+		if _, err := RunWithCache(m, toks, 1, 64, CacheOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRunWithCacheResid124M caches one layer's residual stream.
+func BenchmarkRunWithCacheResid124M(b *testing.B) {
+	m := gpt2Small(b)
+	toks := testTokens(64, m.Config.VocabSize, 1)
+	opts := CacheOptions{Filter: NamesFilter{Names: []string{"blocks.6.hook_resid_post"}}}
+	for b.Loop() {
+		if _, err := RunWithCache(m, toks, 1, 64, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package interp
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// Patching the whole clean residual stream at the last block's output
+// restores the clean logits exactly, so the normalized metric is 1; every
+// patched value lies where it should: resid_pre of layer 0 at a position
+// where the inputs agree changes nothing, and patching everything at
+// layer 0's resid_pre (all positions) gives 1.
+func TestActivationPatching(t *testing.T) {
+	for fam, m := range testModels(t) {
+		cfg := m.Config
+		T, V := 5, cfg.VocabSize
+		clean := testTokens(T, V, 11)
+		corrupt := slices.Clone(clean)
+		corrupt[1] = (clean[1] + 1) % int32(V)
+		correct, wrong := int32(2), int32(6)
+
+		cc, err := RunWithCache(m, clean, 1, T, CacheOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := "blocks." + strconv.Itoa(cfg.NumLayers-1) + ".hook_resid_post"
+		logits, err := RunPatched(m, corrupt, 1, T, []Patch{{Hook: last, Source: cc.Get(last)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(logits, cc.Logits) {
+			t.Fatalf("%s: patching %s did not restore the clean logits", fam, last)
+		}
+
+		p, err := ActivationPatching(m, clean, corrupt, PatchOptions{Correct: correct, Wrong: wrong})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Matrices) != 4 {
+			t.Fatalf("%s: %d matrices", fam, len(p.Matrices))
+		}
+		metric := LogitDiff(-1, correct, wrong)
+		if math.Abs(p.Clean-metric(cc.Logits, T, V)) > 1e-6 {
+			t.Fatalf("%s: clean metric %g", fam, p.Clean)
+		}
+		rp := p.Matrices[0]
+		if err := rp.Validate(); err != nil || len(rp.Values) != cfg.NumLayers || len(rp.Values[0]) != T {
+			t.Fatalf("%s: resid_pre matrix %v", fam, err)
+		}
+		// Position 0 is the same in both inputs and precedes the change.
+		if rp.Values[0][0] != 0 {
+			t.Fatalf("%s: patching an identical position gave %g", fam, rp.Values[0][0])
+		}
+		// At layer 0, only position 1 differs, so patching it restores all.
+		if math.Abs(rp.Values[0][1]-1) > 1e-5 {
+			t.Fatalf("%s: patching the changed position at layer 0 gave %g, want 1", fam, rp.Values[0][1])
+		}
+		// Full patch of resid_post of the last block: metric 1.
+		full, err := RunPatched(m, corrupt, 1, T, []Patch{{Hook: last, Source: cc.Get(last), Positions: []int{T - 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (metric(full, T, V) - p.Corrupt) / (p.Clean - p.Corrupt); math.Abs(got-1) > 1e-9 {
+			t.Fatalf("%s: last-position resid_post patch gave %g", fam, got)
+		}
+		// One matrix of heads, layer x head.
+		hm := p.Matrices[3]
+		if hm.ColName != "head" || len(hm.Values[0]) != cfg.NumHeads {
+			t.Fatalf("%s: head matrix %+v", fam, hm)
+		}
+	}
+}
+
+func TestActivationPatchingErrors(t *testing.T) {
+	m := testModels(t)["gpt2"]
+	toks := testTokens(4, m.Config.VocabSize, 1)
+	for name, tc := range map[string]struct {
+		clean, corrupt []int32
+		opts           PatchOptions
+	}{
+		"lengths":   {toks, toks[:3], PatchOptions{Correct: 1, Wrong: 2}},
+		"same":      {toks, toks, PatchOptions{Correct: 1, Wrong: 2}},
+		"vocab":     {toks, toks, PatchOptions{Correct: 1, Wrong: 99}},
+		"bad hook":  {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Hooks: []string{"hook_nothing"}}},
+		"bad label": {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Labels: []string{"a"}}},
+	} {
+		if _, err := ActivationPatching(m, tc.clean, tc.corrupt, tc.opts); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
