@@ -53,6 +53,7 @@ func New(dIn, dSae int, arch Architecture, k int, seed uint64) (*SAE, error) {
 	}
 	switch arch {
 	case Standard:
+		k = 0
 	case TopK:
 		if k < 1 || k > dSae {
 			return nil, fmt.Errorf("sae: topk needs 1 <= k <= d_sae (%d), got k=%d", dSae, k)

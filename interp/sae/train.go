@@ -88,18 +88,18 @@ type Trainer struct {
 	since []int // activations since each latent last fired
 
 	// activations, per batch
-	b                          int
-	x, xc, xh, dxh             []float32 // [B, DIn]
-	pre, f, dpre               []float32 // [B, DSae]
-	sel                        []int32   // [B, K] TopK's kept latents
-	auxSel                     []int32   // [B, KAux] AuxK's dead latents
-	auxF                       []float32 // [B, KAux] their activations
-	auxE                       []float32 // [B, DIn] AuxK's reconstruction minus the residual
-	deadList                   []int32
-	ka                         int // AuxK latents per row this step (0: none)
+	b              int
+	x, xc, xh, dxh []float32 // [B, DIn]
+	pre, f, dpre   []float32 // [B, DSae]
+	sel            []int32   // [B, K] TopK's kept latents
+	auxSel         []int32   // [B, KAux] AuxK's dead latents
+	auxF           []float32 // [B, KAux] their activations
+	auxE           []float32 // [B, DIn] AuxK's reconstruction minus the residual
+	deadList       []int32
+	ka             int // AuxK latents per row this step (0: none)
 	// fixedResid, when set, replaces x̂ - x in AuxK: the gradient check
 	// holds the residual fixed as the stop-gradient does.
-	fixedResid []float32
+	fixedResid                 []float32
 	gWEnc, gBEnc, gWDec, gBDec []float32
 	gWEncT                     []float32 // [DSae, DIn]: TopK's sparse encoder gradient, transposed
 	adam                       [4]adamState

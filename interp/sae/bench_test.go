@@ -1,0 +1,44 @@
+package sae
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkSAE times one training step (forward, backward, Adam) on a
+// batch of 4096 activations at GPT-2 small's width (d_in 768, d_sae 6144)
+// and a lab-sized one (288, 2304), and reports activations per second.
+//
+//	go test -run - -bench SAE -benchtime 3x ./interp/sae/
+func BenchmarkSAE(b *testing.B) {
+	const batch = 4096
+	for _, shape := range [][2]int{{288, 2304}, {768, 6144}} {
+		for _, arch := range []Architecture{TopK, Standard} {
+			d, m := shape[0], shape[1]
+			b.Run(fmt.Sprintf("%s/d_in=%d/d_sae=%d", arch, d, m), func(b *testing.B) {
+				s, err := New(d, m, arch, 32, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(1, 1))
+				x := make([]float32, batch*d)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				// DeadTokens 1: every latent that misses a batch is dead, so
+				// TopK steps include the AuxK term's full cost.
+				tr, err := NewTrainer(s, TrainConfig{Batch: batch, LR: 1e-4, L1Coeff: 1, DeadTokens: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				tr.Step(x, batch) // sizes the buffers
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					tr.Step(x, batch)
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "acts/s")
+			})
+		}
+	}
+}
