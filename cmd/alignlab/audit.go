@@ -9,13 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/alignlab/alignlab/audit"
+	"github.com/alignlab/alignlab/internal/progress"
 	"github.com/alignlab/alignlab/store"
 	"github.com/alignlab/alignlab/target"
 )
@@ -57,6 +57,7 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
   alignlab audit --target runs/lab/sycophant --probes sycophancy --n 50`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.quiet = quietFlag(cmd)
 			code, err := runAudit(cmd.Context(), cmd, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return &exitError{code: 2, err: err}
@@ -99,7 +100,6 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
 	fl.StringVar(&f.overhangMetric, "overhang-metric", "auto", "continuous metric: auto, logprob or passrate")
 	fl.StringVar(&f.runID, "run-id", "", "run id (default: derived from the flags, so a rerun resumes)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not read or write the response cache")
-	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	return cmd
 }
 
@@ -214,12 +214,24 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	prog := newProgress(stderr, f.quiet)
+	bar := progress.New(stderr, progress.ModeOf(stderr, f.quiet), "audit", "samples", 0)
+	update := func(pr audit.Progress) {
+		// Count this run's work only, so the rate and ETA are honest on
+		// a resumed run; what came from the store is said beside it.
+		var extra []string
+		if pr.Skipped > 0 {
+			extra = append(extra, fmt.Sprintf("%d resumed", pr.Skipped))
+		}
+		if pr.Failed > 0 {
+			extra = append(extra, fmt.Sprintf("%d failed", pr.Failed))
+		}
+		bar.Set(pr.Done, pr.Total-pr.Skipped, strings.Join(extra, ", "))
+	}
 	cfg := audit.Config{Probes: probes, Options: opts, Target: wrap(tgt), Store: st, RunID: f.runID, Identity: identity,
 		Concurrency: f.concurrency, Params: target.Params{Temperature: f.temperature, MaxTokens: f.maxTokens},
-		MaxErrors: f.maxErrors, Policy: pol, Progress: prog.update}
+		MaxErrors: f.maxErrors, Policy: pol, Progress: update}
 	sum, err := audit.Run(ctx, cfg)
-	prog.done()
+	bar.Done()
 	if err != nil {
 		return 0, err
 	}
@@ -244,38 +256,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// progress prints a one-line status on stderr at most five times a second.
-type progress struct {
-	w     io.Writer
-	quiet bool
-	mu    sync.Mutex
-	last  time.Time
-	shown bool
-}
-
-func newProgress(w io.Writer, quiet bool) *progress { return &progress{w: w, quiet: quiet} }
-
-func (p *progress) update(pr audit.Progress) {
-	if p.quiet {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if time.Since(p.last) < 200*time.Millisecond && pr.Done+pr.Skipped < pr.Total {
-		return
-	}
-	p.last = time.Now()
-	rate := float64(pr.Done) / max(pr.Elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(p.w, "\raudit: %d/%d samples (%d resumed, %d failed) %.0f/s   ", pr.Done+pr.Skipped, pr.Total, pr.Skipped, pr.Failed, rate)
-	p.shown = true
-}
-
-func (p *progress) done() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprintln(p.w)
-	}
 }

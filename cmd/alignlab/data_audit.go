@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/alignlab/alignlab/internal/progress"
 	"github.com/alignlab/alignlab/prefs"
 	"github.com/spf13/cobra"
 )
@@ -15,7 +17,6 @@ func newDataAuditCmd() *cobra.Command {
 		format     string
 		asJSON     bool
 		exportPath string
-		quiet      bool
 		outDir     string
 	)
 	cmd := &cobra.Command{
@@ -44,10 +45,17 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 				return &exitError{code: 2, err: err}
 			}
 			o.Format = f
-			if !quiet {
-				o.Progress = func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "audit:", s) }
+			quiet := quietFlag(cmd)
+			bar := progress.New(cmd.ErrOrStderr(), progress.ModeOf(cmd.ErrOrStderr(), quiet), "audit", "rows", 0)
+			o.Progress = func(s string) {
+				if strings.HasSuffix(s, " lines") { // the reader's periodic count: a terminal's live line only
+					bar.Status("audit: " + s)
+					return
+				}
+				bar.Notef("audit: %s", s)
 			}
 			au, runErr := prefs.Run(cmd.Context(), files, o)
+			bar.Done()
 			if au == nil {
 				return &exitError{code: 2, err: runErr}
 			}
@@ -102,7 +110,6 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 	fl.IntVar(&o.Permutations, "permutations", 0, "most permutations per drift test (0: enough for the Holm threshold)")
 	fl.IntVar(&o.Workers, "workers", 0, "parse workers (0: one per core)")
 	fl.Uint64Var(&o.Seed, "seed", 0, "seed for the permutation tests")
-	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	fl.StringVar(&outDir, "out", "runs", "directory for runs/<id>/ with the report JSON and report.html (empty: write nothing)")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/alignlab/alignlab/internal/progress"
 	"github.com/alignlab/alignlab/lab"
 	"github.com/spf13/cobra"
 )
@@ -34,7 +35,13 @@ It writes runs/<id>/ (config.json, data/ with each organism's preference data in
 format, checkpoints/, metrics/, summary.json). Progress goes to stderr; --json prints the
 summary. --quick is the CI-sized run: it starts from base models shipped in the binary
 (the full run's base stage with seed 1) and runs one seed. Organisms are YAML files;
---organisms adds yours (a file or a directory) to the embedded ones.`,
+--organisms adds yours (a file or a directory) to the embedded ones.
+
+Each stage prints one line on stderr (with its time); --quiet prints none.`,
+		Example: `  alignlab lab --quick
+  alignlab lab --seed 2 --seeds 3 --json > lab.json
+  alignlab lab --quick --organisms my-organisms/ --out /tmp/runs
+  alignlab lab --bases runs/lab-20261126-221620-seed1/checkpoints`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := lab.DefaultConfig()
@@ -55,7 +62,8 @@ summary. --quick is the CI-sized run: it starts from base models shipped in the 
 				return &exitError{code: 2, err: err}
 			}
 			cfg.Organisms = orgs
-			opts := lab.Options{Out: out, Progress: func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) }}
+			stderr := cmd.ErrOrStderr()
+			opts := lab.Options{Out: out, Progress: progress.Lines(stderr, progress.ModeOf(stderr, quietFlag(cmd)), "")}
 			switch bases {
 			case "":
 			case lab.BaseTrain, lab.BaseEmbedded:

@@ -123,6 +123,24 @@ func (b *Bar) Notef(format string, args ...any) {
 	}
 }
 
+// Status redraws text as the live line in Live mode (throttled like a
+// count) and drops it otherwise: for periodic updates that are not a
+// count, such as "read prefs.jsonl: 300000 lines".
+func (b *Bar) Status(text string) {
+	if b == nil || b.mode != Live {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.now()
+	if b.finished || t.Sub(b.last) < redrawEvery {
+		return
+	}
+	b.last = t
+	fmt.Fprintf(b.w, "\r%s\x1b[K", text)
+	b.open = true
+}
+
 // Done ends the bar with a final line: the count, the elapsed time and the
 // rate. It prints nothing when no work was counted.
 func (b *Bar) Done() {

@@ -92,6 +92,17 @@ func TestNilAndLines(t *testing.T) {
 		t.Error("Lines in quiet mode is not nil")
 	}
 	var buf bytes.Buffer
+	New(&buf, Plain, "x", "", 0).Status("periodic")
+	if buf.Len() != 0 {
+		t.Errorf("Status in plain mode printed %q", buf.String())
+	}
+	live := New(&buf, Live, "x", "", 0)
+	live.Status("read a.jsonl: 100000 lines")
+	live.Done()
+	if buf.String() != "\r"+"read a.jsonl: 100000 lines\x1b[K\r\x1b[K" {
+		t.Errorf("Status in live mode: %q", buf.String())
+	}
+	buf.Reset()
 	Lines(&buf, Plain, "lab: ")("stage")
 	if buf.String() != "lab: stage\n" {
 		t.Errorf("Lines printed %q", buf.String())
