@@ -9,6 +9,8 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Run the performance benchmarks",
 		Long:  "bench runs alignlab's performance benchmarks; each subcommand measures one part against the peers its issue names.",
+		Example: `  alignlab bench engine --quick
+  alignlab bench data --rows 100000 --json`,
 	}
 	cmd.AddCommand(newBenchEngineCmd())
 	cmd.AddCommand(newBenchDataCmd())

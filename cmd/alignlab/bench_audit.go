@@ -50,12 +50,14 @@ OpenAI-compatible server in a separate process, and reports wall time, samples p
 and the harness's CPU time per sample (getrusage of this process; the server's CPU is not
 counted). With --promptfoo DIR (a directory where promptfoo is installed with npm) it runs
 the same suite, server and concurrency through promptfoo and reports the ratio.`,
+		Example: `  alignlab bench audit --n 500 --reps 1
+  alignlab bench audit --promptfoo ~/promptfoo --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.serve != "" {
 				return serveSim(f, cmd.OutOrStdout())
 			}
-			return benchAudit(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return benchAudit(cmd.Context(), f, cmd.OutOrStdout(), unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd)))
 		},
 	}
 	fl := cmd.Flags()

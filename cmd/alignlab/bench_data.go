@@ -20,9 +20,11 @@ func newBenchDataCmd() *cobra.Command {
 with annotators, timestamps and order), then times a bare parse pass (encoding/json decode of
 every line, one goroutine) and the full 'data audit' over the same file, best of --repeat runs.
 Target: audit <= 2x the bare parse, both cores busy, peak memory <= 2 GB.`,
+		Example: `  alignlab bench data
+  alignlab bench data --rows 100000 --repeat 1 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Log = cmd.ErrOrStderr()
+			o.Log = unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))
 			r, err := prefs.Benchmark(cmd.Context(), o)
 			if err != nil {
 				return &exitError{code: 2, err: err}

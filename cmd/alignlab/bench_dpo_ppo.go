@@ -35,6 +35,8 @@ gold reward and KL to the base of each, and dpo_seconds_to_ppo_gold, DPO's train
 its gold reward first reached PPO's final one. Targets: that time <= 1/3 of PPO's, and DPO's
 peak memory <= 1/2 of PPO's. The machine is shared: timings are noisy.
 --quick shrinks the work so CI can check the benchmark runs; its figures are not the benchmark.`,
+		Example: `  alignlab bench dpo-vs-ppo
+  alignlab bench dpo-vs-ppo --quick --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if phase != "" {

@@ -26,9 +26,11 @@ func newBenchEngineCmd() *cobra.Command {
 
 Compare with llm.c's train_gpt2.c and llama2.c's runomp built on the same machine.
 --quick shrinks the work so CI can check the benchmark runs; its figures are not the benchmark.`,
+		Example: `  alignlab bench engine
+  alignlab bench engine --quick --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := enginebench.Run(enginebench.Options{Quick: quick, Progress: cmd.ErrOrStderr()})
+			r, err := enginebench.Run(enginebench.Options{Quick: quick, Progress: unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))})
 			if err != nil {
 				return err
 			}

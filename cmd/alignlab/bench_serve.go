@@ -30,13 +30,16 @@ chat clients, each request generating --max-tokens tokens (ignore_eos, temperatu
 Without --model it serves a random model of llama2.c's stories15M shape (6 layers, width 288,
 vocab 32000) with a small trained tokenizer, so the engine, not HTTP, dominates.
 --quick shrinks the model and phases (a smoke test, not the benchmark).`,
+		Example: `  alignlab bench serve
+  alignlab bench serve --quick --json
+  alignlab bench serve --model ./SmolLM2-135M-Instruct --server-cpus 0,1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find the alignlab binary: %w", err)
 			}
-			o.Exe, o.Progress = exe, cmd.ErrOrStderr()
+			o.Exe, o.Progress = exe, unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))
 			if o.Quick {
 				o.Phase, o.Soak = min(o.Phase, 2*time.Second), min(o.Soak, 3*time.Second)
 			}
