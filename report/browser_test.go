@@ -10,6 +10,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +63,7 @@ var netLogURL = regexp.MustCompile(`"url":"([^"]+)"`)
 
 // load opens the HTML file in headless Chromium, dumps its DOM, saves a
 // screenshot to png, and collects console messages and network requests.
-func load(t *testing.T, chromium, html, png string) browserResult {
+func load(t *testing.T, chromium, html, png string, height int) browserResult {
 	t.Helper()
 	work := t.TempDir()
 	netlog := filepath.Join(work, "netlog.json")
@@ -73,7 +74,7 @@ func load(t *testing.T, chromium, html, png string) browserResult {
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
 		"--user-data-dir="+filepath.Join(work, "profile"), "--enable-logging=stderr", "--v=0", "--log-net-log="+netlog,
-		"--window-size=1280,6000", "--screenshot="+png, "--dump-dom", "file://"+html)
+		fmt.Sprintf("--window-size=1280,%d", height), "--screenshot="+png, "--dump-dom", "file://"+html)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -161,7 +162,12 @@ func TestReportsInBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 			png := filepath.Join(art, name+"-report.png")
-			r := load(t, chromium, probe, png)
+			// Tall enough for the whole page: the screenshot is the viewport.
+			height := map[string]int{"lab": 6400, "data-audit": 3600}[name]
+			if height == 0 {
+				height = 1600
+			}
+			r := load(t, chromium, probe, png, height)
 			want := map[string]int{}
 			for _, c := range p.Charts() {
 				want[c.Kind]++
@@ -203,7 +209,7 @@ func TestBrowserChecksCatchProblems(t *testing.T) {
 	if err := os.WriteFile(page, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := load(t, chromium, page, filepath.Join(t.TempDir(), "bad.png"))
+	r := load(t, chromium, page, filepath.Join(t.TempDir(), "bad.png"), 300)
 	if len(r.console) < 2 {
 		t.Errorf("console check missed the error and the exception: %v", r.console)
 	}
