@@ -102,7 +102,8 @@ func isDir(p string) bool {
 // `alignlab report` can redraw them.
 
 // labReport writes a lab run's run.json (the command and seed that made
-// it) and its report, and prints the report's path on stderr.
+// it) and its report, and prints the report's path on stderr unless the
+// command has --quiet set.
 func labReport(cmd *cobra.Command, sum *lab.Summary) {
 	seed := sum.Seed
 	created := time.Now().UTC().Add(-time.Duration(sum.Seconds * float64(time.Second)))
@@ -110,7 +111,11 @@ func labReport(cmd *cobra.Command, sum *lab.Summary) {
 	if err := rundir.WriteMeta(sum.Dir, meta); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v\n", err)
 	}
-	printReport(cmd.ErrOrStderr(), "lab", func() (string, error) { return report.WriteRun(sum.Dir, report.Options{}) })
+	quiet := false
+	if f := cmd.Flags().Lookup("quiet"); f != nil {
+		quiet = f.Value.String() == "true"
+	}
+	printReport(unlessQuiet(cmd.ErrOrStderr(), quiet), "lab", func() (string, error) { return report.WriteRun(sum.Dir, report.Options{}) })
 }
 
 // auditReport writes the audit's run directory beside its database
