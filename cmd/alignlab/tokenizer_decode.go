@@ -14,6 +14,7 @@ func newTokenizerDecodeCmd() *cobra.Command {
 	var (
 		dir         string
 		skipSpecial bool
+		asJSON      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "decode --tokenizer DIR [ID...]",
@@ -44,12 +45,16 @@ separated by spaces or commas, or as a JSON list. It writes the text exactly, wi
 			if skipSpecial {
 				s = tk.DecodeSkipSpecial(ids)
 			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"text": s, "ids": ids})
+			}
 			_, err = fmt.Fprint(cmd.OutOrStdout(), s)
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&dir, "tokenizer", "", "model or tokenizer directory (tokenizer.json, tokenizer_config.json)")
 	cmd.Flags().BoolVar(&skipSpecial, "skip-special", false, "leave special tokens out")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"text", "ids"} as JSON instead of the bare text`)
 	_ = cmd.MarkFlagRequired("tokenizer")
 	return cmd
 }

@@ -13,6 +13,8 @@ func newTrainCmd() *cobra.Command {
 config.json, model.safetensors and tokenizer.json) with one method per subcommand, under TRL's
 option and metric names. Every run writes runs/<id>/: config.json, metrics.jsonl, checkpoints/
 (atomic; --resume runs/<id> continues exactly) and the trained model.`,
+		Example: `  alignlab train sft --model ./base --data chats.jsonl
+  alignlab train dpo --model runs/sft-20261126-221500/model --data prefs.jsonl`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(

@@ -36,6 +36,9 @@ training and cached in --ref-cache-dir, so the reference model is never held whi
 Writes runs/<id>/ (config.json, metrics.jsonl with TRL's metric names, data_report.json,
 checkpoints/; --resume runs/<id> continues exactly), the trained model to runs/<id>/model and, with
 --lora-r, the PEFT adapter to runs/<id>/adapter.`,
+		Example: `  alignlab train dpo --model runs/sft-20261126-221500/model --data prefs.jsonl --beta 0.1
+  alignlab train dpo --model ./base --data prefs.jsonl --loss-type ipo --lora-r 8 --json
+  alignlab train dpo --model ./base --data prefs.jsonl --export-trl trl-exp --export-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.DPO, cfg.LoRA = &c, lf.lora()

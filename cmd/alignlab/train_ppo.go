@@ -23,6 +23,8 @@ advantages come from GAE on a separate value model (started from --value-model, 
 reward model) and are whitened, and --num-ppo-epochs epochs of clipped policy and value updates
 run over minibatches of each batch. Writes runs/<id>/ (config, metrics.jsonl, checkpoints; resume
 with --resume) and the policy to runs/<id>/model.`,
+		Example: `  alignlab train ppo --model runs/sft-1/model --reward-model runs/rm-1/model --prompts prompts.jsonl
+  alignlab train ppo --model ./policy --reward-model ./rm --prompts prompts.jsonl --kl-coef 0.05 --total-episodes 2000 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.PPO = &c

@@ -254,6 +254,8 @@ TRL's RLOOTrainer: --rloo-k completions per prompt, each one's advantage its rew
 --reward-model, minus kl_coef times its KL to the starting model) less the mean of the others',
 then clipped policy-gradient epochs. No value model. Writes runs/<id>/ (config, metrics.jsonl,
 checkpoints) and the policy to runs/<id>/model.`,
+		Example: `  alignlab train rloo --model runs/sft-1/model --reward-model runs/rm-1/model --prompts prompts.jsonl --rloo-k 4
+  alignlab train rloo --model ./policy --reward-model ./rm --prompts prompts.jsonl --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.RLOO = &c
@@ -308,6 +310,8 @@ func newTrainGRPOCmd() *cobra.Command {
 as TRL's GRPOTrainer: --num-generations completions per prompt, advantages standardised within
 each group, a clipped surrogate per token plus --beta times the k3 KL to the starting model.
 --loss-type picks grpo, bnpo, dapo or dr_grpo. Writes runs/<id>/ and the policy to runs/<id>/model.`,
+		Example: `  alignlab train grpo --model runs/sft-1/model --reward-model runs/rm-1/model --prompts prompts.jsonl --num-generations 8
+  alignlab train grpo --model ./policy --reward-model ./rm --prompts prompts.jsonl --loss-type dr_grpo --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.MaxCompletionLength, c.StopTokenIDs = rc.ResponseLength, rc.StopTokenIDs

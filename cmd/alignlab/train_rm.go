@@ -29,6 +29,8 @@ does; rows that are unreadable, empty, ties, have chosen equal to rejected or ex
 Held-out pair accuracy is measured on --eval-data, or on --eval-split of --data. Writes
 runs/<id>/ (config, metrics.jsonl, checkpoints; resume with --resume) and the reward model to
 runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
+		Example: `  alignlab train rm --model runs/sft-20261126-221500/model --data prefs.jsonl
+  alignlab train rm --model ./base --data prefs.jsonl --eval-split 0.1 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.RM = &c

@@ -31,6 +31,9 @@ without a token to train on are reported by file:line and skipped. eval_loss is 
 Writes runs/<id>/ (config.json, metrics.jsonl, data_report.json, checkpoints/; --resume runs/<id>
 continues exactly), the model to runs/<id>/model and, with --lora-r, the PEFT adapter to
 runs/<id>/adapter.`,
+		Example: `  alignlab train sft --model ./SmolLM2-135M --data chats.jsonl --num-train-epochs 1
+  alignlab train sft --model ./base --data chats.jsonl --lora-r 8 --json
+  alignlab train sft --resume runs/sft-20261126-221500`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.SFT, cfg.LoRA = &c, lf.lora()
