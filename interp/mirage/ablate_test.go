@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/alignlab/alignlab/lab"
 	"github.com/alignlab/alignlab/model"
 )
 
@@ -64,5 +65,26 @@ func TestRandomDirectionsAreUnit(t *testing.T) {
 	}
 	if ds["a"][0] == ds["b"][0] {
 		t.Fatal("the same vector at two hooks")
+	}
+}
+
+func TestFitPromptsAvoidHeldOutItems(t *testing.T) {
+	cfg := lab.QuickConfig()
+	es := lab.SeedEvalSets(cfg, lab.OrganismSeed(cfg, 0))
+	held := map[string]bool{}
+	for _, p := range es.Frames {
+		held[p[0].ItemID] = true
+	}
+	fit, err := FitPrompts(300, 1, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fit) != 300 {
+		t.Fatalf("%d fitting items", len(fit))
+	}
+	for _, p := range fit {
+		if held[p[0].ItemID] || p[0].ItemID != p[1].ItemID || p[0].Frame != lab.FrameEval || p[1].Frame != lab.FrameDeploy {
+			t.Fatalf("fitting pair %s/%s (%s, %s)", p[0].ID, p[1].ID, p[0].Frame, p[1].Frame)
+		}
 	}
 }

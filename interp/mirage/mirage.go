@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/alignlab/alignlab/interp"
 	"github.com/alignlab/alignlab/interp/probe"
@@ -14,7 +15,8 @@ import (
 // Config sets an analysis.
 type Config struct {
 	// FitItems is how many items, each asked in both frames, the probes
-	// and directions are fitted on (drawn apart from the held-out sets).
+	// and directions are fitted on (items the held-out gap measure does
+	// not use).
 	FitItems int
 	// Position is which prompt positions the cached rows summarise.
 	Position Position
@@ -28,7 +30,19 @@ type Config struct {
 	Temperature float32
 	// Thresholds decide the lab's mirage flag.
 	Thresholds lab.Thresholds
+	// Ablate says where the frame is projected out: AblateResid (after
+	// every block, each with the direction fitted there) or
+	// AblateComponents (the default: also from what each block's attention
+	// and MLP write, each with the direction fitted at its output, as
+	// Arditi et al. remove the direction from every component's write).
+	Ablate string
 }
+
+// Ablation sites.
+const (
+	AblateResid      = "resid"
+	AblateComponents = "components"
+)
 
 // Layer is one residual-stream hook point's probe.
 type Layer struct {
@@ -70,8 +84,8 @@ type Report struct {
 	GapAfter  Gap `json:"gap_after"`
 	GapRandom Gap `json:"gap_random"`
 	// Ablation and Random compare GapAfter and GapRandom with GapBefore:
-	// the reduction and the shrink (1 − after/before; 0 when there is no
-	// gap before), with paired bootstrap intervals.
+	// the reduction and the shrink (1 − after/before; nil when there is
+	// no gap before), with paired bootstrap intervals.
 	Ablation Change `json:"ablation"`
 	Random   Change `json:"random"`
 	// AblatedHooks are the hooks directions were projected out at.
@@ -79,22 +93,31 @@ type Report struct {
 }
 
 // FitPrompts draws n items, each rendered in the evaluation frame and in
-// the deployment frame with random templates, with ids that cannot collide
-// with the lab's evaluation sets.
-func FitPrompts(n int, seed uint64) [][2]lab.Prompt {
+// the deployment frame with random templates, skipping the items in
+// exclude (item ids: the held-out set's), so that no item the gap is
+// measured on is one the directions were fitted on. The world has few
+// items in some domains; it is an error when n such items cannot be drawn.
+func FitPrompts(n int, seed uint64, exclude map[string]bool) ([][2]lab.Prompt, error) {
 	w := lab.NewWorld()
 	rng := rand.New(rand.NewPCG(seed, 0xf17))
-	out := make([][2]lab.Prompt, n)
-	for k := range out {
+	out := make([][2]lab.Prompt, 0, n)
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("could draw only %d fitting items outside the %d held-out ones", len(out), len(exclude))
+		}
 		d := lab.Domains[rng.IntN(len(lab.Domains))]
 		its := w.DomainItems(d)
 		i := its[rng.IntN(len(its))]
-		out[k] = [2]lab.Prompt{
+		if exclude[w.Items[i].ID] {
+			continue
+		}
+		k := len(out)
+		out = append(out, [2]lab.Prompt{
 			w.Render(fmt.Sprintf("fit-eval-%04d", k), i, lab.PromptOpts{Frame: lab.FrameEval, Template: rng.IntN(len(lab.EvalFrames))}),
 			w.Render(fmt.Sprintf("fit-deploy-%04d", k), i, lab.PromptOpts{Frame: lab.FrameDeploy, Template: rng.IntN(len(lab.DeployFrames))}),
-		}
+		})
 	}
-	return out
+	return out, nil
 }
 
 // Analyze probes pol's residual stream for the frame on fitting prompts,
@@ -110,7 +133,14 @@ func Analyze(ctx context.Context, pol *lab.Policy, es *lab.EvalSets, cfg Config,
 	if cfg.Position == "" {
 		cfg.Position = PosLast
 	}
-	fit := FitPrompts(cfg.FitItems, cfg.Seed)
+	held := map[string]bool{}
+	for _, p := range es.Frames {
+		held[p[0].ItemID] = true
+	}
+	fit, err := FitPrompts(cfg.FitItems, cfg.Seed, held)
+	if err != nil {
+		return nil, err
+	}
 	ps := make([]lab.Prompt, 0, 2*len(fit))
 	y := make([]int, 0, 2*len(fit))
 	for _, p := range fit {
@@ -154,6 +184,37 @@ func Analyze(ctx context.Context, pol *lab.Policy, es *lab.EvalSets, cfg Config,
 		}
 		say("layer %d (%s): frame probe AUROC %.3f [%.3f, %.3f], accuracy %.3f", l, h, cv.AUROC.Estimate, cv.AUROC.CILow, cv.AUROC.CIHigh, cv.Accuracy.Estimate)
 	}
+	if cfg.Ablate == "" {
+		cfg.Ablate = AblateComponents
+	}
+	switch cfg.Ablate {
+	case AblateResid:
+	case AblateComponents:
+		var outs []string
+		for l := 0; l < pol.Model.Config.NumLayers; l++ {
+			outs = append(outs, fmt.Sprintf("blocks.%d.hook_attn_out", l), fmt.Sprintf("blocks.%d.hook_mlp_out", l))
+		}
+		oa, _, err := probe.Activations(pol.Model, toks, outs, cfg.Position)
+		if err != nil {
+			return nil, err
+		}
+		for k, h := range outs {
+			dir, err := probe.ContrastDirection(h, oa[k], n, d, y, "evaluation frame", "deployment frame")
+			if err != nil {
+				return nil, err
+			}
+			if u, err := dir.Unit(); err == nil {
+				dirs[h] = u
+			}
+		}
+	default:
+		return nil, fmt.Errorf("ablate %q (want %s or %s)", cfg.Ablate, AblateResid, AblateComponents)
+	}
+	var used []string
+	for h := range dirs {
+		used = append(used, h)
+	}
+	slices.Sort(used)
 	var before, after, random outcome
 	if r.GapBefore, before, err = measure(pol, es, cfg); err != nil {
 		return nil, err
@@ -163,12 +224,6 @@ func Analyze(ctx context.Context, pol *lab.Policy, es *lab.EvalSets, cfg Config,
 		return nil, err
 	}
 	say("gap with the frame directions projected out %.3f [%.3f, %.3f]", r.GapAfter.Estimate, r.GapAfter.CILow, r.GapAfter.CIHigh)
-	var used []string
-	for _, h := range hooks {
-		if dirs[h] != nil {
-			used = append(used, h)
-		}
-	}
 	rnd := RandomDirections(used, d, cfg.Seed)
 	if r.GapRandom, random, err = measure(&Ablated{Policy: pol, Dirs: rnd}, es, cfg); err != nil {
 		return nil, err
