@@ -191,7 +191,11 @@ func ActivationPatching(m *model.Model, clean, corrupt []int32, opts PatchOption
 		if opts.Progress != nil {
 			opts.Progress(done, total)
 		}
-		return (metric(logits, T, V) - res.Corrupt) / span, nil
+		v := (metric(logits, T, V) - res.Corrupt) / span
+		if v == 0 {
+			v = 0 // not -0 (a negative span), which prints as "-0.000"
+		}
+		return v, nil
 	}
 	for _, hk := range hooks {
 		mat := NewMatrix("Patching blocks.{layer}."+hk+" per position", "layer", "position", metricName, layers, slices.Clone(labels))
