@@ -121,7 +121,7 @@ func openTarget(spec, modelName string, f auditFlags, apiKeyEnvSet bool) (target
 	}
 	st, err := os.Stat(spec)
 	if err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("target %q is neither an http(s) URL nor a checkpoint directory", spec)
+		return nil, fmt.Errorf("target %q is neither an http(s) URL nor a checkpoint directory; give an OpenAI-compatible base URL (http://host:port/v1, e.g. from 'alignlab serve') or a model directory", spec)
 	}
 	return target.NewLocal(spec, f.maxTokens)
 }

@@ -5,6 +5,7 @@ package main
 // 'alignlab runs' lists it and a report can print how it was made.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -47,6 +48,30 @@ func (c *rlRunConfig) trainingArgs() *train.TrainingArgs {
 		return &c.RLOO.TrainingArgs
 	case c.GRPO != nil:
 		return &c.GRPO.TrainingArgs
+	}
+	return nil
+}
+
+// checkRunInputs fails before a run directory is made when an input the
+// run needs is missing, so a typo leaves no empty run behind for 'alignlab
+// runs' to list. Empty names are skipped (their own checks say what is
+// missing).
+func checkRunInputs(models []string, files []string) error {
+	for _, m := range models {
+		if m == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(m, "config.json")); err != nil {
+			return fmt.Errorf("model %s: no config.json there; give a model directory (a Hugging Face download, or an alignlab checkpoint such as runs/<id>/model)", m)
+		}
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("input %s: %w; check the path", f, err)
+		}
 	}
 	return nil
 }

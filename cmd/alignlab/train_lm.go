@@ -94,6 +94,9 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	if len(cfg.Data) == 0 {
 		return nil, fmt.Errorf("no data: give --data FILE")
 	}
+	if err := checkRunInputs([]string{cfg.Model, cfg.RefModel}, append(append([]string(nil), cfg.Data...), cfg.EvalData...)); err != nil {
+		return nil, err
+	}
 	dir := f.runDir
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))

@@ -93,6 +93,9 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 		}
 		return r, nil
 	}
+	if err := checkRunInputs([]string{cfg.Model, cfg.RewardModel, cfg.ValueModel}, append([]string{cfg.EvalData, cfg.Prompts}, cfg.Data...)); err != nil {
+		return nil, err
+	}
 	dir := f.runDir
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))

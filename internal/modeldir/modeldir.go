@@ -27,7 +27,7 @@ func Load(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
 	cfgPath := filepath.Join(dir, model.ConfigFile)
 	raw, err := os.ReadFile(cfgPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load model %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("load model %s: %w (a model is a directory with config.json and model.safetensors: a Hugging Face download or an alignlab checkpoint such as runs/<id>/model)", dir, err)
 	}
 	var probe struct {
 		ModelType string `json:"model_type"`
