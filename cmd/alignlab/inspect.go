@@ -15,6 +15,6 @@ and prints the path; --json prints the results instead.`,
 		Example: `  alignlab inspect mirage --json
   alignlab inspect lens --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4"`,
 	}
-	cmd.AddCommand(newInspectMirageCmd(), newInspectProbeCmd(), newInspectSteerCmd(), newInspectCacheCmd(), newInspectLensCmd(), newInspectAttributionCmd(), newInspectPatchCmd())
+	cmd.AddCommand(newInspectMirageCmd(), newInspectProbeCmd(), newInspectSteerCmd(), newInspectCacheCmd(), newInspectLensCmd(), newInspectAttributionCmd(), newInspectPatchCmd(), newInspectSAECmd())
 	return cmd
 }

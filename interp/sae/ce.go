@@ -25,7 +25,10 @@ type CEResult struct {
 // CELossRecovered runs m over each sequence three times (clean, with the
 // activation at hook replaced in place by s's reconstruction, and with it
 // zeroed) and returns the cross-entropies and the fraction recovered.
-func CELossRecovered(m *model.Model, hook string, s *SAE, seqs [][]int32) (CEResult, error) {
+// masks, when not nil, says which tokens of each sequence are predicted
+// (e.g. only a chat model's replies, which is all it was trained on); nil
+// predicts every token after the first.
+func CELossRecovered(m *model.Model, hook string, s *SAE, seqs [][]int32, masks [][]bool) (CEResult, error) {
 	var res CEResult
 	var err error
 	splice := func(mode int) *model.Hooks {
@@ -55,20 +58,35 @@ func CELossRecovered(m *model.Model, hook string, s *SAE, seqs [][]int32) (CERes
 			continue
 		}
 		T := len(seq) - 1
+		var w []float32
+		n := T
+		if masks != nil && masks[i] != nil {
+			w = make([]float32, T)
+			n = 0
+			for p := 0; p < T; p++ {
+				if masks[i][p+1] {
+					w[p] = 1
+					n++
+				}
+			}
+			if n == 0 {
+				continue
+			}
+		}
 		for mode := 0; mode < 3; mode++ {
-			l, lerr := m.LossWithHooks(seq[:T], seq[1:], nil, 1, T, splice(mode))
+			l, lerr := m.LossWithHooks(seq[:T], seq[1:], w, 1, T, splice(mode))
 			if lerr != nil {
 				return res, fmt.Errorf("ce loss recovered: sequence %d: %w", i, lerr)
 			}
 			if err != nil {
 				return res, fmt.Errorf("ce loss recovered: %w", err)
 			}
-			sums[mode] += float64(l) * float64(T)
+			sums[mode] += float64(l) * float64(n)
 		}
-		res.Tokens += T
+		res.Tokens += n
 	}
 	if res.Tokens == 0 {
-		return res, fmt.Errorf("ce loss recovered: no sequence has two tokens")
+		return res, fmt.Errorf("ce loss recovered: no token to predict (sequences need two tokens, masks a predicted one)")
 	}
 	n := float64(res.Tokens)
 	res.Clean, res.SAE, res.Zero = sums[0]/n, sums[1]/n, sums[2]/n

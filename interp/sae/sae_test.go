@@ -110,7 +110,7 @@ func TestCELossRecovered(t *testing.T) {
 	seqs := [][]int32{{1, 2, 3, 4, 5, 6}, {7, 3, 9, 9, 1}, {2}}
 	const hook = "blocks.0.hook_resid_post"
 	exact := exactSAE(t, 8)
-	r, err := CELossRecovered(m, hook, exact, seqs)
+	r, err := CELossRecovered(m, hook, exact, seqs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +119,23 @@ func TestCELossRecovered(t *testing.T) {
 	}
 	zero, _ := New(8, 16, Standard, 0, 1)
 	clear(zero.WDec)
-	r, err = CELossRecovered(m, hook, zero, seqs)
+	r, err = CELossRecovered(m, hook, zero, seqs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(r.Recovered) > 1e-6 {
 		t.Errorf("zero SAE: recovered %v, want 0", r.Recovered)
 	}
-	if _, err := CELossRecovered(m, "blocks.0.mlp.hook_post", exact, seqs); err == nil {
+	// A mask predicting only the last two tokens of the first sequence.
+	masks := [][]bool{{false, false, false, false, true, true}, nil, nil}
+	r, err = CELossRecovered(m, hook, exact, seqs, masks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tokens != 2+4 {
+		t.Errorf("masked: %d tokens, want 6", r.Tokens)
+	}
+	if _, err := CELossRecovered(m, "blocks.0.mlp.hook_post", exact, seqs, nil); err == nil {
 		t.Error("width mismatch (MLP 32 vs d_in 8) not reported")
 	}
 }
