@@ -31,6 +31,10 @@ type GenerateConfig struct {
 	// with Seed+i, so prompt i generated alone with Seed+i gives the same
 	// tokens as in the batch.
 	Seed int64
+	// Seeds, when non-nil, gives each sequence its own stream instead
+	// (sequence i draws from Seeds[i]), so that requests with unrelated
+	// seeds can share one batch; it must have one seed per prompt.
+	Seeds []int64
 	// Hooks, when non-nil, fire during the prefill and every decode step
 	// (see KVCache.SetHooks for the shapes and row order a callback sees),
 	// so a hook that adds to or overwrites an activation steers what is
@@ -87,7 +91,11 @@ func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, e
 	for i := range gens {
 		n := cfg.MaxNewTokens
 		gens[i] = Generation{Tokens: make([]int32, 0, n), LogProbs: make([]float32, 0, n), SampleLogProbs: make([]float32, 0, n)}
-		samplers[i] = NewSampler(cfg.Seed + int64(i))
+		seed := cfg.Seed + int64(i)
+		if cfg.Seeds != nil {
+			seed = cfg.Seeds[i]
+		}
+		samplers[i] = NewSampler(seed)
 	}
 	V := m.Config.VocabSize
 	active := make([]int, B) // sequences of the current logits rows, in order
@@ -146,6 +154,8 @@ func (m *Model) checkGenerate(prompts [][]int32, cfg GenerateConfig) error {
 		return fmt.Errorf("top-k must be >= 0, got %d", cfg.TopK)
 	case !(cfg.TopP >= 0 && cfg.TopP <= 1):
 		return fmt.Errorf("top-p must be in [0, 1], got %g", cfg.TopP)
+	case cfg.Seeds != nil && len(cfg.Seeds) != len(prompts):
+		return fmt.Errorf("%d seeds for %d prompts", len(cfg.Seeds), len(prompts))
 	}
 	for _, t := range cfg.StopTokens {
 		if t < 0 || int(t) >= c.VocabSize {
