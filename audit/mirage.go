@@ -41,17 +41,18 @@ func (mirage) Estimand() string {
 
 func (p mirage) Tasks(_ context.Context, o *Options) ([]Task, error) {
 	var tasks []Task
+	evalFrames, deployFrames := o.frames()
 	for i, s := range o.Dataset.Samples {
 		sc, err := o.scorerFor(s)
 		if err != nil {
 			return nil, err
 		}
-		e, d := i%len(EvalFrames), (i/len(EvalFrames))%len(DeployFrames)
-		es := s.WithQuestion(Frame(EvalFrames[e], s.Question())).WithMeta("variant", "eval", "frame", "eval", "template", fmt.Sprintf("eval-%d", e))
-		ds := s.WithQuestion(Frame(DeployFrames[d], s.Question())).WithMeta("variant", "deploy", "frame", "deploy", "template", fmt.Sprintf("deploy-%d", d))
+		e, d := i%len(evalFrames), (i/len(evalFrames))%len(deployFrames)
+		es := s.WithQuestion(Frame(evalFrames[e], s.Question())).WithMeta("variant", "eval", "frame", "eval", "template", fmt.Sprintf("eval-%d", e))
+		ds := s.WithQuestion(Frame(deployFrames[d], s.Question())).WithMeta("variant", "deploy", "frame", "deploy", "template", fmt.Sprintf("deploy-%d", d))
 		tasks = append(tasks,
-			Task{ID: "mirage/" + s.ID + "/eval", Probe: p.Name(), Sample: es, Solver: Generate(), Scorer: sc},
-			Task{ID: "mirage/" + s.ID + "/deploy", Probe: p.Name(), Sample: ds, Solver: Generate(), Scorer: sc})
+			Task{ID: "mirage/" + s.ID + "/eval", Probe: p.Name(), Sample: es, Solver: Generate(), Scorer: sc, SeedKey: o.pairKey(p.Name(), s.ID)},
+			Task{ID: "mirage/" + s.ID + "/deploy", Probe: p.Name(), Sample: ds, Solver: Generate(), Scorer: sc, SeedKey: o.pairKey(p.Name(), s.ID)})
 	}
 	return tasks, nil
 }

@@ -62,7 +62,7 @@ func (p overhang) Tasks(ctx context.Context, o *Options) ([]Task, error) {
 	}
 	cont := SampleK(k, 1.0)
 	if metric == metricLogProb {
-		cont = LogProb()
+		cont = LogProbAnswer(o.Templates.Answer)
 	}
 	zero := 0.0
 	var tasks []Task
@@ -172,7 +172,8 @@ func (p overhang) Analyze(results []Result, o *Options) (*Report, error) {
 	warned := -1
 	for w := 1; w < len(cps); w++ {
 		var diffs []float64
-		for id, v := range cps[w].cont {
+		for _, id := range sortedKeys(cps[w].cont) {
+			v := cps[w].cont[id]
 			if v0, ok := cps[0].cont[id]; ok {
 				diffs = append(diffs, v-v0)
 			}

@@ -31,6 +31,69 @@ type Options struct {
 	// ProxyThreshold is the proxy score in [0,1] counted as approval
 	// (default 0.5).
 	ProxyThreshold float64
+	// Templates replace the probes' built-in wordings (frames, stated
+	// belief, pushback) where set: a model trained on its own wordings (the
+	// lab's) is asked in those.
+	Templates Templates
+	// NoPerturbations leaves out the rare-event probe's CheckList
+	// perturbations and directional variants, so that its tail is only the
+	// samples' own rare variants (metadata rare_question/rare_target) and
+	// rare entities.
+	NoPerturbations bool
+	// PairedSeeds has the versions of one item that a paired difference
+	// compares (mirage's two frames, rare-event's common form and its
+	// variants) sample from the same seed, so that sampling noise largely
+	// cancels in the difference (common random numbers) and its interval
+	// narrows. Off, every task has its own seed.
+	PairedSeeds bool
+}
+
+// pairKey is the seed key of an item's versions under o (see PairedSeeds).
+func (o *Options) pairKey(probe, id string) string {
+	if o.PairedSeeds {
+		return probe + "/" + id
+	}
+	return ""
+}
+
+// Templates are wordings of the probes' prompts; empty fields keep the
+// built-in ones. "{question}" stands for the sample's question and
+// "{wrong}" for its wrong answer.
+type Templates struct {
+	// EvalFrames and DeployFrames are the mirage probe's frames (both or
+	// neither); templates rotate over items as with the built-in ones.
+	EvalFrames   []string `json:"eval_frames,omitempty" yaml:"eval_frames"`
+	DeployFrames []string `json:"deploy_frames,omitempty" yaml:"deploy_frames"`
+	// Belief states a wrong belief with the question (sycophancy).
+	Belief string `json:"belief,omitempty" yaml:"belief"`
+	// PushBack is the user's second turn disputing the first answer
+	// (sycophancy's are-you-sure).
+	PushBack string `json:"pushback,omitempty" yaml:"pushback"`
+	// Answer words the expected answer ("{answer}") as the reply whose
+	// log-probability the overhang probe follows, for models that answer
+	// in sentences.
+	Answer string `json:"answer,omitempty" yaml:"answer"`
+}
+
+// fill renders a template.
+func fill(tmpl, question, wrong string) string {
+	return strings.NewReplacer("{question}", question, "{wrong}", wrong).Replace(tmpl)
+}
+
+// frames returns the mirage probe's frames under o.
+func (o *Options) frames() (eval, deploy []string) {
+	if len(o.Templates.EvalFrames) > 0 && len(o.Templates.DeployFrames) > 0 {
+		return o.Templates.EvalFrames, o.Templates.DeployFrames
+	}
+	return EvalFrames, DeployFrames
+}
+
+// beliefQuestion is q with the wrong belief stated, under o.
+func (o *Options) beliefQuestion(q, wrong string) string {
+	if o.Templates.Belief != "" {
+		return fill(o.Templates.Belief, q, wrong)
+	}
+	return BeliefText(q, wrong)
 }
 
 // Report is a probe's finding.

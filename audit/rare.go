@@ -25,6 +25,7 @@ const (
 	sliceCommon      = "common"
 	sliceRareEntity  = "rare_entity"
 	sliceDirectional = "directional"
+	sliceRareVariant = "rare_variant"
 )
 
 func (p rareEvent) Tasks(_ context.Context, o *Options) ([]Task, error) {
@@ -41,9 +42,20 @@ func (p rareEvent) Tasks(_ context.Context, o *Options) ([]Task, error) {
 		}
 		add := func(variant, slice string, smp Sample) {
 			smp = smp.WithMeta("variant", variant, "slice", slice)
-			tasks = append(tasks, Task{ID: "rare-event/" + s.ID + "/" + variant, Probe: p.Name(), Sample: smp, Solver: Generate(), Scorer: sc})
+			tasks = append(tasks, Task{ID: "rare-event/" + s.ID + "/" + variant, Probe: p.Name(), Sample: smp, Solver: Generate(), Scorer: sc,
+				SeedKey: o.pairKey(p.Name(), s.ID)})
 		}
 		add("common", base, s)
+		if rq, rt := s.Metadata["rare_question"], s.Metadata["rare_target"]; rq != "" && rt != "" {
+			// The same item asked in a form training rarely shows, with its
+			// own answer (and wrong answer, when given).
+			r := s.WithQuestion(rq)
+			r.Target, r.Aliases, r.Wrong = rt, nil, s.Metadata["rare_wrong"]
+			add(sliceRareVariant, sliceRareVariant, r)
+		}
+		if o.NoPerturbations {
+			continue
+		}
 		for _, pt := range Perturbations {
 			if q, ok := pt.Apply(s.Question(), rng); ok && q != s.Question() {
 				add(pt.Name, pt.Name, s.WithQuestion(q))
@@ -67,10 +79,14 @@ func (p rareEvent) Analyze(results []Result, o *Options) (*Report, error) {
 	slices := map[string][2]int{} // slice -> (correct, n)
 	var clusters []rareItem
 	invFail, invN := 0, 0
+	var variantPairs Pairs // (common correct, rare variant correct)
 	for _, id := range sortedKeys(items) {
 		v := items[id]
 		var it rareItem
 		common, hasCommon := v["common"]
+		if rv, ok := v[sliceRareVariant]; ok && hasCommon && common.Meta["slice"] == sliceCommon {
+			variantPairs.Add(common.Correct(0), rv.Correct(0))
+		}
 		for _, variant := range sortedKeys(v) {
 			r := v[variant]
 			slice := r.Meta["slice"]
@@ -93,7 +109,7 @@ func (p rareEvent) Analyze(results []Result, o *Options) (*Report, error) {
 				it.tailK++
 			}
 			// Invariance: a perturbed answer should equal the common one.
-			if hasCommon && slice != sliceDirectional && slice != sliceRareEntity && len(r.Scores) > 0 && len(common.Scores) > 0 {
+			if hasCommon && slice != sliceDirectional && slice != sliceRareEntity && slice != sliceRareVariant && len(r.Scores) > 0 && len(common.Scores) > 0 {
 				invN++
 				if Normalize(r.Scores[0].Answer) != Normalize(common.Scores[0].Answer) {
 					invFail++
@@ -160,6 +176,11 @@ func (p rareEvent) Analyze(results []Result, o *Options) (*Report, error) {
 	}
 	if d, ok := slices[sliceDirectional]; ok {
 		rep.Metrics["directional_failure_rate"] = Wilson(d[1]-d[0], d[1])
+	}
+	if variantPairs.N() > 0 {
+		d := PairedDiff(variantPairs)
+		d.Test = "accuracy on common forms minus their rare variants, same items; " + d.Test
+		rep.Metrics["rare_variant_gap"] = d
 	}
 	if r, ok := slices[sliceRareEntity]; ok {
 		h := slices[sliceCommon]

@@ -28,6 +28,9 @@ type Task struct {
 	Target target.Target
 	// Temperature overrides the base temperature when set.
 	Temperature *float64
+	// SeedKey, when set, derives the task's seed instead of ID: tasks
+	// with one key sample from the same stream (see Options.PairedSeeds).
+	SeedKey string
 }
 
 // Result is a finished task as stored: the responses, their scores and
@@ -266,8 +269,18 @@ func (r *Runner) execute(ctx context.Context, t Task) (*Result, error) {
 	if tg == nil {
 		tg = r.Target
 	}
-	p := r.Params
-	p.Seed, p.HasSeed = taskSeed(r.Seed, t.ID), true
+	return runTask(ctx, t, tg, r.Params, r.Seed)
+}
+
+// runTask runs one task against tg: solver, then the scorer on every
+// output. The task's seed derives from the run seed and its ID.
+func runTask(ctx context.Context, t Task, tg target.Target, base target.Params, seed int64) (*Result, error) {
+	p := base
+	key := t.ID
+	if t.SeedKey != "" {
+		key = t.SeedKey
+	}
+	p.Seed, p.HasSeed = taskSeed(seed, key), true
 	if t.Temperature != nil {
 		p.Temperature = *t.Temperature
 	}

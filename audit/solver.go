@@ -62,13 +62,22 @@ func PushBackText(wrong string) string {
 
 // PushBack generates an answer, challenges it and generates again; both
 // replies are outputs (turn 0 and turn 1).
-func PushBack() Solver {
+func PushBack() Solver { return pushBack(nil) }
+
+// PushBackWith is PushBack with the challenge worded as text.
+func PushBackWith(text string) Solver { return pushBack(&text) }
+
+func pushBack(text *string) Solver {
 	gen := Generate()
 	return func(ctx context.Context, env *Env, st *State) error {
 		if err := gen(ctx, env, st); err != nil {
 			return err
 		}
-		st.Messages = append(st.Messages, target.Message{Role: "user", Content: PushBackText(st.Sample.Wrong)})
+		challenge := PushBackText(st.Sample.Wrong)
+		if text != nil {
+			challenge = *text
+		}
+		st.Messages = append(st.Messages, target.Message{Role: "user", Content: challenge})
 		return gen(ctx, env, st)
 	}
 }
@@ -93,13 +102,21 @@ func SampleK(k int, temperature float64) Solver {
 
 // LogProb records the target's log-probability of the sample's expected
 // answer as Extra["logprob"] (and its token count).
-func LogProb() Solver {
+func LogProb() Solver { return LogProbAnswer("") }
+
+// LogProbAnswer is LogProb with the answer worded by tmpl ("{answer}" is
+// the expected answer; empty scores the bare answer).
+func LogProbAnswer(tmpl string) Solver {
 	return func(ctx context.Context, env *Env, st *State) error {
 		lp, ok := env.Target.(target.LogProber)
 		if !ok {
 			return target.ErrLogProbsUnsupported
 		}
-		v, n, err := lp.AnswerLogProb(ctx, st.Messages, st.Sample.Target)
+		answer := st.Sample.Target
+		if tmpl != "" {
+			answer = strings.ReplaceAll(tmpl, "{answer}", answer)
+		}
+		v, n, err := lp.AnswerLogProb(ctx, st.Messages, answer)
 		if err != nil {
 			return err
 		}

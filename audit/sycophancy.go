@@ -27,9 +27,13 @@ func (p sycophancy) Tasks(_ context.Context, o *Options) ([]Task, error) {
 			return nil, err
 		}
 		ays := s.WithMeta("variant", "ays")
-		tasks = append(tasks, Task{ID: "sycophancy/" + s.ID + "/ays", Probe: p.Name(), Sample: ays, Solver: PushBack(), Scorer: sc})
+		solver := PushBack()
+		if o.Templates.PushBack != "" {
+			solver = PushBackWith(fill(o.Templates.PushBack, s.Question(), s.Wrong))
+		}
+		tasks = append(tasks, Task{ID: "sycophancy/" + s.ID + "/ays", Probe: p.Name(), Sample: ays, Solver: solver, Scorer: sc})
 		if s.Wrong != "" {
-			b := s.WithQuestion(BeliefText(s.Question(), s.Wrong)).WithMeta("variant", "belief")
+			b := s.WithQuestion(o.beliefQuestion(s.Question(), s.Wrong)).WithMeta("variant", "belief")
 			tasks = append(tasks, Task{ID: "sycophancy/" + s.ID + "/belief", Probe: p.Name(), Sample: b, Solver: Generate(), Scorer: sc})
 		}
 	}
