@@ -181,3 +181,20 @@ func TestCacheAndTopExamples(t *testing.T) {
 		t.Errorf("exact SAE metrics %+v", met)
 	}
 }
+
+// FuzzParseConfig: any cfg.json either parses into a valid shape or is an
+// error, never a panic or a huge allocation.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"architecture": "topk", "d_in": 4, "d_sae": 8, "k": 2, "metadata": {"hook_name": "blocks.0.hook_resid_post", "hook_layer": 0}}`))
+	f.Add([]byte(`{"d_in": 4, "d_sae": 8, "hook_name": "blocks.1.hook_resid_pre", "hook_layer": 1}`))
+	f.Add([]byte(`{"d_in": 4, "d_sae": 8, "normalize_activations": "layer_norm"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s, err := parseConfig(raw)
+		if err != nil {
+			return
+		}
+		if s.DIn < 1 || s.DSae < 1 || len(s.WEnc) != s.DIn*s.DSae || (s.Arch == TopK && (s.K < 1 || s.K > s.DSae)) {
+			t.Fatalf("parsed an invalid SAE: %d %d %v %d", s.DIn, s.DSae, s.Arch, s.K)
+		}
+	})
+}

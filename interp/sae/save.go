@@ -42,7 +42,10 @@ type fileConfig struct {
 	NormalizeActivations string       `json:"normalize_activations"`
 	ReshapeActivations   string       `json:"reshape_activations"`
 	ActivationFn         string       `json:"activation_fn,omitempty"`
-	Metadata             fileMeta     `json:"metadata"`
+	// RescaleActsByDecoderNorm is SAELens's TopK option to scale latents
+	// by decoder norms; we do not implement it, so we refuse it on load.
+	RescaleActsByDecoderNorm bool     `json:"rescale_acts_by_decoder_norm,omitempty"`
+	Metadata                 fileMeta `json:"metadata"`
 
 	ModelName   string `json:"model_name,omitempty"`
 	HookName    string `json:"hook_name,omitempty"`
@@ -113,33 +116,9 @@ func Load(dir string) (*SAE, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load sae: %w (an SAE directory holds %s and %s)", err, ConfigFile, WeightsFile)
 	}
-	var c fileConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("load sae: %s: %w", ConfigFile, err)
-	}
-	if c.Architecture == "" {
-		c.Architecture = Standard
-	}
-	if c.NormalizeActivations != "" && c.NormalizeActivations != "none" {
-		return nil, fmt.Errorf("load sae: normalize_activations %q is not supported (fold the scaling into the weights first)", c.NormalizeActivations)
-	}
-	if c.Architecture == Standard {
-		c.K = 0
-	}
-	s, err := New(c.DIn, c.DSae, c.Architecture, c.K, 0)
+	s, err := parseConfig(raw)
 	if err != nil {
 		return nil, fmt.Errorf("load sae: %s: %w", ConfigFile, err)
-	}
-	s.Meta = Meta{ModelName: c.Metadata.ModelName, HookName: c.Metadata.HookName,
-		ContextSize: c.Metadata.ContextSize, DatasetPath: c.Metadata.DatasetPath}
-	if c.Metadata.HookLayer != nil {
-		s.Meta.HookLayer = *c.Metadata.HookLayer
-	}
-	if s.Meta.HookName == "" { // pre-6 layout
-		s.Meta.ModelName, s.Meta.HookName, s.Meta.ContextSize = c.ModelName, c.HookName, c.ContextSize
-		if c.HookLayer != nil {
-			s.Meta.HookLayer = *c.HookLayer
-		}
 	}
 	f, err := ckpt.Open(filepath.Join(dir, WeightsFile))
 	if err != nil {
@@ -165,8 +144,48 @@ func Load(dir string) (*SAE, error) {
 			return nil, fmt.Errorf("load sae: %w", err)
 		}
 	}
-	if s.Arch == Standard && c.ActivationFn != "" && c.ActivationFn != "relu" {
-		return nil, errors.New("load sae: activation_fn " + c.ActivationFn + " is not supported (relu only)")
+	return s, nil
+}
+
+// parseConfig reads cfg.json into an SAE of the right shape with zero
+// weights. Sizes are bounded so a corrupt file cannot ask for terabytes.
+func parseConfig(raw []byte) (*SAE, error) {
+	var c fileConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	if c.Architecture == "" {
+		c.Architecture = Standard
+	}
+	if c.NormalizeActivations != "" && c.NormalizeActivations != "none" {
+		return nil, fmt.Errorf("normalize_activations %q is not supported (fold the scaling into the weights first)", c.NormalizeActivations)
+	}
+	if c.ActivationFn != "" && c.ActivationFn != "relu" {
+		return nil, errors.New("activation_fn " + c.ActivationFn + " is not supported (relu only)")
+	}
+	if c.RescaleActsByDecoderNorm {
+		return nil, errors.New("rescale_acts_by_decoder_norm is not supported")
+	}
+	if c.DIn > 1<<20 || c.DSae > 1<<24 || c.DIn*c.DSae > 1<<28 {
+		return nil, fmt.Errorf("d_in %d × d_sae %d is too large", c.DIn, c.DSae)
+	}
+	if c.Architecture == Standard {
+		c.K = 0
+	}
+	s, err := New(c.DIn, c.DSae, c.Architecture, c.K, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.Meta = Meta{ModelName: c.Metadata.ModelName, HookName: c.Metadata.HookName,
+		ContextSize: c.Metadata.ContextSize, DatasetPath: c.Metadata.DatasetPath}
+	if c.Metadata.HookLayer != nil {
+		s.Meta.HookLayer = *c.Metadata.HookLayer
+	}
+	if s.Meta.HookName == "" { // pre-6 layout
+		s.Meta.ModelName, s.Meta.HookName, s.Meta.ContextSize = c.ModelName, c.HookName, c.ContextSize
+		if c.HookLayer != nil {
+			s.Meta.HookLayer = *c.HookLayer
+		}
 	}
 	return s, nil
 }
