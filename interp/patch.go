@@ -89,6 +89,10 @@ func RunPatched(m *model.Model, tokens []int32, B, T int, patches []Patch) ([]fl
 	return m.Forward(tokens, B, T, h)
 }
 
+// patchBatchTokens bounds the tokens of one batched patching pass (its
+// logits are patchBatchTokens·VocabSize floats: 100 MB at GPT-2's vocabulary).
+const patchBatchTokens = 512
+
 // PatchOptions configures ActivationPatching.
 type PatchOptions struct {
 	// Metric scores a run (default LogitDiff(-1, Correct, Wrong)).
@@ -99,8 +103,8 @@ type PatchOptions struct {
 	// suffixes after "blocks.{l}.": default hook_resid_pre, hook_attn_out
 	// and hook_mlp_out.
 	Hooks []string
-	// Heads patches attn.hook_z per (layer, head), over all positions
-	// (default true; set NoHeads to skip).
+	// NoHeads skips patching attn.hook_z per (layer, head) (over all
+	// positions), which is done by default.
 	NoHeads bool
 	// Labels name the positions in the matrices (default "0", "1", ...).
 	Labels []string
@@ -121,7 +125,9 @@ type Patching struct {
 // ActivationPatching patches each hook of opts.Hooks per (layer,
 // position), and each head's output (attn.hook_z) per (layer, head), from
 // the clean run into the corrupted one, and reports the normalized metric:
-// 0 = the corrupted run's value, 1 = the clean run's.
+// 0 = the corrupted run's value, 1 = the clean run's. The patched runs of
+// one hook and layer are batched (up to 512 tokens a pass); a cell then
+// differs from its own RunPatched only by the matmuls' rounding (~1e-6).
 func ActivationPatching(m *model.Model, clean, corrupt []int32, opts PatchOptions) (*Patching, error) {
 	cfg := m.Config
 	T := len(clean)
@@ -182,20 +188,44 @@ func ActivationPatching(m *model.Model, clean, corrupt []int32, opts PatchOption
 		total += cfg.NumLayers * cfg.NumHeads
 	}
 	done := 0
-	run := func(p Patch) (float64, error) {
-		logits, err := RunPatched(m, corrupt, 1, T, []Patch{p})
-		if err != nil {
-			return 0, fmt.Errorf("patching %s: %w", p.Hook, err)
+	// Each job is one patched run; the jobs of one hook and layer run as
+	// the rows of batched forward passes, which keeps the matmuls wide.
+	batch := max(1, patchBatchTokens/T)
+	tokens := make([]int32, 0, batch*T)
+	runJobs := func(name string, jobs []Patch) ([]float64, error) {
+		out := make([]float64, 0, len(jobs))
+		for lo := 0; lo < len(jobs); lo += batch {
+			part := jobs[lo:min(lo+batch, len(jobs))]
+			B := len(part)
+			tokens = tokens[:0]
+			for range part {
+				tokens = append(tokens, corrupt...)
+			}
+			h := model.NewHooks()
+			h.Add(name, func(_ string, act []float32, shape []int) {
+				n := len(act) / B
+				one := append([]int{1}, shape[1:]...)
+				for b := range part {
+					part[b].apply(act[b*n:(b+1)*n], one)
+				}
+			})
+			logits, err := m.Forward(tokens, B, T, h)
+			if err != nil {
+				return nil, fmt.Errorf("patching %s: %w", name, err)
+			}
+			for b := range part {
+				v := (metric(logits[b*T*V:(b+1)*T*V], T, V) - res.Corrupt) / span
+				if v == 0 {
+					v = 0 // not -0 (a negative span), which prints as "-0.000"
+				}
+				out = append(out, v)
+			}
+			done += B
+			if opts.Progress != nil {
+				opts.Progress(done, total)
+			}
 		}
-		done++
-		if opts.Progress != nil {
-			opts.Progress(done, total)
-		}
-		v := (metric(logits, T, V) - res.Corrupt) / span
-		if v == 0 {
-			v = 0 // not -0 (a negative span), which prints as "-0.000"
-		}
-		return v, nil
+		return out, nil
 	}
 	for _, hk := range hooks {
 		mat := NewMatrix("Patching blocks.{layer}."+hk+" per position", "layer", "position", metricName, layers, slices.Clone(labels))
@@ -205,10 +235,12 @@ func ActivationPatching(m *model.Model, clean, corrupt []int32, opts PatchOption
 			if src == nil {
 				return nil, fmt.Errorf("patching: %s is no hook point of this model", name)
 			}
-			for t := 0; t < T; t++ {
-				if mat.Values[l][t], err = run(Patch{Hook: name, Source: src, Positions: []int{t}}); err != nil {
-					return nil, err
-				}
+			jobs := make([]Patch, T)
+			for t := range jobs {
+				jobs[t] = Patch{Hook: name, Source: src, Positions: []int{t}}
+			}
+			if mat.Values[l], err = runJobs(name, jobs); err != nil {
+				return nil, err
 			}
 		}
 		res.Matrices = append(res.Matrices, mat)
@@ -221,10 +253,12 @@ func ActivationPatching(m *model.Model, clean, corrupt []int32, opts PatchOption
 		mat := NewMatrix("Patching head outputs (attn.hook_z, all positions)", "layer", "head", metricName, layers, heads)
 		for l := 0; l < cfg.NumLayers; l++ {
 			name := "blocks." + strconv.Itoa(l) + ".attn.hook_z"
-			for h := 0; h < cfg.NumHeads; h++ {
-				if mat.Values[l][h], err = run(Patch{Hook: name, Source: cc.Get(name), Heads: []int{h}}); err != nil {
-					return nil, err
-				}
+			jobs := make([]Patch, cfg.NumHeads)
+			for h := range jobs {
+				jobs[h] = Patch{Hook: name, Source: cc.Get(name), Heads: []int{h}}
+			}
+			if mat.Values[l], err = runJobs(name, jobs); err != nil {
+				return nil, err
 			}
 		}
 		res.Matrices = append(res.Matrices, mat)
