@@ -116,6 +116,7 @@ curves, metrics, top examples), top_examples.json (every latent) and a report.`,
 	f.IntVar(&fit.Batch, "batch", 4096, "activations per step")
 	f.Float64Var(&fit.LR, "lr", 1e-3, "Adam learning rate")
 	f.IntVar(&fit.LRWarmupSteps, "lr-warmup", 0, "steps of linear learning-rate warm-up (default: steps/20)")
+	f.BoolVar(&fit.NormalizeActivations, "normalize", true, "train on activations scaled to mean norm sqrt(d_in) (SAELens's expected_average_only_in, so --l1 means the same at any layer); the scale is folded into the saved weights")
 	f.BoolVar(&meanInit, "b-dec-mean", false, "initialise b_dec to the mean of the activations instead of their geometric median")
 	fit.MedianInit = true
 	return cmd
@@ -269,6 +270,9 @@ func runSAETrain(cmd *cobra.Command, c saeCommon, arch sae.Architecture, dSae, e
 		}
 	}
 	fmt.Fprintf(log, "sae: training %s d_in %d d_sae %d on %d activations, %d steps of %d\n", arch, a.width, dSae, a.nTrain, fit.Steps, batch)
+	if fit.NormalizeActivations {
+		fmt.Fprintln(log, "sae: activations scaled to mean norm sqrt(d_in) while training (MSE below in those units)")
+	}
 	if _, err := sae.Fit(s, a.train, a.nTrain, fit); err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -278,6 +282,9 @@ func runSAETrain(cmd *cobra.Command, c saeCommon, arch sae.Architecture, dSae, e
 		ActsPerSecond: float64(fit.Steps*batch) / elapsed.Seconds(), Curve: curve}
 	if arch == sae.Standard {
 		rep.L1Coeff = fit.L1Coeff
+	}
+	if fit.NormalizeActivations {
+		rep.InputScale = float64(sae.NormScale(a.train, a.nTrain, a.width))
 	}
 	return finishSAE(cmd, c, a, s, rep, log)
 }

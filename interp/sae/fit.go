@@ -2,7 +2,10 @@ package sae
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+
+	"github.com/alignlab/alignlab/tensor"
 )
 
 // FitConfig is a whole training run over a set of cached activations.
@@ -15,6 +18,12 @@ type FitConfig struct {
 	// MedianInit sets b_dec to the geometric median of (up to 4096 of)
 	// the activations; otherwise to their mean.
 	MedianInit bool
+	// NormalizeActivations trains on the activations scaled so that their
+	// mean norm is sqrt(d_in) (SAELens's "expected_average_only_in"), so
+	// that an L1 coefficient means the same at any layer and model; the
+	// scale is folded into the weights when training ends, so the SAE
+	// reads raw activations. Training statistics are in scaled units.
+	NormalizeActivations bool
 	// Every is how often (in steps) Progress is called; 0 means every
 	// Steps/20.
 	Every int
@@ -37,6 +46,15 @@ func Fit(s *SAE, x []float32, n int, c FitConfig) ([]StepStats, error) {
 	t, err := NewTrainer(s, c.TrainConfig)
 	if err != nil {
 		return nil, err
+	}
+	if c.NormalizeActivations {
+		sf := NormScale(x, n, s.DIn)
+		scaled := make([]float32, n*s.DIn)
+		for i, v := range x[:n*s.DIn] {
+			scaled[i] = v * sf
+		}
+		x = scaled
+		defer s.FoldInputScale(sf)
 	}
 	m := min(n, 4096)
 	s.InitBDec(x, m, c.MedianInit)
@@ -67,4 +85,27 @@ func Fit(s *SAE, x []float32, n int, c FitConfig) ([]StepStats, error) {
 		}
 	}
 	return stats, nil
+}
+
+// NormScale is the factor that brings the mean norm of the n rows of x
+// (width d) to sqrt(d).
+func NormScale(x []float32, n, d int) float32 {
+	var sum float64
+	for r := 0; r < n; r++ {
+		sum += float64(norm(x[r*d : (r+1)*d]))
+	}
+	if sum == 0 {
+		return 1
+	}
+	return float32(math.Sqrt(float64(d)) * float64(n) / sum)
+}
+
+// FoldInputScale turns an SAE trained on activations scaled by sf into
+// one that reads and reconstructs raw activations (SAELens's
+// fold_activation_norm_scaling_factor): W_enc·sf, W_dec/sf, b_dec/sf. The
+// latents are unchanged.
+func (s *SAE) FoldInputScale(sf float32) {
+	tensor.Scale(sf, s.WEnc)
+	tensor.Scale(1/sf, s.WDec)
+	tensor.Scale(1/sf, s.BDec)
 }

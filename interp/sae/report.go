@@ -21,6 +21,9 @@ type Report struct {
 	DSae         int          `json:"d_sae"`
 	K            int          `json:"k,omitempty"`
 	L1Coeff      float64      `json:"l1_coefficient,omitempty"`
+	// InputScale is the factor the activations were scaled by in training
+	// (mean norm sqrt(d_in)), folded into the saved weights; 0 when not.
+	InputScale float64 `json:"input_scale,omitempty"`
 	// TrainTokens and EvalTokens count the cached activations trained on
 	// and held out (whole sequences are held out).
 	TrainTokens int `json:"train_tokens"`

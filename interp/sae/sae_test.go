@@ -198,3 +198,51 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestFoldInputScale: an SAE trained on scaled activations, folded, gives
+// the same latents on raw ones and reconstructs them at raw scale.
+func TestFoldInputScale(t *testing.T) {
+	const d, n = 6, 50
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 40)
+	}
+	sf := NormScale(x, n, d)
+	var mean float64
+	for r := 0; r < n; r++ {
+		row := make([]float32, d)
+		for i := range row {
+			row[i] = x[r*d+i] * sf
+		}
+		mean += float64(norm(row)) / n
+	}
+	if math.Abs(mean-math.Sqrt(d)) > 1e-3 {
+		t.Fatalf("scaled mean norm %v, want sqrt(%d)", mean, d)
+	}
+	for _, arch := range []Architecture{Standard, TopK} {
+		s, _ := New(d, 12, arch, 3, 1)
+		for i := range s.BDec {
+			s.BDec[i] = float32(rng.NormFloat64())
+		}
+		scaled := make([]float32, len(x))
+		for i, v := range x {
+			scaled[i] = v * sf
+		}
+		fScaled := s.Encode(scaled, n, nil, nil)
+		xhScaled := s.Decode(fScaled, n, nil)
+		s.FoldInputScale(sf)
+		f := s.Encode(x, n, nil, nil)
+		xh := s.Decode(f, n, nil)
+		for i := range f {
+			if math.Abs(float64(f[i]-fScaled[i])) > 1e-3*(1+math.Abs(float64(f[i]))) {
+				t.Fatalf("%s latent %d: %v folded, %v scaled", arch, i, f[i], fScaled[i])
+			}
+		}
+		for i := range xh {
+			if math.Abs(float64(xh[i]-xhScaled[i]/sf)) > 1e-3*(1+math.Abs(float64(xh[i]))) {
+				t.Fatalf("%s reconstruction %d: %v folded, %v want", arch, i, xh[i], xhScaled[i]/sf)
+			}
+		}
+	}
+}
