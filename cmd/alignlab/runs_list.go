@@ -58,7 +58,11 @@ func runIndex(ctx context.Context, db, root string) ([]*runEntry, error) {
 			r := &runs[i]
 			e := &runEntry{ID: r.ID, Kind: "audit", Subject: auditSubject(r), Status: r.Status, InStore: true, audit: r}
 			e.Created, _ = time.Parse(time.RFC3339Nano, r.CreatedAt)
-			e.Headline = auditHeadline(r)
+			if s, err := store.ParseAuditSummary(r.Summary); err == nil {
+				e.Headline = auditHeadline(s)
+			} else {
+				e.Headline = "-"
+			}
 			byID[r.ID] = e
 			out = append(out, e)
 		}
@@ -94,11 +98,7 @@ func auditSubject(r *store.Run) string {
 
 // auditHeadline is the gate's verdict and the first flagged probe, or the
 // number of probes that passed.
-func auditHeadline(r *store.Run) string {
-	s, err := store.ParseAuditSummary(r.Summary)
-	if err != nil {
-		return "-"
-	}
+func auditHeadline(s *store.AuditSummary) string {
 	var flagged []string
 	for _, n := range s.Names() {
 		if p := s.Probes[n]; p != nil && p.Flagged {
@@ -154,6 +154,12 @@ func describeDir(e *runEntry) {
 				}
 			}
 		}
+	case e.Kind == "audit": // a directory whose run is not in this store
+		var s store.AuditSummary
+		if readJSONFile(filepath.Join(e.Dir, "audit.json"), &s) != nil {
+			return
+		}
+		e.Status, e.Subject, e.Headline = "done", s.Target, auditHeadline(&s)
 	case e.Kind == "data-audit":
 		var rep struct {
 			Files      []struct{ Path string } `json:"files"`

@@ -108,6 +108,18 @@ func TestRunsHistory(t *testing.T) {
 			t.Errorf("runs ls: %s is %q, want %q (all: %v)", id, kinds[id], want, kinds)
 		}
 	}
+	// Without the store, the audits' directories (run.json, audit.json)
+	// still list them, and diff reads audit.json.
+	out, err = runCLI(t, "runs", "ls", "--db", filepath.Join(dir, "none.db"), "--dir", runsDir, "--kind", "audit", "--json")
+	if err != nil || strings.Count(out, `"status": "done"`) != 3 || !strings.Contains(out, "FAIL sycophancy") {
+		t.Errorf("audits from their directories (%v):\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.db")); err == nil {
+		t.Error("runs ls created a database")
+	}
+	if _, err = runCLI(t, "runs", "diff", "audit-before", "audit-after", "--db", filepath.Join(dir, "none.db"), "--dir", runsDir); err != nil {
+		t.Errorf("diff from audit.json: %v", err)
+	}
 	out, err = runCLI(t, "runs", "ls", "--db", db)
 	if err != nil || !strings.Contains(out, "FAIL sycophancy") || !strings.Contains(out, "validity check passes") {
 		t.Errorf("runs ls table (%v):\n%s", err, out)
