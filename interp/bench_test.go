@@ -78,3 +78,36 @@ func BenchmarkRunWithCacheResid124M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunWithCacheTiny caches every hook of a lab-sized model (2
+// layers, width 64, 24 tokens), where per-hook overhead would show.
+func BenchmarkRunWithCacheTiny(b *testing.B) {
+	m, err := model.New(model.LlamaConfig(400, 96, 2, 4, 4, 64, 128), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	toks := testTokens(24, m.Config.VocabSize, 1)
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.Forward(toks, 1, 24, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cache-all", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := RunWithCache(m, toks, 1, 24, CacheOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cache-all-reuse", func(b *testing.B) {
+		var c *Cache
+		for b.Loop() {
+			var err error
+			if c, err = RunWithCache(m, toks, 1, 24, CacheOptions{Reuse: c}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -165,6 +165,8 @@ type Cache struct {
 	Logits []float32
 	// Metric is the metric's value when CacheOptions.Metric was set.
 	Metric float64
+
+	buf []float32 // backing store of every Acts and Grads tensor
 }
 
 // Get returns the cached activation called name, or nil.
@@ -202,6 +204,10 @@ type CacheOptions struct {
 	// This runs a backward pass, which adds to m.Grads (see
 	// model.BackwardLogits).
 	Metric MetricFunc
+	// Reuse, when set, lends its memory to the new cache (when it is big
+	// enough), so a loop over many inputs allocates once; Reuse's contents
+	// are overwritten and must not be used afterwards.
+	Reuse *Cache
 }
 
 // resolvePositions turns the filter's positions into indices in [0, T).
@@ -321,7 +327,18 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 		}
 		slots[n] = s
 	}
-	buf := make([]float32, total)
+	var buf, logitsBuf []float32
+	if r := opts.Reuse; r != nil {
+		if cap(r.buf) >= total {
+			buf = r.buf[:total]
+		}
+		logitsBuf = r.Logits[:0]
+		*r = Cache{} // a stale Reuse must not alias the new cache
+	}
+	if buf == nil {
+		buf = make([]float32, total)
+	}
+	c.buf = buf
 	off := 0
 	for _, n := range names {
 		s := slots[n]
@@ -335,11 +352,21 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 		}
 	}
 
+	// A few names get a callback each; many share one "*" callback with a
+	// map lookup, as the hooks match each callback's name at every point.
 	hooks := model.NewHooks()
-	for _, n := range names {
-		s := slots[n]
-		hooks.Add(n, func(_ string, act []float32, _ []int) {
-			copyKept(s.act.Data, act, s.shape, s.pattern, pos, all)
+	if len(names) <= 8 {
+		for _, n := range names {
+			s := slots[n]
+			hooks.Add(n, func(_ string, act []float32, _ []int) {
+				copyKept(s.act.Data, act, s.shape, s.pattern, pos, all)
+			})
+		}
+	} else {
+		hooks.Add("*", func(name string, act []float32, _ []int) {
+			if s := slots[name]; s != nil {
+				copyKept(s.act.Data, act, s.shape, s.pattern, pos, all)
+			}
 		})
 	}
 	var logits []float32
@@ -351,7 +378,7 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 	if err != nil {
 		return nil, err
 	}
-	c.Logits = slices.Clone(logits)
+	c.Logits = append(logitsBuf, logits...)
 	if opts.Metric == nil {
 		return c, nil
 	}
@@ -363,12 +390,13 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 	gh := model.NewGradHooks()
 	c.Grads = make(map[string]*Activation, len(gradNames))
 	for _, n := range gradNames {
-		s := slots[n]
-		c.Grads[n] = s.grad
-		gh.Add(n, func(_ string, g []float32, _ []int) {
-			copyKept(s.grad.Data, g, s.shape, false, pos, all)
-		})
+		c.Grads[n] = slots[n].grad
 	}
+	gh.Add("*", func(name string, g []float32, _ []int) {
+		if s := slots[name]; s != nil && s.grad != nil {
+			copyKept(s.grad.Data, g, s.shape, false, pos, all)
+		}
+	})
 	if err := m.BackwardLogits(dlogits, gh); err != nil {
 		return nil, err
 	}

@@ -229,3 +229,32 @@ func finiteDiff(t *testing.T, m *model.Model, toks []int32, B, T int, name strin
 	}
 	return (eval(eps) - eval(-eps)) / (2 * eps)
 }
+
+// A reused cache gives the same tensors as a fresh one, for the same
+// shape, a smaller one and a larger one (which allocates).
+func TestRunWithCacheReuse(t *testing.T) {
+	m := testModels(t)["llama"]
+	metric := LogitDiffMetric(-1, 1, 2)
+	var c *Cache
+	for i, T := range []int{5, 5, 3, 7} {
+		toks := testTokens(T, m.Config.VocabSize, uint64(i))
+		fresh, err := RunWithCache(m, toks, 1, T, CacheOptions{Metric: metric})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err = RunWithCache(m, toks, 1, T, CacheOptions{Metric: metric, Reuse: c}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(c.Logits, fresh.Logits) || c.Metric != fresh.Metric || len(c.Names) != len(fresh.Names) {
+			t.Fatalf("T=%d: reused cache differs", T)
+		}
+		for _, n := range fresh.Names {
+			if !slices.Equal(c.Get(n).Data, fresh.Get(n).Data) || !slices.Equal(c.Get(n).Shape, fresh.Get(n).Shape) {
+				t.Fatalf("T=%d: %s differs", T, n)
+			}
+			if g := fresh.Grads[n]; g != nil && !slices.Equal(c.Grads[n].Data, g.Data) {
+				t.Fatalf("T=%d: grad %s differs", T, n)
+			}
+		}
+	}
+}
