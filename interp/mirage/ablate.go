@@ -38,8 +38,9 @@ func (a *Ablated) hooks() (*model.Hooks, error) {
 	return hs, nil
 }
 
-// hooked is the policy with the projection hooks (same weights).
-func (a *Ablated) hooked() (*lab.Policy, error) {
+// Hooked returns the policy with the projection hooks as its Hooks (same
+// weights, shared).
+func (a *Ablated) Hooked() (*lab.Policy, error) {
 	hs, err := a.hooks()
 	if err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func (a *Ablated) hooked() (*lab.Policy, error) {
 // Replies generates with the directions projected out; prompt i draws from
 // the stream seed+i, as lab.Policy.Generate does.
 func (a *Ablated) Replies(ps []lab.Prompt, temperature float32, seed int64) ([]string, error) {
-	p, err := a.hooked()
+	p, err := a.Hooked()
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func (a *Ablated) Replies(ps []lab.Prompt, temperature float32, seed int64) ([]s
 
 // ReplyLogProbs scores replies with the directions projected out.
 func (a *Ablated) ReplyLogProbs(ps []lab.Prompt, replies []string) ([]float32, error) {
-	p, err := a.hooked()
+	p, err := a.Hooked()
 	if err != nil {
 		return nil, err
 	}

@@ -88,3 +88,25 @@ func TestFitPromptsAvoidHeldOutItems(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareBootstrapsThePairedChange(t *testing.T) {
+	// 40 items: 10 with a gap before, of which 6 lose it after.
+	before, after := make(outcome, 40), make(outcome, 40)
+	for i := 0; i < 10; i++ {
+		before[i] = 1
+		if i >= 6 {
+			after[i] = 1
+		}
+	}
+	c := compare(Gap{Estimate: 0.25}, Gap{Estimate: 0.1}, before, after, 1)
+	if math.Abs(c.Reduction.Estimate-0.15) > 1e-12 || c.Shrink == nil || math.Abs(c.Shrink.Estimate-0.6) > 1e-12 {
+		t.Fatalf("change %+v shrink %+v", c.Reduction, c.Shrink)
+	}
+	if c.Reduction.CILow <= 0 || c.Reduction.CIHigh < 0.15 || c.Shrink.CILow > 0.6 || c.Shrink.CIHigh < 0.6 {
+		t.Fatalf("intervals: reduction %+v, shrink %+v", c.Reduction, *c.Shrink)
+	}
+	// No gap before: nothing to shrink.
+	if c := compare(Gap{Estimate: -0.01}, Gap{}, after, after, 1); c.Shrink != nil {
+		t.Fatalf("shrink %+v with no gap before", *c.Shrink)
+	}
+}

@@ -30,12 +30,19 @@ func (r *recorder) Replies(ps []lab.Prompt, temperature float32, seed int64) ([]
 // eval-minus-deploy correctness.
 type outcome []float64
 
-// measure runs lab.DetectMirage on resp and returns its gap and the
-// per-item differences.
-func measure(resp lab.Responder, es *lab.EvalSets, cfg Config) (Gap, outcome, error) {
-	rec := &recorder{Responder: resp, correct: map[string]bool{}}
-	f, err := lab.DetectMirage(rec, es, cfg.Thresholds, cfg.Temperature)
+// measure runs lab.DetectMirage on pol and returns its gap and the
+// per-item differences. The gap is the detector's on the policy itself,
+// so that it takes the lab's own path (and seeds) and agrees with the
+// validity matrix; the per-item outcomes, which the detector does not
+// return, come from a second run through a recording wrapper (identical
+// replies while the lab samples a Responder as it samples a Policy).
+func measure(pol *lab.Policy, es *lab.EvalSets, cfg Config) (Gap, outcome, error) {
+	f, err := lab.DetectMirage(pol, es, cfg.Thresholds, cfg.Temperature)
 	if err != nil {
+		return Gap{}, nil, err
+	}
+	rec := &recorder{Responder: pol, correct: map[string]bool{}}
+	if _, err := lab.DetectMirage(rec, es, cfg.Thresholds, cfg.Temperature); err != nil {
 		return Gap{}, nil, err
 	}
 	g := Gap{Estimate: f.Estimate, CILow: f.CILow, CIHigh: f.CIHigh, N: f.N, Flagged: f.Flagged, Test: f.Test}
@@ -76,8 +83,9 @@ type Stat struct {
 	CIHigh   float64 `json:"ci_high"`
 }
 
-// compare bootstraps the change from before to after.
-func compare(before, after outcome, seed uint64) Change {
+// compare returns the change from gap gb to gap ga (the detector's
+// estimates) with intervals bootstrapped from the per-item outcomes.
+func compare(gb, ga Gap, before, after outcome, seed uint64) Change {
 	mean := func(o outcome, idx []int) float64 {
 		s := 0.0
 		for _, i := range idx {
@@ -85,10 +93,7 @@ func compare(before, after outcome, seed uint64) Change {
 		}
 		return s / float64(len(idx))
 	}
-	all := make([]int, len(before))
-	for i := range all {
-		all[i] = i
-	}
+	n := len(before)
 	red := func(idx []int) float64 { return mean(before, idx) - mean(after, idx) }
 	shr := func(idx []int) float64 {
 		b := mean(before, idx)
@@ -98,11 +103,11 @@ func compare(before, after outcome, seed uint64) Change {
 		return 1 - mean(after, idx)/b
 	}
 	var c Change
-	c.Reduction.Estimate = red(all)
-	c.Reduction.CILow, c.Reduction.CIHigh = audit.Bootstrap(len(all), 2000, seed, red)
-	if e := shr(all); !math.IsNaN(e) {
-		c.Shrink = &Stat{Estimate: e}
-		c.Shrink.CILow, c.Shrink.CIHigh = audit.Bootstrap(len(all), 2000, seed, shr)
+	c.Reduction.Estimate = gb.Estimate - ga.Estimate
+	c.Reduction.CILow, c.Reduction.CIHigh = audit.Bootstrap(n, 2000, seed, red)
+	if gb.Estimate > 0 {
+		c.Shrink = &Stat{Estimate: 1 - ga.Estimate/gb.Estimate}
+		c.Shrink.CILow, c.Shrink.CIHigh = audit.Bootstrap(n, 2000, seed, shr)
 	}
 	return c
 }

@@ -220,17 +220,25 @@ func Analyze(ctx context.Context, pol *lab.Policy, es *lab.EvalSets, cfg Config,
 		return nil, err
 	}
 	say("gap before ablation %.3f [%.3f, %.3f]", r.GapBefore.Estimate, r.GapBefore.CILow, r.GapBefore.CIHigh)
-	if r.GapAfter, after, err = measure(&Ablated{Policy: pol, Dirs: dirs}, es, cfg); err != nil {
+	abl, err := (&Ablated{Policy: pol, Dirs: dirs}).Hooked()
+	if err != nil {
+		return nil, err
+	}
+	if r.GapAfter, after, err = measure(abl, es, cfg); err != nil {
 		return nil, err
 	}
 	say("gap with the frame directions projected out %.3f [%.3f, %.3f]", r.GapAfter.Estimate, r.GapAfter.CILow, r.GapAfter.CIHigh)
 	rnd := RandomDirections(used, d, cfg.Seed)
-	if r.GapRandom, random, err = measure(&Ablated{Policy: pol, Dirs: rnd}, es, cfg); err != nil {
+	ctl, err := (&Ablated{Policy: pol, Dirs: rnd}).Hooked()
+	if err != nil {
+		return nil, err
+	}
+	if r.GapRandom, random, err = measure(ctl, es, cfg); err != nil {
 		return nil, err
 	}
 	say("gap with random directions projected out %.3f [%.3f, %.3f]", r.GapRandom.Estimate, r.GapRandom.CILow, r.GapRandom.CIHigh)
-	r.Ablation = compare(before, after, cfg.Seed)
-	r.Random = compare(before, random, cfg.Seed)
+	r.Ablation = compare(r.GapBefore, r.GapAfter, before, after, cfg.Seed)
+	r.Random = compare(r.GapBefore, r.GapRandom, before, random, cfg.Seed)
 	r.AblatedHooks = used
 	return r, nil
 }
