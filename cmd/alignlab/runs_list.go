@@ -145,14 +145,8 @@ func describeDir(e *runEntry) {
 		if isDir(filepath.Join(e.Dir, "model")) {
 			e.Status = "done"
 		}
-		if ms, err := train.ReadMetrics(e.Dir); err == nil && len(ms) > 0 {
-			last := ms[len(ms)-1]
-			for _, k := range []string{"loss", "eval_loss", "objective/scores"} {
-				if v, ok := last[k]; ok {
-					e.Headline = fmt.Sprintf("%s %.4f at step %.0f", k, v, last["step"])
-					break
-				}
-			}
+		if ms, err := train.ReadMetrics(e.Dir); err == nil {
+			e.Headline = trainHeadline(ms)
 		}
 	case e.Kind == "audit": // a directory whose run is not in this store
 		var s store.AuditSummary
@@ -201,6 +195,29 @@ func describeDir(e *runEntry) {
 			e.Headline = res.Summary
 		}
 	}
+}
+
+// trainHeadline is a training run's last logged training figure (loss,
+// or the RL methods' score or reward) and its last eval_loss.
+func trainHeadline(ms []map[string]float64) string {
+	h := "-"
+	for _, k := range []string{"loss", "objective/scores", "reward"} {
+		for i := len(ms) - 1; i >= 0; i-- {
+			if v, ok := ms[i][k]; ok {
+				h = fmt.Sprintf("%s %.4f at step %.0f", k, v, ms[i]["step"])
+				break
+			}
+		}
+		if h != "-" {
+			break
+		}
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if v, ok := ms[i]["eval_loss"]; ok {
+			return fmt.Sprintf("%s, eval_loss %.4f", h, v)
+		}
+	}
+	return h
 }
 
 // flagValue returns the value of flag in a recorded command line.

@@ -192,3 +192,45 @@ func TestRunsHistory(t *testing.T) {
 		t.Errorf("lab diff (%v):\n%s", err, out)
 	}
 }
+
+// A training run writes run.json (kind, seed) and 'runs ls' shows its
+// model and last loss; a missing model leaves no run directory behind.
+func TestTrainRunMeta(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base")
+	lmTestModel(t, base)
+	data := filepath.Join(dir, "sft.jsonl")
+	var rows []string
+	for range 8 {
+		rows = append(rows, `{"messages":[{"role":"user","content":"q z"},{"role":"assistant","content":"1 2 3 4"}]}`)
+	}
+	os.WriteFile(data, []byte(strings.Join(rows, "\n")+"\n"), 0o644)
+	runsDir := filepath.Join(dir, "runs")
+	run := filepath.Join(runsDir, "sft-1")
+	if _, stderr, err := runTrain(t, "sft", "--model", base, "--data", data, "--run-dir", run, "--max-steps", "2",
+		"--per-device-train-batch-size", "4", "--logging-steps", "1", "--seed", "5"); err != nil {
+		t.Fatalf("train sft: %v\n%s", err, stderr)
+	}
+	m, err := rundir.ReadMeta(run)
+	if err != nil || m.Kind != "train-sft" || m.Seed == nil || *m.Seed != 5 || m.ID != "sft-1" {
+		t.Fatalf("run.json: %+v, %v", m, err)
+	}
+	if _, _, err := runTrain(t, "sft", "--model", filepath.Join(dir, "nosuch"), "--data", data, "--run-dir", filepath.Join(runsDir, "typo")); err == nil ||
+		!strings.Contains(err.Error(), "model directory") {
+		t.Errorf("a missing model: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(runsDir, "typo")); err == nil {
+		t.Error("a missing model left a run directory")
+	}
+	out, err := runCLI(t, "runs", "ls", "--dir", runsDir, "--db", filepath.Join(dir, "none.db"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []runEntry
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+		t.Fatalf("runs ls: %v\n%s", err, out)
+	}
+	if e := list[0]; e.Kind != "train-sft" || e.Subject != base || e.Status != "done" || !strings.HasPrefix(e.Headline, "loss ") {
+		t.Errorf("train run listed as %+v", e)
+	}
+}
