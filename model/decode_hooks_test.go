@@ -377,3 +377,50 @@ func TestDecodeHookErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGenerateHooked15M is BenchmarkGenerate15M with a steering hook
+// (a vector added) at every layer's hook_resid_post, for the cost of hooks
+// in the decode path; compare with BenchmarkGenerate15M (no hooks).
+//
+//	go test ./model/ -run '^$' -bench 'Generate(Hooked)?15M' -benchtime 1x
+func BenchmarkGenerateHooked15M(b *testing.B) {
+	cfg := stories15M()
+	v := make([]float32, cfg.Dim)
+	for i := range v {
+		v[i] = 0.01
+	}
+	h := NewHooks()
+	for l := 0; l < cfg.NumLayers; l++ {
+		h.Add(fmt.Sprintf("blocks.%d.hook_resid_post", l), func(_ string, act []float32, _ []int) {
+			for i := range act {
+				act[i] += v[i%len(v)]
+			}
+		})
+	}
+	benchGenerateHooks(b, cfg, 1, 255, h)
+}
+
+// benchGenerateHooks is benchGenerate with hooks.
+func benchGenerateHooks(b *testing.B, cfg Config, batch, newTokens int, h *Hooks) {
+	m, err := New(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompts := make([][]int32, batch)
+	for i := range prompts {
+		prompts[i] = []int32{1}
+	}
+	gc := GenerateConfig{MaxNewTokens: newTokens, Temperature: 1, Seed: 1, Hooks: h}
+	tokens := 0
+	b.ResetTimer()
+	for b.Loop() {
+		gens, err := m.Generate(prompts, gc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, g := range gens {
+			tokens += len(g.Tokens)
+		}
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
+}
