@@ -30,7 +30,7 @@ func Compare(m *model.Model, prompts [][]int32, n int, gc model.GenerateConfig, 
 			batch = append(batch, p)
 		}
 	}
-	gc.Hooks = nil
+	gc.Hooks, gc.Seeds = nil, nil
 	plain, err := m.Generate(batch, gc)
 	if err != nil {
 		return nil, fmt.Errorf("steer compare: unsteered: %w", err)
