@@ -64,36 +64,47 @@ func (m *Model) blockBackward(w *activations, l int) {
 	dres := w.dres
 	// Gradient hooks (BackwardLogits only; no-ops otherwise): dres is
 	// ∂/∂resid_post, which is also ∂/∂mlp_out as the branch is added.
-	w.fireLayerGrad(l, hookResidPost, dres, nH)
-	w.fireLayerGrad(l, hookMLPOut, dres, nH)
+	w.fireLayerGrad(l, hookResidPost, dres, 0)
+	w.fireLayerGrad(l, hookMLPOut, dres, 0)
 
 	// MLP branch: proj, activation, fc, then norm2 (which adds into dres).
 	linearBackward(w.dpost, gp.ProjW, gp.ProjB, dres, la.post, lp.ProjW, BT, H, C, false)
-	w.fireLayerGrad(l, hookPost, w.dpost, nH)
+	w.fireLayerGrad(l, hookPost, w.dpost, 0)
 	mlpActBackward(w.dpre, w.dup, w.dpost, la.pre, la.up)
+	w.fireLayerGrad(l, hookPre, w.dpre, 0)
+	if cfg.Gated() {
+		w.fireLayerGrad(l, hookPreLinear, w.dup, 0)
+	}
 	if cfg.Gated() {
 		linearBackward(w.dln, gp.FCW[:H*C], sub(gp.FCB, 0, H), w.dpre, la.ln2, lp.FCW[:H*C], BT, C, H, false)
 		linearBackward(w.dln, gp.FCW[H*C:], sub(gp.FCB, H, 2*H), w.dup, la.ln2, lp.FCW[H*C:], BT, C, H, true)
 	} else {
 		linearBackward(w.dln, gp.FCW, gp.FCB, w.dpre, la.ln2, lp.FCW, BT, C, H, false)
 	}
+	w.fireLayerGrad(l, hookLn2, w.dln, 0)
 	w.kern.norm.backward(rms, dres, gp.MLPNormW, gp.MLPNormB, w.dln, la.residMid, lp.MLPNormW, la.ln2Mean, la.ln2Rstd, w.normPartials, BT, C)
-	w.fireLayerGrad(l, hookResidMid, dres, nH)
-	w.fireLayerGrad(l, hookAttnOut, dres, nH)
+	w.fireLayerGrad(l, hookResidMid, dres, 0)
+	w.fireLayerGrad(l, hookAttnOut, dres, 0)
 
 	// Attention branch: output projection, attention, RoPE, q/k/v, norm1.
 	linearBackward(w.dz, gp.AttnOutW, gp.AttnOutB, dres, la.z, lp.AttnOutW, BT, qd, C, false)
 	w.fireLayerGrad(l, hookZ, w.dz, nH)
 	w.kern.attn.backward(w.dq, w.dk, w.dv, w.datt, w.dz, la.q, la.k, la.v, la.att, B, T, nH, nKV, hd)
 	if cfg.Family == Llama {
+		w.fireLayerGrad(l, hookRotQ, w.dq, nH)
+		w.fireLayerGrad(l, hookRotK, w.dk, nKV)
 		ropeBackward(w.dq, w.cos, w.sin, B, T, nH, hd)
 		ropeBackward(w.dk, w.cos, w.sin, B, T, nKV, hd)
 	}
+	w.fireLayerGrad(l, hookQ, w.dq, nH)
+	w.fireLayerGrad(l, hookK, w.dk, nKV)
+	w.fireLayerGrad(l, hookV, w.dv, nKV)
 	linearBackward(w.dln, gp.QKVW[:qd*C], sub(gp.QKVB, 0, qd), w.dq, la.ln1, lp.QKVW[:qd*C], BT, C, qd, false)
 	linearBackward(w.dln, gp.QKVW[qd*C:(qd+kd)*C], sub(gp.QKVB, qd, qd+kd), w.dk, la.ln1, lp.QKVW[qd*C:(qd+kd)*C], BT, C, kd, true)
 	linearBackward(w.dln, gp.QKVW[(qd+kd)*C:], sub(gp.QKVB, qd+kd, qd+2*kd), w.dv, la.ln1, lp.QKVW[(qd+kd)*C:], BT, C, kd, true)
+	w.fireLayerGrad(l, hookLn1, w.dln, 0)
 	w.kern.norm.backward(rms, dres, gp.AttnNormW, gp.AttnNormB, w.dln, la.resid, lp.AttnNormW, la.ln1Mean, la.ln1Rstd, w.normPartials, BT, C)
-	w.fireLayerGrad(l, hookResidPre, dres, nH)
+	w.fireLayerGrad(l, hookResidPre, dres, 0)
 }
 
 // ZeroGrad sets every gradient to zero (nothing to do before the first

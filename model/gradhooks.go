@@ -22,10 +22,8 @@ const pendingLogits pendingKind = 0x81
 // grad = ∂objective/∂act for the activation of that name, with the forward
 // shape; grad is a view valid only during the call (copy it to keep it).
 //
-// Points with a gradient: hook_embed, hook_pos_embed (GPT-2), and per block
-// hook_resid_pre, hook_resid_mid, hook_resid_post, hook_attn_out,
-// hook_mlp_out, attn.hook_z, mlp.hook_post, plus ln_final.hook_normalized.
-// GradNames lists them.
+// Every hook point has a gradient except attn.hook_pattern; GradNames
+// lists them.
 type GradHooks struct {
 	h Hooks
 }
@@ -37,14 +35,9 @@ func NewGradHooks() *GradHooks { return &GradHooks{} }
 // every point with a gradient when name is "*".
 func (g *GradHooks) Add(name string, fn HookFunc) { g.h.Add(name, fn) }
 
-// gradPoint reports whether per-layer point p has a gradient callback.
-func gradPoint(p hookPoint) bool {
-	switch p {
-	case hookResidPre, hookResidMid, hookResidPost, hookAttnOut, hookMLPOut, hookZ, hookPost:
-		return true
-	}
-	return false
-}
+// gradPoint reports whether per-layer point p has a gradient callback:
+// all but the attention pattern.
+func gradPoint(p hookPoint) bool { return p != hookPattern }
 
 // GradNames lists the hook points whose gradients BackwardLogits reports,
 // a subset of HookNames(cfg), in forward order.
@@ -159,15 +152,16 @@ func (w *activations) fireGrad(name string, grad []float32) {
 }
 
 // fireLayerGrad calls the gradient callbacks for point p of layer l; the
-// gradient has the forward activation's shape (heads split for hook_z).
-func (w *activations) fireLayerGrad(l int, p hookPoint, grad []float32, nH int) {
+// gradient has the forward activation's shape: [B, T, heads, head dim]
+// when heads > 0 (q, k, v, z), else [B, T, width].
+func (w *activations) fireLayerGrad(l int, p hookPoint, grad []float32, heads int) {
 	h := w.gradHooks
 	if h == nil {
 		return
 	}
 	B, T := w.B, w.T
-	if p == hookZ {
-		h.fireLayer(l, p, grad, B, T, nH, len(grad)/(B*T*nH))
+	if heads > 0 {
+		h.fireLayer(l, p, grad, B, T, heads, len(grad)/(B*T*heads))
 		return
 	}
 	h.fireLayer(l, p, grad, B, T, len(grad)/(B*T), 0)
