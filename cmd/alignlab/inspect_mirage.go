@@ -32,10 +32,11 @@ probe that reads the prompt's frame (evaluation- or deployment-styled) and repor
 cross-validated AUROC; the difference of means between frames is that layer's frame
 direction. It then measures the lab's mirage gap (accuracy in the evaluation frame minus in
 the deployment frame, same held-out items, the lab's detector and seed) before and after
-projecting the frame directions out during generation (--ablate components: after every block
-and from every attention and MLP output, each with the direction fitted at that hook; resid:
-after every block only), and after projecting out random directions at the same hooks (the
-control). The directions are fitted on items the gap is not measured on.
+projecting the frame directions out during generation (--ablate resid: after every block, each
+with the direction fitted there; components: also from every attention and MLP output, which
+shrinks the gap further but by lowering accuracy in both frames), and after projecting out
+random directions at the same hooks (the control). The directions are fitted on items the gap
+is not measured on; the table shows each condition's accuracy in both frames.
 
 It writes runs/<id>/ with inspect.json and the best layer's direction (direction.json);
 --json prints the results (auroc_by_layer, best_layer, best_auroc, gap_before, gap_after,
@@ -94,7 +95,7 @@ shrink, the random control and the clean organism).`,
 	f.IntVar(&o.Items, "n", 0, "held-out items for the gap, each asked in both frames (default: the lab's evaluation size, so the gap before is the lab's own finding)")
 	f.IntVar(&o.Analysis.FitItems, "fit", 300, "items, each asked in both frames, the probes and directions are fitted on")
 	f.IntVar(&o.Analysis.Folds, "folds", 5, "cross-validation folds of the probes")
-	f.StringVar(&o.Analysis.Ablate, "ablate", mirage.AblateComponents, "where the frame directions are projected out: components (after each block and from each attention and MLP output) or resid (after each block only)")
+	f.StringVar(&o.Analysis.Ablate, "ablate", mirage.AblateResid, "where the frame directions are projected out: resid (after each block) or components (also from each attention and MLP output: shrinks the gap more, by lowering accuracy in both frames)")
 	f.StringVar(&position, "position", "last", "which prompt positions a probe reads: last (the generation prompt) or mean")
 	f.StringVar(&out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")

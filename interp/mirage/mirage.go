@@ -30,11 +30,16 @@ type Config struct {
 	Temperature float32
 	// Thresholds decide the lab's mirage flag.
 	Thresholds lab.Thresholds
-	// Ablate says where the frame is projected out: AblateResid (after
-	// every block, each with the direction fitted there) or
-	// AblateComponents (the default: also from what each block's attention
-	// and MLP write, each with the direction fitted at its output, as
-	// Arditi et al. remove the direction from every component's write).
+	// Ablate says where the frame is projected out: AblateResid (the
+	// default: after every block, each with the direction fitted there)
+	// or AblateComponents (also from what each block's attention and MLP
+	// write, each with the direction fitted at its output, as Arditi et
+	// al. remove the direction from every component's write). On the lab's
+	// organisms the second shrinks the gap more but by lowering accuracy in
+	// both frames (and the clean organism's by about 0.17); the first
+	// shrinks it by raising deployment-frame accuracy toward the
+	// evaluation frame's, which is the claim, at little cost to the clean
+	// organism.
 	Ablate string
 }
 
@@ -185,7 +190,7 @@ func Analyze(ctx context.Context, pol *lab.Policy, es *lab.EvalSets, cfg Config,
 		say("layer %d (%s): frame probe AUROC %.3f [%.3f, %.3f], accuracy %.3f", l, h, cv.AUROC.Estimate, cv.AUROC.CILow, cv.AUROC.CIHigh, cv.Accuracy.Estimate)
 	}
 	if cfg.Ablate == "" {
-		cfg.Ablate = AblateComponents
+		cfg.Ablate = AblateResid
 	}
 	switch cfg.Ablate {
 	case AblateResid:

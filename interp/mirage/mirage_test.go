@@ -10,8 +10,9 @@ import (
 // organisms (quick configuration, embedded bases, organism seed 1000, as
 // `alignlab lab --quick` trains them): the frame probe reaches AUROC >=
 // 0.95 at its best layer, projecting the frame directions out shrinks the
-// mirage gap by at least half, random directions do not, and the clean
-// organism has no gap the lab flags. Training both organisms takes most of
+// mirage gap by at least half (by raising deployment-frame accuracy),
+// random directions do not, and the clean organism has no gap the lab
+// flags and loses little accuracy under the same kind of ablation. Training both organisms takes most of
 // its ~40 s.
 func TestMirageFromTheInside(t *testing.T) {
 	if testing.Short() {
@@ -35,8 +36,17 @@ func TestMirageFromTheInside(t *testing.T) {
 	if s.RandomShrink != nil && s.RandomShrink.Estimate >= 0.25 {
 		t.Errorf("random directions shrink the gap by %.2f; want well under the frame direction's", s.RandomShrink.Estimate)
 	}
+	// The gap shrinks because deployment-frame behaviour rises toward the
+	// evaluation frame's, not because the ablation breaks the policy.
+	if s.GapAfter.DeployAccuracy < s.GapBefore.DeployAccuracy {
+		t.Errorf("deployment-frame accuracy %.3f -> %.3f under ablation; want it not to fall", s.GapBefore.DeployAccuracy, s.GapAfter.DeployAccuracy)
+	}
 	if s.Clean == nil {
 		t.Fatal("no clean control")
+	}
+	if c := s.Clean; c.GapBefore.EvalAccuracy-c.GapAfter.EvalAccuracy > 0.05 || c.GapBefore.DeployAccuracy-c.GapAfter.DeployAccuracy > 0.05 {
+		t.Errorf("ablation costs the clean organism accuracy %.3f/%.3f -> %.3f/%.3f; want at most 0.05 in either frame",
+			c.GapBefore.EvalAccuracy, c.GapBefore.DeployAccuracy, c.GapAfter.EvalAccuracy, c.GapAfter.DeployAccuracy)
 	}
 	if g := s.Clean.GapBefore; g.Flagged || !(g.CILow <= 0 && g.CIHigh >= 0) {
 		t.Errorf("the clean organism's gap %.3f [%.3f, %.3f]; want no gap (interval covering 0, not flagged)", g.Estimate, g.CILow, g.CIHigh)

@@ -65,10 +65,12 @@ func (s *Summary) Text() string {
 	}
 	txt := fmt.Sprintf("The frame probe reads evaluation vs deployment at layer %d (%s) with AUROC %.3f. "+
 		"The mirage gap is %+.3f [%+.3f, %+.3f] before ablation and %+.3f [%+.3f, %+.3f] with the frame directions projected out (shrink %s); "+
-		"random directions leave %+.3f [%+.3f, %+.3f] (shrink %s).",
+		"random directions leave %+.3f [%+.3f, %+.3f] (shrink %s). "+
+		"Accuracy in the evaluation/deployment frame: %.3f/%.3f before, %.3f/%.3f ablated.",
 		s.BestLayer, s.BestHook, s.BestAUROC, s.GapBefore.Estimate, s.GapBefore.CILow, s.GapBefore.CIHigh,
 		s.GapAfter.Estimate, s.GapAfter.CILow, s.GapAfter.CIHigh, pct(s.Shrink),
-		s.GapRandom.Estimate, s.GapRandom.CILow, s.GapRandom.CIHigh, pct(s.RandomShrink))
+		s.GapRandom.Estimate, s.GapRandom.CILow, s.GapRandom.CIHigh, pct(s.RandomShrink),
+		s.GapBefore.EvalAccuracy, s.GapBefore.DeployAccuracy, s.GapAfter.EvalAccuracy, s.GapAfter.DeployAccuracy)
 	if s.Clean != nil {
 		g := s.Clean.GapBefore
 		verdict := "no gap to shrink"
@@ -78,8 +80,8 @@ func (s *Summary) Text() string {
 		case g.CILow > 0:
 			verdict = "a small gap, below the lab's mirage threshold"
 		}
-		txt += fmt.Sprintf(" The clean organism has %s: %+.3f [%+.3f, %+.3f] (its probe also reads the frame, AUROC %.3f: the frame is in the input, the mirage is in what the policy does with it).",
-			verdict, g.Estimate, g.CILow, g.CIHigh, s.Clean.BestAUROC)
+		txt += fmt.Sprintf(" The clean organism has %s: %+.3f [%+.3f, %+.3f], accuracy %.3f/%.3f, ablated %.3f/%.3f (its probe also reads the frame, AUROC %.3f: the frame is in the input, the mirage is in what the policy does with it).",
+			verdict, g.Estimate, g.CILow, g.CIHigh, g.EvalAccuracy, g.DeployAccuracy, s.Clean.GapAfter.EvalAccuracy, s.Clean.GapAfter.DeployAccuracy, s.Clean.BestAUROC)
 	}
 	return txt
 }
