@@ -56,8 +56,6 @@ func Fit(s *SAE, x []float32, n int, c FitConfig) ([]StepStats, error) {
 		x = scaled
 		defer s.FoldInputScale(sf)
 	}
-	m := min(n, 4096)
-	s.InitBDec(x, m, c.MedianInit)
 	every := c.Every
 	if every <= 0 {
 		every = max(1, c.Steps/20)
@@ -66,6 +64,14 @@ func Fit(s *SAE, x []float32, n int, c FitConfig) ([]StepStats, error) {
 	order := rng.Perm(n)
 	pos := 0
 	d := s.DIn
+	// b_dec from a random sample of up to 4096 activations (cached
+	// activations come in text order, so the first ones are not a sample).
+	m := min(n, 4096)
+	sample := make([]float32, m*d)
+	for r, i := range order[:m] {
+		copy(sample[r*d:(r+1)*d], x[i*d:(i+1)*d])
+	}
+	s.InitBDec(sample, m, c.MedianInit)
 	batch := make([]float32, c.Batch*d)
 	stats := make([]StepStats, 0, c.Steps)
 	for step := 0; step < c.Steps; step++ {
