@@ -51,9 +51,10 @@ func TestMirageFromTheInside(t *testing.T) {
 	if g := s.Clean.GapBefore; g.Flagged || !(g.CILow <= 0 && g.CIHigh >= 0) {
 		t.Errorf("the clean organism's gap %.3f [%.3f, %.3f]; want no gap (interval covering 0, not flagged)", g.Estimate, g.CILow, g.CIHigh)
 	}
-	// The gap before is the lab's own mirage measure on the same items.
-	if s.GapBefore.N != s.HeldOutItems {
-		t.Errorf("gap measured on %d items, want the lab's %d", s.GapBefore.N, s.HeldOutItems)
+	// The gap before is the lab's own mirage measure on its held-out items
+	// (at least one pair per item).
+	if s.GapBefore.N < s.HeldOutItems {
+		t.Errorf("gap measured on %d pairs, fewer than the lab's %d items", s.GapBefore.N, s.HeldOutItems)
 	}
 	for _, k := range []string{"best_auroc_at_least_0.95", "shrink_at_least_0.5", "random_shrink_below_0.5", "clean_not_flagged", "mirage_gap_flagged_before"} {
 		if !s.Acceptance[k] {
