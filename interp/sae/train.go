@@ -6,7 +6,6 @@ package sae
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -92,6 +91,8 @@ type Trainer struct {
 	x, xc, xh, dxh []float32 // [B, DIn]
 	pre, f, dpre   []float32 // [B, DSae]
 	sel            []int32   // [B, K] TopK's kept latents
+	dsel           []float32 // [B, K] their pre-activation gradients (TopK's dpre, stored sparse)
+	dauxSel        []float32 // [B, KAux] AuxK's latents' pre-activation gradients
 	auxSel         []int32   // [B, KAux] AuxK's dead latents
 	auxF           []float32 // [B, KAux] their activations
 	auxE           []float32 // [B, DIn] AuxK's reconstruction minus the residual
@@ -136,9 +137,14 @@ func (t *Trainer) ensure(b int) {
 	d, m := s.DIn, s.DSae
 	t.b = b
 	t.x, t.xc, t.xh, t.dxh = make([]float32, b*d), make([]float32, b*d), make([]float32, b*d), make([]float32, b*d)
-	t.pre, t.f, t.dpre = make([]float32, b*m), make([]float32, b*m), make([]float32, b*m)
+	t.pre, t.f = make([]float32, b*m), make([]float32, b*m)
+	if s.Arch != TopK {
+		t.dpre = make([]float32, b*m)
+	}
 	if s.Arch == TopK {
 		t.sel = make([]int32, b*s.K)
+		t.dsel = make([]float32, b*s.K)
+		t.dauxSel = make([]float32, b*min(t.Cfg.KAux, m))
 		t.auxSel = make([]int32, b*min(t.Cfg.KAux, m))
 		t.auxF = make([]float32, b*min(t.Cfg.KAux, m))
 		t.auxE = make([]float32, b*d)
@@ -220,7 +226,7 @@ func (t *Trainer) forwardBackward(x []float32, b int) StepStats {
 	}
 	st.Dead = t.DeadFraction()
 
-	clear(t.gWEnc)
+	// gWEnc is overwritten whole below (Gemm with beta 0, or a transpose).
 	clear(t.gBEnc)
 	clear(t.gWDec)
 	clear(t.gBDec)
@@ -229,7 +235,7 @@ func (t *Trainer) forwardBackward(x []float32, b int) StepStats {
 		tensor.Axpy(1, t.dxh[r*d:(r+1)*d], t.gBDec)
 	}
 	if s.Arch == TopK {
-		t.decodeSparseBackward(b, t.dxh, t.sel, s.K, t.f, true)
+		t.decodeSparseBackward(b, t.dxh, t.sel, s.K, t.f, true, t.dsel)
 		st.AuxK = t.auxK(b)
 		st.Loss += c.AuxKCoeff * st.AuxK
 	} else {
@@ -238,9 +244,9 @@ func (t *Trainer) forwardBackward(x []float32, b int) StepStats {
 		st.L1 = t.l1(b)
 		st.Loss += t.l1Coeff() * st.L1
 	}
-	// Through the nonlinearity: only latents that fired pass gradient
-	// (TopK's unkept latents have f = 0 too). AuxK's gradient is added
-	// after, since it flows through dead latents that did not fire.
+	// Through the ReLU: only latents that fired pass gradient. (TopK's
+	// sparse gradients already cover only the kept latents that fired,
+	// and AuxK's dead ones.)
 	if s.Arch != TopK {
 		for i, v := range t.f[:b*m] {
 			if v <= 0 {
@@ -326,13 +332,14 @@ func (t *Trainer) decodeSparse(b int) {
 }
 
 // decodeSparseBackward backpropagates dout [b, DIn] through x̂ = Σ_q
-// vals_q·W_dec[idx_q] for kk latents per row: dW_dec[j] += v·dout_r and
-// dpre[r, j] += dout_r·W_dec[j]. dense: vals are TopK's activations
-// [b, DSae], ReLU'd (only positive ones pass gradient), and dpre is
-// cleared first; otherwise vals are AuxK's raw pre-activations [b, kk],
-// which are not ReLU'd (as SAELens: a dead latent's pre-activation is
-// usually negative, and AuxK must still reach it).
-func (t *Trainer) decodeSparseBackward(b int, dout []float32, idx []int32, kk int, vals []float32, dense bool) {
+// vals_q·W_dec[idx_q] for kk latents per row: dW_dec[j] += v·dout_r, and
+// dst[r, q] = dout_r·W_dec[j] is the gradient of latent j = idx[r, q]'s
+// pre-activation. dense: vals are TopK's activations [b, DSae], ReLU'd
+// (only positive ones pass gradient); otherwise vals are AuxK's raw
+// pre-activations [b, kk], which are not ReLU'd (as SAELens: a dead
+// latent's pre-activation is usually negative, and AuxK must still reach
+// it).
+func (t *Trainer) decodeSparseBackward(b int, dout []float32, idx []int32, kk int, vals []float32, dense bool, dst []float32) {
 	s := t.SAE
 	d, m := s.DIn, s.DSae
 	val := func(r, q int) float32 {
@@ -341,16 +348,14 @@ func (t *Trainer) decodeSparseBackward(b int, dout []float32, idx []int32, kk in
 		}
 		return vals[r*kk+q]
 	}
-	if dense {
-		clear(t.dpre[:b*m])
-	}
 	tensor.Parallel(b, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			g := dout[r*d : (r+1)*d]
 			for q := 0; q < kk; q++ {
+				dst[r*kk+q] = 0
 				if !dense || val(r, q) > 0 {
 					j := int(idx[r*kk+q])
-					t.dpre[r*m+j] += tensor.Dot(g, s.WDec[j*d:(j+1)*d])
+					dst[r*kk+q] = tensor.Dot(g, s.WDec[j*d:(j+1)*d])
 				}
 			}
 		}
@@ -371,27 +376,27 @@ func (t *Trainer) decodeSparseBackward(b int, dout []float32, idx []int32, kk in
 }
 
 // encoderSparseBackward computes db_enc = Σ dpre and dW_enc = xcᵀ·dpre
-// when dpre is nonzero only at the kept (and AuxK's dead) latents:
-// dW_encᵀ[j] += dpre[r,j]·xc_r, accumulated transposed (contiguous rows)
-// and transposed once at the end. A latent in both lists of a row (kept
-// but not firing, and dead) is counted once.
+// from the sparse pre-activation gradients of the kept (and AuxK's dead)
+// latents: dW_encᵀ[j] += dpre[r,j]·xc_r, accumulated transposed
+// (contiguous rows) and transposed once at the end. A latent in both
+// lists of a row (kept but not firing, and dead) gets the sum of its two
+// entries, the first of which is 0.
 func (t *Trainer) encoderSparseBackward(b int) {
 	s := t.SAE
 	d, m := s.DIn, s.DSae
 	type list struct {
-		idx []int32
-		k   int
+		idx  []int32
+		grad []float32
+		k    int
 	}
-	lists := []list{{t.sel, s.K}}
+	lists := []list{{t.sel, t.dsel, s.K}}
 	if t.ka > 0 {
-		lists = append(lists, list{t.auxSel, t.ka})
+		lists = append(lists, list{t.auxSel, t.dauxSel, t.ka})
 	}
 	for r := 0; r < b; r++ {
-		for li, l := range lists {
-			for _, j := range l.idx[r*l.k : (r+1)*l.k] {
-				if li == 0 || !t.kept(r, j) {
-					t.gBEnc[j] += t.dpre[r*m+int(j)]
-				}
+		for _, l := range lists {
+			for q, j := range l.idx[r*l.k : (r+1)*l.k] {
+				t.gBEnc[j] += l.grad[r*l.k+q]
 			}
 		}
 	}
@@ -399,12 +404,9 @@ func (t *Trainer) encoderSparseBackward(b int) {
 	tensor.Parallel(d, func(lo, hi int) {
 		for r := 0; r < b; r++ {
 			xr := t.xc[r*d+lo : r*d+hi]
-			for li, l := range lists {
-				for _, j := range l.idx[r*l.k : (r+1)*l.k] {
-					if li > 0 && t.kept(r, j) {
-						continue
-					}
-					if g := t.dpre[r*m+int(j)]; g != 0 {
+			for _, l := range lists {
+				for q, j := range l.idx[r*l.k : (r+1)*l.k] {
+					if g := l.grad[r*l.k+q]; g != 0 {
 						tensor.Axpy(g, xr, t.gWEncT[int(j)*d+lo:int(j)*d+hi])
 					}
 				}
@@ -480,14 +482,6 @@ func (t *Trainer) auxK(b int) float64 {
 	}
 	// Backward: dW_dec[j] += v·dL/dê and dpre[r,j] += dL/dê·W_dec[j] for
 	// the dead latents used, through the same sparse routine.
-	t.decodeSparseBackward(b, t.auxE, t.auxSel, ka, t.auxF, false)
+	t.decodeSparseBackward(b, t.auxE, t.auxSel, ka, t.auxF, false, t.dauxSel)
 	return scale * total / float64(b)
-}
-
-// kept reports whether latent j is among row r's TopK latents (sorted).
-func (t *Trainer) kept(r int, j int32) bool {
-	k := t.SAE.K
-	row := t.sel[r*k : (r+1)*k]
-	i := sort.Search(k, func(i int) bool { return row[i] >= j })
-	return i < k && row[i] == j
 }
