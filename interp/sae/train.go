@@ -91,8 +91,7 @@ type Trainer struct {
 	x, xc, xh, dxh []float32 // [B, DIn]
 	pre, f, dpre   []float32 // [B, DSae]
 	sel            []int32   // [B, K] TopK's kept latents
-	dsel           []float32 // [B, K] their pre-activation gradients (TopK's dpre, stored sparse)
-	dauxSel        []float32 // [B, KAux] AuxK's latents' pre-activation gradients
+	main, aux      csr       // the firing (TopK: kept) latents, and AuxK's dead ones
 	auxSel         []int32   // [B, KAux] AuxK's dead latents
 	auxF           []float32 // [B, KAux] their activations
 	auxE           []float32 // [B, DIn] AuxK's reconstruction minus the residual
@@ -102,8 +101,11 @@ type Trainer struct {
 	// holds the residual fixed as the stop-gradient does.
 	fixedResid                 []float32
 	gWEnc, gBEnc, gWDec, gBDec []float32
-	gWEncT                     []float32 // [DSae, DIn]: TopK's sparse encoder gradient, transposed
-	adam                       [4]adamState
+	gWEncT                     []float32 // [DSae, DIn]: the sparse paths' encoder gradient, transposed
+	// sparseBelow is the fraction of latents firing (L0/d_sae) under which
+	// a ReLU step takes the sparse path; TopK always does.
+	sparseBelow float64
+	adam        [4]adamState
 }
 
 type adamState struct{ m, v []float32 }
@@ -123,9 +125,8 @@ func NewTrainer(s *SAE, cfg TrainConfig) (*Trainer, error) {
 	}
 	t.gWEnc, t.gBEnc = make([]float32, len(s.WEnc)), make([]float32, s.DSae)
 	t.gWDec, t.gBDec = make([]float32, len(s.WDec)), make([]float32, s.DIn)
-	if s.Arch == TopK {
-		t.gWEncT = make([]float32, len(s.WEnc))
-	}
+	t.gWEncT = make([]float32, len(s.WEnc))
+	t.sparseBelow = 1.0 / 16
 	return t, nil
 }
 
@@ -143,8 +144,6 @@ func (t *Trainer) ensure(b int) {
 	}
 	if s.Arch == TopK {
 		t.sel = make([]int32, b*s.K)
-		t.dsel = make([]float32, b*s.K)
-		t.dauxSel = make([]float32, b*min(t.Cfg.KAux, m))
 		t.auxSel = make([]int32, b*min(t.Cfg.KAux, m))
 		t.auxF = make([]float32, b*min(t.Cfg.KAux, m))
 		t.auxE = make([]float32, b*d)
@@ -176,8 +175,15 @@ func (t *Trainer) forwardBackward(x []float32, b int) StepStats {
 	}
 	s.encodeCentred(t.xc, b, t.pre)
 	s.activate(t.pre, t.f, b, t.sel)
+	sparse := true
 	if s.Arch == TopK {
-		t.decodeSparse(b)
+		t.main.fixed(b, s.K, m, t.sel, t.f, nil)
+	} else {
+		nnz := t.main.fromDense(b, m, t.f)
+		sparse = float64(nnz) < t.sparseBelow*float64(b*m)
+	}
+	if sparse {
+		t.decodeSparse(b, &t.main)
 	} else {
 		s.Decode(t.f, b, t.xh)
 	}
@@ -234,36 +240,40 @@ func (t *Trainer) forwardBackward(x []float32, b int) StepStats {
 	for r := 0; r < b; r++ {
 		tensor.Axpy(1, t.dxh[r*d:(r+1)*d], t.gBDec)
 	}
-	if s.Arch == TopK {
-		t.decodeSparseBackward(b, t.dxh, t.sel, s.K, t.f, true, t.dsel)
-		st.AuxK = t.auxK(b)
-		st.Loss += c.AuxKCoeff * st.AuxK
-	} else {
+	t.ka = 0
+	switch {
+	case sparse:
+		t.decodeSparseBackward(b, t.dxh, &t.main, true)
+		if s.Arch == TopK {
+			st.AuxK = t.auxK(b)
+			st.Loss += c.AuxKCoeff * st.AuxK
+		} else {
+			st.L1 = t.l1(b, true)
+			st.Loss += t.l1Coeff() * st.L1
+		}
+		if t.ka > 0 {
+			t.encoderSparseBackward(b, &t.main, &t.aux)
+		} else {
+			t.encoderSparseBackward(b, &t.main)
+		}
+	default:
 		tensor.Gemm(true, false, m, d, b, 1, t.f, m, t.dxh, d, 0, t.gWDec, d)
 		tensor.Gemm(false, true, b, m, d, 1, t.dxh, d, s.WDec, d, 0, t.dpre, m)
-		st.L1 = t.l1(b)
+		st.L1 = t.l1(b, false)
 		st.Loss += t.l1Coeff() * st.L1
-	}
-	// Through the ReLU: only latents that fired pass gradient. (TopK's
-	// sparse gradients already cover only the kept latents that fired,
-	// and AuxK's dead ones.)
-	if s.Arch != TopK {
+		// Through the ReLU: only latents that fired pass gradient.
 		for i, v := range t.f[:b*m] {
 			if v <= 0 {
 				t.dpre[i] = 0
 			}
 		}
-	}
-	// Through the encoder: db_enc = Σ dpre; dW_enc = xcᵀ·dpre; and
-	// db_dec -= Σ_r dpre_r·W_encᵀ = W_enc·db_enc (xc = x - b_dec).
-	if s.Arch == TopK {
-		t.encoderSparseBackward(b)
-	} else {
+		// Through the encoder: db_enc = Σ dpre; dW_enc = xcᵀ·dpre.
 		for r := 0; r < b; r++ {
 			tensor.Axpy(1, t.dpre[r*m:(r+1)*m], t.gBEnc)
 		}
 		tensor.Gemm(true, false, d, m, b, 1, t.xc, d, t.dpre, m, 0, t.gWEnc, m)
 	}
+	// db_dec -= Σ_r dpre_r·W_encᵀ = W_enc·db_enc (xc = x - b_dec).
 	for i := 0; i < d; i++ {
 		t.gBDec[i] -= tensor.Dot(s.WEnc[i*m:(i+1)*m], t.gBEnc)
 	}
@@ -271,9 +281,10 @@ func (t *Trainer) forwardBackward(x []float32, b int) StepStats {
 }
 
 // l1 returns Σ_j f_j·n_j averaged over the batch (n_j the decoder row
-// norm, or 1) and adds its gradient to dpre (as df) and, when scaled by
-// the decoder norms, to dW_dec.
-func (t *Trainer) l1(b int) float64 {
+// norm, or 1) and adds its gradient to the latents' pre-activation
+// gradients (t.main's when sparse, else dpre, where the ReLU mask is
+// applied after) and, when scaled by the decoder norms, to dW_dec.
+func (t *Trainer) l1(b int, sparse bool) float64 {
 	s, coeff := t.SAE, float32(t.l1Coeff())
 	d, m := s.DIn, s.DSae
 	norms := make([]float32, m)
@@ -285,14 +296,21 @@ func (t *Trainer) l1(b int) float64 {
 		}
 	}
 	var total float64
+	c := &t.main
 	for r := 0; r < b; r++ {
-		f, df := t.f[r*m:(r+1)*m], t.dpre[r*m:(r+1)*m]
-		for j, v := range f {
-			if v > 0 {
-				total += float64(v * norms[j])
-				colSum[j] += float64(v)
+		for q := c.ptr[r]; q < c.ptr[r+1]; q++ {
+			j, v := c.idx[q], c.val[q]
+			total += float64(v * norms[j])
+			colSum[j] += float64(v)
+			if sparse {
+				c.grad[q] += coeff * norms[j] / float32(b)
 			}
-			df[j] += coeff * norms[j] / float32(b)
+		}
+		if !sparse {
+			df := t.dpre[r*m : (r+1)*m]
+			for j := range df {
+				df[j] += coeff * norms[j] / float32(b)
+			}
 		}
 	}
 	if t.Cfg.ScaleL1ByDecoderNorm {
@@ -313,116 +331,6 @@ func (t *Trainer) l1Coeff() float64 {
 	return c.L1Coeff
 }
 
-// decodeSparse computes x̂ = b_dec + Σ_{j kept} f_j·W_dec[j] row by row,
-// which for TopK costs K·DIn per row instead of DSae·DIn.
-func (t *Trainer) decodeSparse(b int) {
-	s := t.SAE
-	d, m, k := s.DIn, s.DSae, s.K
-	tensor.Parallel(b, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			out := t.xh[r*d : (r+1)*d]
-			copy(out, s.BDec)
-			for _, j := range t.sel[r*k : (r+1)*k] {
-				if v := t.f[r*m+int(j)]; v != 0 {
-					tensor.Axpy(v, s.WDec[int(j)*d:(int(j)+1)*d], out)
-				}
-			}
-		}
-	})
-}
-
-// decodeSparseBackward backpropagates dout [b, DIn] through x̂ = Σ_q
-// vals_q·W_dec[idx_q] for kk latents per row: dW_dec[j] += v·dout_r, and
-// dst[r, q] = dout_r·W_dec[j] is the gradient of latent j = idx[r, q]'s
-// pre-activation. dense: vals are TopK's activations [b, DSae], ReLU'd
-// (only positive ones pass gradient); otherwise vals are AuxK's raw
-// pre-activations [b, kk], which are not ReLU'd (as SAELens: a dead
-// latent's pre-activation is usually negative, and AuxK must still reach
-// it).
-func (t *Trainer) decodeSparseBackward(b int, dout []float32, idx []int32, kk int, vals []float32, dense bool, dst []float32) {
-	s := t.SAE
-	d, m := s.DIn, s.DSae
-	val := func(r, q int) float32 {
-		if dense {
-			return vals[r*m+int(idx[r*kk+q])]
-		}
-		return vals[r*kk+q]
-	}
-	tensor.Parallel(b, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			g := dout[r*d : (r+1)*d]
-			for q := 0; q < kk; q++ {
-				dst[r*kk+q] = 0
-				if !dense || val(r, q) > 0 {
-					j := int(idx[r*kk+q])
-					dst[r*kk+q] = tensor.Dot(g, s.WDec[j*d:(j+1)*d])
-				}
-			}
-		}
-	})
-	// Weight gradients split by columns so no two goroutines share a row
-	// segment.
-	tensor.Parallel(d, func(lo, hi int) {
-		for r := 0; r < b; r++ {
-			g := dout[r*d+lo : r*d+hi]
-			for q := 0; q < kk; q++ {
-				if v := val(r, q); v > 0 || (!dense && v != 0) {
-					j := int(idx[r*kk+q])
-					tensor.Axpy(v, g, t.gWDec[j*d+lo:j*d+hi])
-				}
-			}
-		}
-	})
-}
-
-// encoderSparseBackward computes db_enc = Σ dpre and dW_enc = xcᵀ·dpre
-// from the sparse pre-activation gradients of the kept (and AuxK's dead)
-// latents: dW_encᵀ[j] += dpre[r,j]·xc_r, accumulated transposed
-// (contiguous rows) and transposed once at the end. A latent in both
-// lists of a row (kept but not firing, and dead) gets the sum of its two
-// entries, the first of which is 0.
-func (t *Trainer) encoderSparseBackward(b int) {
-	s := t.SAE
-	d, m := s.DIn, s.DSae
-	type list struct {
-		idx  []int32
-		grad []float32
-		k    int
-	}
-	lists := []list{{t.sel, t.dsel, s.K}}
-	if t.ka > 0 {
-		lists = append(lists, list{t.auxSel, t.dauxSel, t.ka})
-	}
-	for r := 0; r < b; r++ {
-		for _, l := range lists {
-			for q, j := range l.idx[r*l.k : (r+1)*l.k] {
-				t.gBEnc[j] += l.grad[r*l.k+q]
-			}
-		}
-	}
-	clear(t.gWEncT)
-	tensor.Parallel(d, func(lo, hi int) {
-		for r := 0; r < b; r++ {
-			xr := t.xc[r*d+lo : r*d+hi]
-			for _, l := range lists {
-				for q, j := range l.idx[r*l.k : (r+1)*l.k] {
-					if g := l.grad[r*l.k+q]; g != 0 {
-						tensor.Axpy(g, xr, t.gWEncT[int(j)*d+lo:int(j)*d+hi])
-					}
-				}
-			}
-		}
-	})
-	tensor.Parallel(d, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := t.gWEnc[i*m : (i+1)*m]
-			for j := range row {
-				row[j] = t.gWEncT[j*d+i]
-			}
-		}
-	})
-}
-
 // auxK adds the AuxK loss's gradient (Gao et al. 2024): the top KAux dead
 // latents by pre-activation, at their raw pre-activation values,
 // reconstruct the residual e = x - x̂ (held fixed), L = ‖ê - e‖² summed over d_in, batch mean, scaled by
@@ -431,7 +339,6 @@ func (t *Trainer) auxK(b int) float64 {
 	s, c := t.SAE, &t.Cfg
 	d, m := s.DIn, s.DSae
 	t.deadList = t.deadList[:0]
-	t.ka = 0
 	if c.AuxKCoeff < 0 {
 		return 0
 	}
@@ -482,6 +389,7 @@ func (t *Trainer) auxK(b int) float64 {
 	}
 	// Backward: dW_dec[j] += v·dL/dê and dpre[r,j] += dL/dê·W_dec[j] for
 	// the dead latents used, through the same sparse routine.
-	t.decodeSparseBackward(b, t.auxE, t.auxSel, ka, t.auxF, false, t.dauxSel)
+	t.aux.fixed(b, ka, m, t.auxSel, nil, t.auxF)
+	t.decodeSparseBackward(b, t.auxE, &t.aux, false)
 	return scale * total / float64(b)
 }

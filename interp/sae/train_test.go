@@ -10,15 +10,20 @@ import (
 // central finite differences of the loss, for each architecture and loss
 // term (AuxK with every non-firing latent dead).
 func TestGradients(t *testing.T) {
+	// sparse: the fraction of latents firing below which ReLU takes the
+	// sparse path (0: never, 2: always).
 	cases := []struct {
-		name  string
-		arch  Architecture
-		train TrainConfig
+		name   string
+		arch   Architecture
+		train  TrainConfig
+		sparse float64
 	}{
-		{"relu-l1", Standard, TrainConfig{L1Coeff: 0.3}},
-		{"relu-l1-decnorm", Standard, TrainConfig{L1Coeff: 0.3, ScaleL1ByDecoderNorm: true}},
-		{"topk", TopK, TrainConfig{AuxKCoeff: -1}},
-		{"topk-auxk", TopK, TrainConfig{AuxKCoeff: 0.5, KAux: 4, DeadTokens: 1}},
+		{"relu-l1-dense", Standard, TrainConfig{L1Coeff: 0.3}, 0},
+		{"relu-l1-sparse", Standard, TrainConfig{L1Coeff: 0.3}, 2},
+		{"relu-l1-decnorm-dense", Standard, TrainConfig{L1Coeff: 0.3, ScaleL1ByDecoderNorm: true}, 0},
+		{"relu-l1-decnorm-sparse", Standard, TrainConfig{L1Coeff: 0.3, ScaleL1ByDecoderNorm: true}, 2},
+		{"topk", TopK, TrainConfig{AuxKCoeff: -1}, 0},
+		{"topk-auxk", TopK, TrainConfig{AuxKCoeff: 0.5, KAux: 4, DeadTokens: 1}, 0},
 	}
 	const d, m, b, k = 6, 12, 5, 3
 	for _, tc := range cases {
@@ -43,6 +48,7 @@ func TestGradients(t *testing.T) {
 				t.Fatal(err)
 			}
 			tr.ensure(b)
+			tr.sparseBelow = tc.sparse
 			loss := func() float64 {
 				clear(tr.since)
 				return tr.forwardBackward(x, b).Loss
