@@ -121,15 +121,7 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	if kept == nil {
 		tok = drawAll(probs, u)
 	} else {
-		tok = int(kept[len(kept)-1]) // if u rounded up to the total
-		var acc float64
-		for _, i := range kept {
-			acc += float64(probs[i])
-			if u < acc {
-				tok = int(i)
-				break
-			}
-		}
+		tok = drawKept(kept, probs, u)
 	}
 	return Sample{
 		Token:         int32(tok),
@@ -179,6 +171,30 @@ func drawAll(probs []float32, u float64) int {
 		}
 	}
 	return lastPositive32(probs)
+}
+
+// drawKept returns the first candidate at which the running sum of its
+// probs passes u, adding four at a time until the block that holds it (a
+// nucleus of most of the vocabulary would otherwise be one long chain of
+// dependent adds); the last candidate if u rounded up to the total.
+func drawKept(kept []int32, probs []float32, u float64) int {
+	var acc float64
+	i := 0
+	for ; i+4 <= len(kept); i += 4 {
+		k := kept[i : i+4 : i+4]
+		b := (float64(probs[k[0]]) + float64(probs[k[1]])) + (float64(probs[k[2]]) + float64(probs[k[3]]))
+		if u < acc+b {
+			break
+		}
+		acc += b
+	}
+	for ; i < len(kept); i++ {
+		acc += float64(probs[kept[i]])
+		if u < acc {
+			return int(kept[i])
+		}
+	}
+	return int(kept[len(kept)-1])
 }
 
 func lastPositive32(p []float32) int {
@@ -265,15 +281,21 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 	for ; b1 > 0 && cum+mass1[b1] < target; b1-- {
 		cum += mass1[b1]
 	}
-	kept, edge := s.heap[:0], s.edge[:0]
+	// Branch-free: with nearly flat logits (a fresh model) most tokens sit
+	// in the few buckets around the boundary, and a branch on the bucket
+	// would mispredict about every other token. Each index is written to
+	// both lists and kept by advancing that list's length or not.
+	kb, eb := s.heap[:len(probs)], s.edge[:len(probs)]
+	nk, ne := 0, 0
+	ub1 := uint32(b1)
 	for i, p := range probs {
-		switch b := math.Float32bits(p) >> nucleusShift1; {
-		case b > uint32(b1):
-			kept = append(kept, int32(i))
-		case b == uint32(b1):
-			edge = append(edge, int32(i))
-		}
+		b := math.Float32bits(p) >> nucleusShift1
+		kb[nk] = int32(i)
+		eb[ne] = int32(i)
+		nk += b2i(b > ub1)
+		ne += b2i(b == ub1)
 	}
+	kept, edge := kb[:nk], eb[:ne]
 	// The boundary bucket, split again by the next bits of the mantissa.
 	var mass2 [nucleusBuckets2]float64
 	for _, i := range edge {
@@ -310,6 +332,14 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 	}
 	s.heap, s.edge = kept[:0], edge[:0]
 	return kept, cum
+}
+
+// b2i is 1 for true and 0 for false (compiled without a branch).
+func b2i(c bool) int {
+	if c {
+		return 1
+	}
+	return 0
 }
 
 // nucleusPrefix cuts candidates sorted by descending probability after the

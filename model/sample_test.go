@@ -255,4 +255,14 @@ func BenchmarkSample32k(b *testing.B) {
 			}
 		})
 	}
+	// A randomly initialised model's logits are nearly flat (the
+	// generation benchmarks' case): most of the vocabulary is in the
+	// nucleus and shares a few histogram buckets.
+	flat := genRandLogits(rng, 32000, 0.05)
+	b.Run("topp0.9-flat", func(b *testing.B) {
+		s := NewSampler(1)
+		for b.Loop() {
+			s.Sample(flat, 1, 0, 0.9)
+		}
+	})
 }
