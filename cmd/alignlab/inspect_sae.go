@@ -318,7 +318,7 @@ func runSAEEval(cmd *cobra.Command, c saeCommon, dir string) error {
 func finishSAE(cmd *cobra.Command, c saeCommon, a *saeActs, s *sae.SAE, rep *sae.Report, log io.Writer) error {
 	nEval := len(a.eval) / a.width
 	rep.Eval = sae.Evaluate(s, a.eval, nEval)
-	fmt.Fprintf(log, "sae: CE loss recovered over %d held-out texts\n", len(a.evalSeqs))
+	fmt.Fprintf(log, "sae: CE loss recovered over %d texts\n", len(a.evalSeqs))
 	ce, err := sae.CELossRecovered(a.im.Model, c.hook, s, a.evalSeqs, a.evalMasks)
 	if err != nil {
 		return &exitError{code: 2, err: err}

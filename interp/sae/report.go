@@ -67,9 +67,16 @@ func (r *Report) Summary() string {
 	} else {
 		arch = "ReLU+L1"
 	}
-	return fmt.Sprintf("%s SAE at %s (d_in %d, d_sae %d): L0 %.1f, explained variance %.3f, %.1f%% dead latents, CE loss recovered %.3f (clean %.3f, SAE %.3f, zero-ablated %.3f) on %d held-out tokens.",
+	return fmt.Sprintf("%s SAE at %s (d_in %d, d_sae %d): L0 %.1f, explained variance %.3f, %.1f%% dead latents, CE loss recovered %.3f (clean %.3f, SAE %.3f, zero-ablated %.3f) over %d predicted tokens%s.",
 		arch, r.Hook, r.DIn, r.DSae, r.Eval.L0, r.Eval.ExplainedVariance, 100*r.Eval.DeadFraction,
-		r.CE.Recovered, r.CE.Clean, r.CE.SAE, r.CE.Zero, r.CE.Tokens)
+		r.CE.Recovered, r.CE.Clean, r.CE.SAE, r.CE.Zero, r.CE.Tokens, heldOut(r))
+}
+
+func heldOut(r *Report) string {
+	if r.TrainTokens > 0 {
+		return " of held-out texts"
+	}
+	return ""
 }
 
 // Text is the report for a terminal.
@@ -114,14 +121,14 @@ func (r *Report) Result() *interp.Result {
 	}
 	f := func(v float64) string { return fmt.Sprintf("%.4g", v) }
 	res.Tables = append(res.Tables, &interp.Table{
-		Title:   "SAE metrics on held-out tokens",
+		Title:   "SAE metrics (held-out texts when trained in this run)",
 		Columns: []string{"metric", "value"},
 		Rows: [][]string{
 			{"architecture", string(r.Architecture)}, {"d_in × d_sae", fmt.Sprintf("%d × %d", r.DIn, r.DSae)},
 			{"L0", f(r.Eval.L0)}, {"explained variance", f(r.Eval.ExplainedVariance)}, {"MSE", f(r.Eval.MSE)},
 			{"dead latents", f(r.Eval.DeadFraction)}, {"CE clean", f(r.CE.Clean)}, {"CE with SAE", f(r.CE.SAE)},
 			{"CE zero-ablated", f(r.CE.Zero)}, {"CE loss recovered", f(r.CE.Recovered)},
-			{"held-out tokens", fmt.Sprint(r.EvalTokens)}, {"training tokens", fmt.Sprint(r.TrainTokens)},
+			{"evaluation tokens", fmt.Sprint(r.EvalTokens)}, {"training tokens", fmt.Sprint(r.TrainTokens)},
 		},
 		Note: "CE loss recovered = (CE_zero - CE_sae) / (CE_zero - CE_clean): 1 means splicing the reconstruction in at the hook costs nothing.",
 	})
