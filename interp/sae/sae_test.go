@@ -84,7 +84,8 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("empty directory loaded")
 	}
 	for _, cfg := range []string{`{`, `{"d_in": 4, "d_sae": 8, "architecture": "gated"}`,
-		`{"d_in": 4, "d_sae": 8, "normalize_activations": "layer_norm"}`, `{"d_in": 0, "d_sae": 8}`} {
+		`{"d_in": 4, "d_sae": 8, "normalize_activations": "layer_norm"}`, `{"d_in": 0, "d_sae": 8}`,
+		`{"d_in": 4, "d_sae": 8, "apply_b_dec_to_input": false}`, `{"d_in": 4, "d_sae": 8, "activation_fn": "tanh-relu"}`} {
 		if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -188,6 +189,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"architecture": "topk", "d_in": 4, "d_sae": 8, "k": 2, "metadata": {"hook_name": "blocks.0.hook_resid_post", "hook_layer": 0}}`))
 	f.Add([]byte(`{"d_in": 4, "d_sae": 8, "hook_name": "blocks.1.hook_resid_pre", "hook_layer": 1}`))
 	f.Add([]byte(`{"d_in": 4, "d_sae": 8, "normalize_activations": "layer_norm"}`))
+	f.Add([]byte(`{"d_in": 4, "d_sae": 8, "hook_point": "blocks.3.hook_resid_pre", "hook_point_layer": 3}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		s, err := parseConfig(raw)
 		if err != nil {
@@ -244,5 +246,17 @@ func TestFoldInputScale(t *testing.T) {
 				t.Fatalf("%s reconstruction %d: %v folded, %v want", arch, i, xh[i], xhScaled[i]/sf)
 			}
 		}
+	}
+}
+
+// TestParseConfigLegacy: a pre-6 SAELens cfg.json (flat, hook_point)
+// reads its hook.
+func TestParseConfigLegacy(t *testing.T) {
+	s, err := parseConfig([]byte(`{"d_in": 4, "d_sae": 8, "hook_point": "blocks.3.hook_resid_pre", "hook_point_layer": 3, "model_name": "gpt2-small"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Meta.HookName != "blocks.3.hook_resid_pre" || s.Meta.HookLayer != 3 || s.Meta.ModelName != "gpt2-small" || s.Arch != Standard {
+		t.Errorf("legacy config read as %+v %v", s.Meta, s.Arch)
 	}
 }

@@ -38,7 +38,7 @@ type fileConfig struct {
 	K                    int          `json:"k,omitempty"`
 	Dtype                string       `json:"dtype"`
 	Device               string       `json:"device"`
-	ApplyBDecToInput     bool         `json:"apply_b_dec_to_input"`
+	ApplyBDecToInput     *bool        `json:"apply_b_dec_to_input"`
 	NormalizeActivations string       `json:"normalize_activations"`
 	ReshapeActivations   string       `json:"reshape_activations"`
 	ActivationFn         string       `json:"activation_fn,omitempty"`
@@ -51,6 +51,9 @@ type fileConfig struct {
 	HookName    string `json:"hook_name,omitempty"`
 	HookLayer   *int   `json:"hook_layer,omitempty"`
 	ContextSize int    `json:"context_size,omitempty"`
+	// Older SAELens names for hook_name and hook_layer, read only.
+	HookPoint      string `json:"hook_point,omitempty"`
+	HookPointLayer *int   `json:"hook_point_layer,omitempty"`
 }
 
 type fileMeta struct {
@@ -81,9 +84,10 @@ func (s *SAE) Save(dir string) error {
 		return fmt.Errorf("save sae: %w", err)
 	}
 	layer := s.Meta.HookLayer
+	yes := true
 	c := fileConfig{
 		Architecture: s.Arch, DIn: s.DIn, DSae: s.DSae, Dtype: "float32", Device: "cpu",
-		ApplyBDecToInput: true, NormalizeActivations: "none", ReshapeActivations: "none",
+		ApplyBDecToInput: &yes, NormalizeActivations: "none", ReshapeActivations: "none",
 		ActivationFn: "relu",
 		Metadata: fileMeta{ModelName: s.Meta.ModelName, HookName: s.Meta.HookName, HookLayer: &layer,
 			PrependBOS: false, ContextSize: s.Meta.ContextSize, DatasetPath: s.Meta.DatasetPath,
@@ -162,6 +166,15 @@ func parseConfig(raw []byte) (*SAE, error) {
 	}
 	if c.ActivationFn != "" && c.ActivationFn != "relu" {
 		return nil, errors.New("activation_fn " + c.ActivationFn + " is not supported (relu only)")
+	}
+	if c.ApplyBDecToInput != nil && !*c.ApplyBDecToInput {
+		return nil, errors.New("apply_b_dec_to_input false is not supported (this package subtracts b_dec before encoding, as SAELens's default)")
+	}
+	if c.HookName == "" {
+		c.HookName = c.HookPoint
+	}
+	if c.HookLayer == nil {
+		c.HookLayer = c.HookPointLayer
 	}
 	if c.RescaleActsByDecoderNorm {
 		return nil, errors.New("rescale_acts_by_decoder_norm is not supported")
