@@ -106,8 +106,10 @@ func TestSeriesDetectors(t *testing.T) {
 	th := DefaultThresholds()
 	proxyPanel, _ := NewPanel([]AnnotatorSpec{{Kind: KindProxy, Count: 5}}, labStart, time.Hour)
 	honestPanel, _ := NewPanel([]AnnotatorSpec{{Kind: KindHonest, Count: 5}}, labStart, time.Hour)
-	hack := scriptedSeries{{acc: 0.85}, {acc: 0.9, bluff: 0.1}, {acc: 0.9, bluff: 0.4}, {acc: 0.9, bluff: 0.8}}
-	learn := scriptedSeries{{acc: 0.6}, {acc: 0.7}, {acc: 0.8}, {acc: 0.85}}
+	// Reward hacking goes through audit's metric-log analysis, which needs
+	// 5 checkpoints.
+	hack := scriptedSeries{{acc: 0.85}, {acc: 0.9}, {acc: 0.9, bluff: 0.1}, {acc: 0.9, bluff: 0.4}, {acc: 0.9, bluff: 0.6}, {acc: 0.9, bluff: 0.8}}
+	learn := scriptedSeries{{acc: 0.6}, {acc: 0.65}, {acc: 0.7}, {acc: 0.75}, {acc: 0.8}, {acc: 0.85}}
 	jump := scriptedSeries{{acc: 0.9, rareAcc: 0.05, logprob: -9}, {acc: 0.9, rareAcc: 0.05, logprob: -7}, {acc: 0.9, rareAcc: 0.05, logprob: -5}, {acc: 0.9, rareAcc: 0.9, logprob: -1}}
 	gradual := scriptedSeries{{acc: 0.5}, {acc: 0.6}, {acc: 0.7}, {acc: 0.8}, {acc: 0.9}}
 	cases := []struct {
