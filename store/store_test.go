@@ -122,6 +122,7 @@ func TestKillChild(t *testing.T) {
 		fmt.Printf("committed %d\n", i)
 		time.Sleep(time.Millisecond)
 	}
+	fmt.Println("finished")
 	select {} // wait to be killed
 }
 
@@ -149,6 +150,13 @@ func TestKillResume(t *testing.T) {
 		sc := bufio.NewScanner(out)
 		seen := 0
 		for sc.Scan() {
+			// A child can commit a few samples between the line that makes
+			// us stop reading and the kill; those are not reported but are
+			// done, so the last child may have fewer than the rest to do
+			// and says when it has none left.
+			if sc.Text() == "finished" {
+				break
+			}
 			if i, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
 				n, _ := strconv.Atoi(i)
 				committed[n] = true
@@ -177,8 +185,8 @@ func TestKillResume(t *testing.T) {
 			t.Errorf("sample %d reported committed but lost", i)
 		}
 	}
-	if len(done) != killTotal || len(committed) != killTotal {
-		t.Errorf("stored %d samples, child reported %d, want %d", len(done), len(committed), killTotal)
+	if len(done) != killTotal {
+		t.Errorf("stored %d samples (children reported %d), want %d", len(done), len(committed), killTotal)
 	}
 	var nScores int
 	s.r.QueryRow(`SELECT count(*) FROM scores WHERE run_id='r'`).Scan(&nScores)
