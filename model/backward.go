@@ -40,14 +40,25 @@ func (m *Model) backward(w *activations) {
 	m.headBackward(w) // w.dln = ∂loss/∂ln_final
 	clear(w.dres)
 	w.kern.norm.backward(rms, w.dres, g.FinalNormW, g.FinalNormB, w.dln, w.resid, p.FinalNormW, w.lnfMean, w.lnfRstd, w.normPartials, BT, C)
+	m.trunkBackward(w)
+}
+
+// trunkBackward takes w.dres = ∂loss/∂(last block's output) back through
+// the blocks and the embeddings, adding their weight gradients (and firing
+// the gradient hooks of a BackwardLogits), and ends the pending pass.
+func (m *Model) trunkBackward(w *activations) {
 	for l := len(w.layers) - 1; l >= 0; l-- {
 		m.blockBackward(w, l)
 	}
-	var dwpe []float32
-	if cfg.Family == GPT2 {
-		dwpe = g.PosEmb
+	w.fireGrad(hookEmbedName, w.dres)
+	if m.Config.Family == GPT2 {
+		w.fireGrad(hookPosEmbedName, w.dres)
 	}
-	embedBackward(g.TokEmb, dwpe, w.dres, w.tokens, B, T, C)
+	var dwpe []float32
+	if m.Config.Family == GPT2 {
+		dwpe = m.Grads.PosEmb
+	}
+	embedBackward(m.Grads.TokEmb, dwpe, w.dres, w.tokens, w.B, w.T, m.Config.Dim)
 	w.pending, w.probsHeld = pendingNone, false
 }
 

@@ -126,19 +126,7 @@ func (m *Model) BackwardLogits(dlogits []float32, grads *GradHooks) error {
 	w.fireGrad(hookLnFinalName, w.dln)
 	clear(w.dres)
 	w.kern.norm.backward(cfg.Family == Llama, w.dres, g.FinalNormW, g.FinalNormB, w.dln, w.resid, p.FinalNormW, w.lnfMean, w.lnfRstd, w.normPartials, BT, C)
-	for l := len(w.layers) - 1; l >= 0; l-- {
-		m.blockBackward(w, l)
-	}
-	w.fireGrad(hookEmbedName, w.dres)
-	if cfg.Family == GPT2 {
-		w.fireGrad(hookPosEmbedName, w.dres)
-	}
-	var dwpe []float32
-	if cfg.Family == GPT2 {
-		dwpe = g.PosEmb
-	}
-	embedBackward(g.TokEmb, dwpe, w.dres, w.tokens, w.B, w.T, C)
-	w.pending, w.probsHeld = pendingNone, false
+	m.trunkBackward(w)
 	return nil
 }
 

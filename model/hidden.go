@@ -58,15 +58,7 @@ func (m *Model) BackwardHidden(dHidden []float32) error {
 	copy(w.dln, dHidden)
 	clear(w.dres)
 	w.kern.norm.backward(cfg.Family == Llama, w.dres, g.FinalNormW, g.FinalNormB, w.dln, w.resid, p.FinalNormW, w.lnfMean, w.lnfRstd, w.normPartials, BT, C)
-	for l := len(w.layers) - 1; l >= 0; l-- {
-		m.blockBackward(w, l)
-	}
-	var dwpe []float32
-	if cfg.Family == GPT2 {
-		dwpe = g.PosEmb
-	}
-	embedBackward(g.TokEmb, dwpe, w.dres, w.tokens, w.B, w.T, C)
-	w.pending, w.probsHeld = pendingNone, false
+	m.trunkBackward(w)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // PreferencePair is one comparison of two complete sequences (prompt then
@@ -360,7 +361,7 @@ func FilterPairs(pairs []PreferencePair, maxLen int) (kept []PreferencePair, dro
 		switch {
 		case len(p.Chosen) == 0 || len(p.Rejected) == 0:
 			dropped = append(dropped, fmt.Sprintf("pair %d: empty sequence", i))
-		case equalTokens(p.Chosen, p.Rejected):
+		case slices.Equal(p.Chosen, p.Rejected):
 			dropped = append(dropped, fmt.Sprintf("pair %d: chosen equals rejected", i))
 		case maxLen > 0 && (len(p.Chosen) > maxLen || len(p.Rejected) > maxLen):
 			dropped = append(dropped, fmt.Sprintf("pair %d: %d/%d tokens exceed --max-length %d", i, len(p.Chosen), len(p.Rejected), maxLen))
@@ -369,18 +370,6 @@ func FilterPairs(pairs []PreferencePair, maxLen int) (kept []PreferencePair, dro
 		}
 	}
 	return kept, dropped
-}
-
-func equalTokens(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TrainRewardModel trains rm on train for cfg.NumTrainEpochs epochs,

@@ -3,10 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
-	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
 	"github.com/spf13/cobra"
 )
@@ -71,11 +69,7 @@ layer x head and layer x {attention, MLP} and a table of the parts.`,
 			res := &interp.Result{Kind: "attribution", Model: modelDir, Data: &data, Summary: attributionSummary(&data),
 				Matrices: a.Matrices(correct, wrong), Tables: []*interp.Table{a.Table()}}
 			if out != "" {
-				rd, _, err := rundir.Create(out, "inspect-attribution", os.Args, nil, version)
-				if err != nil {
-					return usage(err)
-				}
-				if err := finishInspect(cmd.ErrOrStderr(), rd, res); err != nil {
+				if _, err := writeInspectRun(cmd.ErrOrStderr(), out, "inspect-attribution", nil, res, nil); err != nil {
 					return err
 				}
 			}

@@ -257,6 +257,23 @@ func finishInspect(w io.Writer, dir string, res *interp.Result) error {
 	return nil
 }
 
+// writeInspectRun makes runs/<id>/ under out for an inspect command of
+// kind (e.g. "inspect-lens"), writes res there with its report, and
+// returns the directory. extra, when not nil, writes the command's own
+// files into the directory first (a direction, activations).
+func writeInspectRun(w io.Writer, out, kind string, seed *uint64, res *interp.Result, extra func(dir string) error) (string, error) {
+	dir, _, err := rundir.Create(out, kind, os.Args, seed, version)
+	if err != nil {
+		return "", err
+	}
+	if extra != nil {
+		if err := extra(dir); err != nil {
+			return "", err
+		}
+	}
+	return dir, finishInspect(w, dir, res)
+}
+
 // printJSON writes v indented.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

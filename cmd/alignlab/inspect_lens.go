@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
 	"github.com/spf13/cobra"
 )
@@ -84,11 +82,7 @@ prediction. It writes runs/<id>/inspect.json (a table and the target's log-prob 
 				res.Series = []*interp.Series{s}
 			}
 			if out != "" {
-				rd, _, err := rundir.Create(out, "inspect-lens", os.Args, nil, version)
-				if err != nil {
-					return usage(err)
-				}
-				if err := finishInspect(cmd.ErrOrStderr(), rd, res); err != nil {
+				if _, err := writeInspectRun(cmd.ErrOrStderr(), out, "inspect-lens", nil, res, nil); err != nil {
 					return err
 				}
 			}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
 	"github.com/spf13/cobra"
 )
@@ -100,11 +98,7 @@ with one heatmap per hook.`,
 				Correct: correct, Wrong: wrong, CleanMetric: p.Clean, CorruptMetric: p.Corrupt, Matrices: p.Matrices}
 			res := &interp.Result{Kind: "patch", Model: modelDir, Summary: patchSummary(&data), Matrices: p.Matrices, Data: &data}
 			if out != "" {
-				rd, _, err := rundir.Create(out, "inspect-patch", os.Args, nil, version)
-				if err != nil {
-					return usage(err)
-				}
-				if err := finishInspect(errw, rd, res); err != nil {
+				if _, err := writeInspectRun(errw, out, "inspect-patch", nil, res, nil); err != nil {
 					return err
 				}
 			}

@@ -3,12 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
 	"github.com/alignlab/alignlab/interp/probe"
 	"github.com/spf13/cobra"
@@ -109,19 +107,17 @@ is saved as runs/<id>/direction.json, ready for steering or ablation.`,
 				return &exitError{code: 2, err: err}
 			}
 			if out != "" {
-				rd, _, err := rundir.Create(out, "inspect-probe", os.Args, &seed, version)
+				// The result names the direction's file, so it is filled in
+				// once the file is written.
+				res := new(interp.Result)
+				_, err := writeInspectRun(cmd.ErrOrStderr(), out, "inspect-probe", &seed, res, func(rd string) error {
+					d.Direction = filepath.Join(rd, "direction.json")
+					*res = *probeResult(&d)
+					return dir.Save(d.Direction)
+				})
 				if err != nil {
 					return &exitError{code: 2, err: err}
 				}
-				d.Direction = filepath.Join(rd, "direction.json")
-				if err := dir.Save(d.Direction); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				if err := writeResultFile(rd, probeResult(&d)); err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				fmt.Fprintln(cmd.ErrOrStderr(), "wrote", rd)
-				inspectReport(cmd.ErrOrStderr(), rd)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())

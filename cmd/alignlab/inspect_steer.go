@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
 	"github.com/alignlab/alignlab/interp/steer"
 	"github.com/alignlab/alignlab/model"
@@ -131,15 +129,9 @@ steered and prints the pairs; --json prints them as JSON.`,
 				data.Generations = append(data.Generations, g)
 			}
 			if out != "" {
-				rd, _, err := rundir.Create(out, "inspect-steer", os.Args, &seed, version)
-				if err != nil {
-					return usage(err)
+				if _, err := writeInspectRun(cmd.ErrOrStderr(), out, "inspect-steer", &seed, steerResult(&data), nil); err != nil {
+					return err
 				}
-				if err := writeResultFile(rd, steerResult(&data)); err != nil {
-					return usage(err)
-				}
-				fmt.Fprintln(cmd.ErrOrStderr(), "wrote", rd)
-				inspectReport(cmd.ErrOrStderr(), rd)
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/alignlab/alignlab/ckpt"
 )
@@ -141,7 +142,7 @@ func Load(dir string) (*SAE, error) {
 		if !ok {
 			return nil, fmt.Errorf("load sae: %s has no tensor %s", WeightsFile, p.name)
 		}
-		if !equalShape(info.Shape, p.shape) {
+		if !slices.Equal(info.Shape, p.shape) {
 			return nil, fmt.Errorf("load sae: %s is %v, cfg.json says %v", p.name, info.Shape, p.shape)
 		}
 		if err := f.ReadFloat32(p.name, p.dst); err != nil {
@@ -201,16 +202,4 @@ func parseConfig(raw []byte) (*SAE, error) {
 		}
 	}
 	return s, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
