@@ -58,6 +58,9 @@ func LineChart(s LineSpec) *Chart {
 		legendW = legendWidth(names)
 	}
 	f := newFrame(c.Width, c.Height, legendW, xlo, xhi, ylo, yhi)
+	if integral(xs...) {
+		f.xTicks = integralTicks(f.xTicks) // layers and steps have no halves
+	}
 	c.open()
 	c.axes(f, s.XLabel, s.YLabel)
 	pal := palette{names: append([]string(nil), s.Palette...)}
@@ -150,6 +153,33 @@ func runs(x []float64, ys ...[]float64) [][]int {
 	}
 	if len(cur) > 0 {
 		out = append(out, cur)
+	}
+	return out
+}
+
+// integral reports whether every finite value is a whole number.
+func integral(vs ...[]float64) bool {
+	for _, v := range vs {
+		for _, x := range v {
+			if !math.IsNaN(x) && !math.IsInf(x, 0) && x != math.Trunc(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// integralTicks keeps the whole-number ticks (all of them when fewer than
+// two are whole, so an axis never loses its labels).
+func integralTicks(ticks []float64) []float64 {
+	var out []float64
+	for _, t := range ticks {
+		if t == math.Trunc(t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) < 2 {
+		return ticks
 	}
 	return out
 }

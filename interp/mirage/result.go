@@ -36,7 +36,10 @@ func (s *Summary) Result(modelName string) *interp.Result {
 	add := func(org string, r *Report) {
 		row := func(cond string, g Gap, c *Change) {
 			sh, shci := "", ""
-			if c != nil && c.Shrink != nil {
+			// A shrink is a fraction of the gap before; with no gap before
+			// (its interval covers 0, as for the clean control) it is noise
+			// and is left blank.
+			if c != nil && c.Shrink != nil && r.GapBefore.CILow > 0 {
 				sh = fmt.Sprintf("%.0f%%", 100*c.Shrink.Estimate)
 				shci = fmt.Sprintf("[%.0f%%, %.0f%%]", 100*c.Shrink.CILow, 100*c.Shrink.CIHigh)
 			}
