@@ -135,54 +135,22 @@ func (m *bpeModel) mergeHeap(syms []int32) []int32 {
 		next[i], prev[i] = int32(i+1), int32(i-1)
 	}
 	next[n-1] = -1
-	var h []heapEntry
-	push := func(e heapEntry) {
-		h = append(h, e)
-		for k := len(h) - 1; k > 0; {
-			p := (k - 1) / 2
-			if !entryLess(h[k], h[p]) {
-				break
-			}
-			h[k], h[p] = h[p], h[k]
-			k = p
-		}
-	}
-	pop := func() heapEntry {
-		top := h[0]
-		last := len(h) - 1
-		h[0] = h[last]
-		h = h[:last]
-		for k := 0; ; {
-			l, r, s := 2*k+1, 2*k+2, k
-			if l < len(h) && entryLess(h[l], h[s]) {
-				s = l
-			}
-			if r < len(h) && entryLess(h[r], h[s]) {
-				s = r
-			}
-			if s == k {
-				break
-			}
-			h[k], h[s] = h[s], h[k]
-			k = s
-		}
-		return top
-	}
+	h := pairHeap[heapEntry]{less: entryLess}
 	candidate := func(i int32) {
 		j := next[i]
 		if j < 0 {
 			return
 		}
 		if v := m.lookup(syms[i], syms[j]); v.rank != noRank {
-			push(heapEntry{rank: v.rank, left: i, lid: syms[i], rid: syms[j], mergedIntoI: v.id})
+			h.push(heapEntry{rank: v.rank, left: i, lid: syms[i], rid: syms[j], mergedIntoI: v.id})
 		}
 	}
 	for i := int32(0); i < int32(n-1); i++ {
 		candidate(i)
 	}
 	const dead = -2
-	for len(h) > 0 {
-		e := pop()
+	for h.len() > 0 {
+		e := h.pop()
 		i := e.left
 		if prev[i] == dead || syms[i] != e.lid {
 			continue

@@ -151,41 +151,9 @@ func Train(corpus []string, cfg TrainConfig) (*Tokenizer, error) {
 		}
 		return raw[x.b] < raw[y.b]
 	}
-	var heap []trainCand
-	push := func(c trainCand) {
-		heap = append(heap, c)
-		for k := len(heap) - 1; k > 0; {
-			p := (k - 1) / 2
-			if !less(heap[k], heap[p]) {
-				break
-			}
-			heap[k], heap[p] = heap[p], heap[k]
-			k = p
-		}
-	}
-	pop := func() trainCand {
-		top := heap[0]
-		last := len(heap) - 1
-		heap[0] = heap[last]
-		heap = heap[:last]
-		for k := 0; ; {
-			l, r, s := 2*k+1, 2*k+2, k
-			if l < len(heap) && less(heap[l], heap[s]) {
-				s = l
-			}
-			if r < len(heap) && less(heap[r], heap[s]) {
-				s = r
-			}
-			if s == k {
-				break
-			}
-			heap[k], heap[s] = heap[s], heap[k]
-			k = s
-		}
-		return top
-	}
+	heap := pairHeap[trainCand]{less: less}
 	for k, c := range pairCount {
-		push(trainCand{c, int32(k >> 32), int32(uint32(k))})
+		heap.push(trainCand{c, int32(k >> 32), int32(uint32(k))})
 	}
 
 	minFreq := int64(max(cfg.MinFrequency, 1))
@@ -194,13 +162,13 @@ func Train(corpus []string, cfg TrainConfig) (*Tokenizer, error) {
 	for i := range lastSeen {
 		lastSeen[i] = -1
 	}
-	for len(raw) < cfg.VocabSize && len(heap) > 0 {
-		c := pop()
+	for len(raw) < cfg.VocabSize && heap.len() > 0 {
+		c := heap.pop()
 		key := pairKey(c.a, c.b)
 		cur := pairCount[key]
 		if cur != c.count {
 			if cur > 0 {
-				push(trainCand{cur, c.a, c.b})
+				heap.push(trainCand{cur, c.a, c.b})
 			}
 			continue
 		}
@@ -261,7 +229,7 @@ func Train(corpus []string, cfg TrainConfig) (*Tokenizer, error) {
 		delete(where, key)
 		for k := range touched {
 			if n := pairCount[k]; n > 0 {
-				push(trainCand{n, int32(k >> 32), int32(uint32(k))})
+				heap.push(trainCand{n, int32(k >> 32), int32(uint32(k))})
 			}
 		}
 	}
