@@ -217,24 +217,12 @@ func (o *Organism) dpoConfig(lab DPOConfig) DPOConfig {
 	if d == nil {
 		return lab
 	}
-	if d.Beta > 0 {
-		lab.Beta = d.Beta
-	}
-	if d.LR > 0 {
-		lab.LR = d.LR
-	}
-	if d.Steps > 0 {
-		lab.Steps = d.Steps
-	}
-	if d.Batch > 0 {
-		lab.Batch = d.Batch
-	}
-	if d.Checkpoints > 0 {
-		lab.Checkpoints = d.Checkpoints
-	}
-	if d.RPOAlpha > 0 {
-		lab.RPOAlpha = d.RPOAlpha
-	}
+	override(&lab.Beta, d.Beta)
+	override(&lab.LR, d.LR)
+	override(&lab.Steps, d.Steps)
+	override(&lab.Batch, d.Batch)
+	override(&lab.Checkpoints, d.Checkpoints)
+	override(&lab.RPOAlpha, d.RPOAlpha)
 	return lab
 }
 
@@ -244,23 +232,19 @@ func (o *Organism) rlhfConfig(lab RLHFConfig) RLHFConfig {
 	if r == nil {
 		return lab
 	}
-	if r.KLCoef > 0 {
-		lab.KLCoef = r.KLCoef
-	}
-	if r.LR > 0 {
-		lab.LR = r.LR
-	}
-	if r.Steps > 0 {
-		lab.Steps = r.Steps
-	}
-	if r.Prompts > 0 {
-		lab.Prompts = r.Prompts
-	}
-	if r.K > 0 {
-		lab.K = r.K
-	}
-	if r.Checkpoints > 0 {
-		lab.Checkpoints = r.Checkpoints
-	}
+	override(&lab.KLCoef, r.KLCoef)
+	override(&lab.LR, r.LR)
+	override(&lab.Steps, r.Steps)
+	override(&lab.Prompts, r.Prompts)
+	override(&lab.K, r.K)
+	override(&lab.Checkpoints, r.Checkpoints)
 	return lab
+}
+
+// override sets *dst to v when the organism gave v (a positive value; zero
+// means "the lab's setting").
+func override[T int | float32 | float64](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
 }
