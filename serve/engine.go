@@ -307,6 +307,9 @@ func (e *engine) step() {
 		}
 	}
 	e.admit()
+	// Published before any token is pushed, so a client that has read one
+	// sees its sequence counted (the deferred store catches finishes).
+	e.stats.running.Store(int64(e.active()))
 	if len(e.seqs) == 0 {
 		return
 	}
