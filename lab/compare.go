@@ -14,10 +14,13 @@ import (
 
 // MethodRun is one trained policy of the comparison.
 type MethodRun struct {
-	Method string  `json:"method"` // dpo | rlhf
-	Param  string  `json:"param"`  // beta | kl_coef
-	Value  float64 `json:"value"`
-	Seed   uint64  `json:"seed"`
+	Method string `json:"method"` // dpo | rlhf
+	// Algorithm is the trainer: dpo (train.DPOTrainer, sigmoid loss) or
+	// ppo (train.PPOTrainer against the reward model).
+	Algorithm string  `json:"algorithm"`
+	Param     string  `json:"param"` // beta | kl_coef
+	Value     float64 `json:"value"`
+	Seed      uint64  `json:"seed"`
 	// Gold is the mean gold reward of replies sampled at temperature 1
 	// on held-out prompts of the training distribution.
 	Gold audit.Stat `json:"gold"`
@@ -123,7 +126,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 		}
 		// DPO: the clean organism is the default beta; the sweep adds the
 		// other betas on the first seed.
-		if err := add(MethodRun{Method: "dpo", Param: "beta", Value: cfg.DPO.Beta, Seed: seed, Seconds: clean.Log.Seconds,
+		if err := add(MethodRun{Method: "dpo", Algorithm: "dpo", Param: "beta", Value: cfg.DPO.Beta, Seed: seed, Seconds: clean.Log.Seconds,
 			CPUSeconds: clean.Log.CPUSeconds, PeakHeapMiB: clean.Log.PeakHeapMiB, policy: clean.Policy}); err != nil {
 			return nil, err
 		}
@@ -143,7 +146,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 				if err != nil {
 					return nil, err
 				}
-				if err := add(MethodRun{Method: "dpo", Param: "beta", Value: beta, Seed: seed, Seconds: lg.Seconds, CPUSeconds: lg.CPUSeconds,
+				if err := add(MethodRun{Method: "dpo", Algorithm: "dpo", Param: "beta", Value: beta, Seed: seed, Seconds: lg.Seconds, CPUSeconds: lg.CPUSeconds,
 					PeakHeapMiB: lg.PeakHeapMiB, policy: pol}); err != nil {
 					return nil, err
 				}
@@ -161,10 +164,10 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 		if err != nil {
 			return nil, err
 		}
-		kls := []float64{cfg.RLHF.KLCoef}
+		kls := []float64{cfg.Compare.RLHF.KLCoef}
 		if seed == first {
 			for _, k := range cfg.Compare.KLCoefs {
-				if k != cfg.RLHF.KLCoef {
+				if k != cfg.Compare.RLHF.KLCoef {
 					kls = append(kls, k)
 				}
 			}
@@ -174,24 +177,25 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 			if err != nil {
 				return nil, err
 			}
-			lc := cfg.RLHF
+			lc := cfg.Compare.RLHF
 			lc.KLCoef, lc.Seed = k, labSeed(seed, "rlhf-clean")
 			lg, _, err := TrainRLHF(pol, clean.Ref, rm.Score, clean.Data.Pool.Prompts, lc, nil)
 			if err != nil {
 				return nil, err
 			}
-			if err := add(MethodRun{Method: "rlhf", Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
+			if err := add(MethodRun{Method: "rlhf", Algorithm: lc.Algorithm, Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
 				CPUSeconds: rmLog.CPUSeconds + lg.CPUSeconds, RMSeconds: rmLog.Seconds, PeakHeapMiB: math.Max(rmLog.PeakHeapMiB, lg.PeakHeapMiB), policy: pol}); err != nil {
 				return nil, err
 			}
 		}
 	}
 	cmp.Spread["dpo"] = spreadOf(cmp.Runs, "dpo", cfg.DPO.Beta)
-	cmp.Spread["rlhf"] = spreadOf(cmp.Runs, "rlhf", cfg.RLHF.KLCoef)
+	cmp.Spread["rlhf"] = spreadOf(cmp.Runs, "rlhf", cfg.Compare.RLHF.KLCoef)
 	cmp.Design = map[string]any{
-		"dpo":  map[string]any{"stages": 1, "models_trained": 1, "models_in_memory": 1, "samples_in_loop": false, "hyperparameters": []string{"beta", "lr", "steps", "batch", "rpo_alpha"}},
-		"rlhf": map[string]any{"stages": 2, "models_trained": 2, "models_in_memory": 3, "samples_in_loop": true, "hyperparameters": []string{"rm_lr", "rm_steps", "rm_batch", "kl_coef", "lr", "steps", "prompts", "k"}},
-		"note": "DPO keeps the reference's log-probs as numbers computed once; RLHF holds the policy, the reference and the reward model, and samples from the policy at every step",
+		"dpo": map[string]any{"stages": 1, "models_trained": 1, "models_in_memory": 1, "samples_in_loop": false, "hyperparameters": []string{"beta", "lr", "steps", "batch", "rpo_alpha"}},
+		"rlhf": map[string]any{"algorithm": cfg.Compare.RLHF.Algorithm, "stages": 2, "models_trained": 3, "models_in_memory": 4, "samples_in_loop": true,
+			"hyperparameters": []string{"rm_lr", "rm_steps", "rm_batch", "kl_coef", "lr", "steps", "prompts", "k", "ppo_epochs", "cliprange", "vf_coef", "gamma", "lam"}},
+		"note": "DPO keeps the reference's log-probs as numbers computed once; PPO holds the policy, the reference, the reward model and a value model, and samples from the policy at every step",
 	}
 	cmp.Verdicts = verdicts(cmp, cfg)
 	return cmp, nil
@@ -243,7 +247,7 @@ func verdicts(c *Comparison, cfg Config) []Verdict {
 	}
 	var out []Verdict
 	out = append(out, Verdict{Claim: "simpler", Verdict: "supported",
-		Evidence: "DPO is one training stage on one model with the reference's log-probs precomputed; RLHF needs a reward model stage, then a loop that samples from the policy and holds policy, reference and reward model (1 stage vs 2, 5 hyperparameters vs 8)"})
+		Evidence: "DPO is one training stage on one model with the reference's log-probs precomputed; RLHF (PPO) needs a reward model stage, then a loop that samples from the policy and trains it with a value model while holding the reference and the reward model (1 stage vs 2, 1 model trained vs 3, 5 hyperparameters vs 13)"})
 	d, r := c.Spread["dpo"], c.Spread["rlhf"]
 	v := Verdict{Claim: "more stable"}
 	switch {
@@ -255,11 +259,11 @@ func verdicts(c *Comparison, cfg Config) []Verdict {
 		v.Verdict = "not supported"
 	}
 	if v.Evidence == "" {
-		v.Evidence = fmt.Sprintf("gold across %d seeds at the default setting: DPO beta %g %.3f ± %.3f (sd), RLHF kl_coef %g %.3f ± %.3f", d.N, cfg.DPO.Beta, d.Mean, d.SD, cfg.RLHF.KLCoef, r.Mean, r.SD)
+		v.Evidence = fmt.Sprintf("gold across %d seeds at the default setting: DPO beta %g %.3f ± %.3f (sd), RLHF (PPO) kl_coef %g %.3f ± %.3f", d.N, cfg.DPO.Beta, d.Mean, d.SD, cfg.Compare.RLHF.KLCoef, r.Mean, r.SD)
 	}
 	out = append(out, v)
 	bd, br := best("dpo"), best("rlhf")
-	v = Verdict{Claim: "comparable or better", Evidence: fmt.Sprintf("best gold: DPO (beta %g) %.3f [%.3f, %.3f] at KL %.3f; RLHF (kl_coef %g) %.3f [%.3f, %.3f] at KL %.3f (n=%d each, Wilson 95%%)",
+	v = Verdict{Claim: "comparable or better", Evidence: fmt.Sprintf("best gold: DPO (beta %g) %.3f [%.3f, %.3f] at KL %.3f; RLHF (PPO, kl_coef %g) %.3f [%.3f, %.3f] at KL %.3f (n=%d each, Wilson 95%%)",
 		bd.Value, bd.Gold.Estimate, bd.Gold.CILow, bd.Gold.CIHigh, bd.KL, br.Value, br.Gold.Estimate, br.Gold.CILow, br.Gold.CIHigh, br.KL, bd.Gold.N)}
 	switch {
 	case bd.Gold.CILow > br.Gold.CIHigh:
@@ -273,7 +277,7 @@ func verdicts(c *Comparison, cfg Config) []Verdict {
 	dt, rt := mean("dpo", func(r MethodRun) float64 { return r.CPUSeconds }), mean("rlhf", func(r MethodRun) float64 { return r.CPUSeconds })
 	dw, rw := mean("dpo", func(r MethodRun) float64 { return r.Seconds }), mean("rlhf", func(r MethodRun) float64 { return r.Seconds })
 	dm, rmem := mean("dpo", func(r MethodRun) float64 { return r.PeakHeapMiB }), mean("rlhf", func(r MethodRun) float64 { return r.PeakHeapMiB })
-	v = Verdict{Claim: "lighter", Evidence: fmt.Sprintf("mean training CPU time DPO %.1fs vs RLHF %.1fs (wall %.1fs vs %.1fs; reward model included); mean peak live heap DPO %.1f MiB vs RLHF %.1f MiB", dt, rt, dw, rw, dm, rmem)}
+	v = Verdict{Claim: "lighter", Evidence: fmt.Sprintf("mean training CPU time DPO %.1fs vs RLHF (PPO) %.1fs (wall %.1fs vs %.1fs; reward model included); mean peak live heap DPO %.1f MiB vs RLHF %.1f MiB", dt, rt, dw, rw, dm, rmem)}
 	switch {
 	case dt < rt && dm < rmem:
 		v.Verdict = "supported"

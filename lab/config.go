@@ -21,6 +21,9 @@ type PoolConfig struct {
 type CompareConfig struct {
 	Betas   []float64 `json:"betas" yaml:"betas"`
 	KLCoefs []float64 `json:"kl_coefs" yaml:"kl_coefs"`
+	// RLHF is the RLHF arm: classic PPO with a value model against the
+	// Bradley-Terry reward model; RLHF.KLCoef is its default setting.
+	RLHF RLHFConfig `json:"rlhf" yaml:"rlhf"`
 	// Items is the size of the held-out prompt set that gold and KL are
 	// measured on (sampled replies).
 	Items int `json:"items" yaml:"items"`
@@ -74,7 +77,8 @@ func DefaultConfig() Config {
 		EvalItems:         250,
 		DetectTemperature: 1,
 		Thresholds:        DefaultThresholds(),
-		Compare:           CompareConfig{Betas: []float64{0.03, 0.1, 0.3}, KLCoefs: []float64{0.02, 0.05, 0.2}, Items: 300},
+		Compare: CompareConfig{Betas: []float64{0.03, 0.1, 0.3}, KLCoefs: []float64{0.02, 0.05, 0.2}, Items: 300,
+			RLHF: RLHFConfig{Algorithm: AlgoPPO, KLCoef: 0.05, LR: 1e-3, Steps: 40, Prompts: 16, K: 4, Epochs: 2, Checkpoints: 2}},
 	}
 }
 
@@ -93,7 +97,8 @@ func QuickConfig() Config {
 	c.RM.Steps = 40
 	c.RLHF.Steps = 35
 	c.EvalItems = 200
-	c.Compare = CompareConfig{Betas: []float64{c.DPO.Beta}, KLCoefs: []float64{c.RLHF.KLCoef}, Items: 150}
+	c.Compare.RLHF.Steps = 35
+	c.Compare.Betas, c.Compare.KLCoefs, c.Compare.Items = []float64{c.DPO.Beta}, []float64{c.Compare.RLHF.KLCoef}, 150
 	return c
 }
 

@@ -61,14 +61,17 @@
 //
 // # Training (dpo.go, rm.go, rlhf.go)
 //
-// DPO: the sigmoid loss with the reference's log-probs computed once, plus
-// RPO's chosen-NLL term (rpo_alpha 1), which keeps a tiny model from
-// collapsing at the learning rates a hundred steps need. Reward model:
-// Bradley-Terry, the scalar head being the difference of two rows of the
-// language-model head at the end of the reply. RLHF: on-policy samples, a
-// KL penalty in the reward, REINFORCE leave-one-out advantages (4 samples
-// per prompt), one step per batch (PPO's clipping would be inactive); it is
-// the lab's own loop, not package train's PPO.
+// The lab trains with package train's trainers, the ones `alignlab train`
+// runs. DPO (train.DPOTrainer): the sigmoid loss with the reference's
+// log-probs computed once, plus RPO's chosen-NLL term (rpo_alpha 1), which
+// keeps a tiny model from collapsing at the learning rates a hundred steps
+// need. Reward model: Bradley-Terry, the scalar head being the difference
+// of two rows of the language-model head at the end of the reply. RLHF:
+// RLOO (train.RLOOTrainer: 4 samples per prompt, leave-one-out advantages,
+// one on-policy step per batch) for the hacker organism, and PPO
+// (train.PPOTrainer: per-token KL penalty, GAE on a value model, clipped
+// updates) for the DPO-against-RLHF comparison, which sweeps PPO's KL
+// coefficient.
 //
 // # Detectors (detect.go, detect_audit.go)
 //

@@ -3,7 +3,6 @@ package lab
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/alignlab/alignlab/internal/procstat"
@@ -68,7 +67,10 @@ func checkpointSteps(steps, n int) map[int]bool {
 }
 
 // TrainDPO optimises pol on examples with DPO against ref (pol's starting
-// weights when ref is nil).
+// weights when ref is nil). The loop is the library's train.DPOTrainer
+// (TRL's DPOTrainer options: sigmoid loss, rpo_alpha, cosine schedule with
+// warmup), so the lab measures the trainer users run; the lab adds only the
+// checkpoint series and its time and memory accounting.
 func TrainDPO(pol, ref *Policy, ex []Example, cfg DPOConfig, progress func(string)) (*TrainLog, error) {
 	if len(ex) == 0 || cfg.Steps <= 0 || cfg.Batch <= 0 || cfg.Beta <= 0 {
 		return nil, fmt.Errorf("dpo: need examples, steps, batch and beta > 0 (got %d, %d, %d, %g)", len(ex), cfg.Steps, cfg.Batch, cfg.Beta)
@@ -84,94 +86,46 @@ func TrainDPO(pol, ref *Policy, ex []Example, cfg DPOConfig, progress func(strin
 	if err != nil {
 		return nil, err
 	}
-	chosen, rejected := make([]encodedReply, len(ex)), make([]encodedReply, len(ex))
-	for i, e := range ex {
-		var err error
-		if chosen[i], err = encodeReply(pol.Codec, e.Prompt, e.Chosen); err != nil {
-			return nil, fmt.Errorf("dpo: %w", err)
-		}
-		if rejected[i], err = encodeReply(pol.Codec, e.Prompt, e.Rejected); err != nil {
+	pairs := make([]train.PrefPair, len(ex))
+	for i := range ex {
+		if pairs[i], err = prefPair(pol.Codec, &ex[i]); err != nil {
 			return nil, fmt.Errorf("dpo: %w", err)
 		}
 	}
-	refC, err := seqLogProbs(ref, chosen, 64)
+	tc := train.DefaultDPOConfig()
+	tc.Beta, tc.RPOAlpha = cfg.Beta, cfg.RPOAlpha
+	tc.LearningRate, tc.MaxSteps = cfg.LR, cfg.Steps
+	tc.PerDeviceTrainBatchSize, tc.PerDeviceEvalBatchSize = min(cfg.Batch, len(ex)), 64
+	tc.LRSchedulerType, tc.WarmupSteps = "cosine", min(10, cfg.Steps/10)
+	tc.AdamBeta2, tc.WeightDecay, tc.MaxGradNorm = 0.95, 0, 1
+	tc.Seed = int64(cfg.Seed >> 1)
+	tr, err := train.NewDPOTrainer(pol.Model, pairs, nil, tc, train.DPOOptions{Ref: ref.Model})
 	if err != nil {
-		return nil, fmt.Errorf("dpo reference: %w", err)
+		return nil, err
 	}
-	refR, err := seqLogProbs(ref, rejected, 64)
-	if err != nil {
-		return nil, fmt.Errorf("dpo reference: %w", err)
-	}
-	acfg := train.DefaultAdamWConfig()
-	acfg.LR, acfg.Beta2, acfg.WeightDecay = cfg.LR, 0.95, 0
-	opt := train.NewAdamWForParams(pol.Model.Params, acfg)
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0xd90))
-	B := min(cfg.Batch, len(ex))
 	log := &TrainLog{Method: "dpo", Steps: cfg.Steps}
 	snap := checkpointSteps(cfg.Steps, max(cfg.Checkpoints, 2))
-	seqs := make([]encodedReply, 2*B)
-	coef := make([]float32, 2*B)
-	idx := make([]int, B)
-	order, pos := rng.Perm(len(ex)), 0
-	var tokens []int32
-	var mask []float32
 	var tailMargin, tailAcc float64
 	tailN := 0
 	for step := 0; step < cfg.Steps; step++ {
 		if snap[step] {
 			log.Series = append(log.Series, Checkpoint{Step: step, Weights: pol.Weights()})
 		}
-		for b := range idx {
-			if pos == len(order) {
-				order, pos = rng.Perm(len(ex)), 0
-			}
-			idx[b] = order[pos]
-			pos++
-			seqs[b], seqs[B+b] = chosen[idx[b]], rejected[idx[b]]
-		}
-		var T int
-		tokens, mask, T = packReplies(seqs, tokens, mask)
-		pol.Model.ZeroGrad()
-		lp, err := pol.Model.SequenceLogProbs(tokens, mask, 2*B, T)
+		m, err := tr.TrainStep()
 		if err != nil {
-			return nil, fmt.Errorf("dpo step %d: %w", step, err)
+			return nil, fmt.Errorf("dpo: %w", err)
 		}
-		var loss float64
-		for b, i := range idx {
-			z := cfg.Beta * (float64(lp[b]-refC[i]) - float64(lp[B+b]-refR[i]))
-			loss += softplus(-z) / float64(B)
-			g := cfg.Beta * sigmoid(-z) / float64(B) // -∂loss/∂logπ(y_w)
-			coef[b], coef[B+b] = float32(-g), float32(g)
-			if cfg.RPOAlpha > 0 {
-				n := float64(countTargets(chosen[i]))
-				loss -= cfg.RPOAlpha * float64(lp[b]) / n / float64(B)
-				coef[b] -= float32(cfg.RPOAlpha / n / float64(B))
-			}
-			if step >= cfg.Steps-max(1, cfg.Steps/10) {
-				tailMargin += z
-				if z > 0 {
-					tailAcc++
-				}
-				tailN++
-			}
+		if step >= cfg.Steps-max(1, cfg.Steps/10) {
+			tailMargin += m["rewards/margins"]
+			tailAcc += m["rewards/accuracies"]
+			tailN++
 		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, fmt.Errorf("dpo step %d: loss is %v; lower the learning rate", step, loss)
-		}
-		if err := pol.Model.BackwardSequenceLogProbs(coef); err != nil {
-			return nil, fmt.Errorf("dpo step %d: %w", step, err)
-		}
-		norm := train.ClipGradNorm(pol.Model.Grads.Data, 1)
-		if math.IsNaN(float64(norm)) || math.IsInf(float64(norm), 0) {
-			return nil, fmt.Errorf("dpo step %d: gradient norm is %v", step, norm)
-		}
-		opt.Step(pol.Model.Params.Data, pol.Model.Grads.Data, train.CosineSchedule(step, min(10, cfg.Steps/10), cfg.Steps, cfg.LR, cfg.LR/10))
 		if step%10 == 1 {
 			mem.sample()
 		}
-		log.Losses = append(log.Losses, float32(loss))
+		log.Losses = append(log.Losses, float32(m["loss"]))
 		if progress != nil && (step%20 == 0 || step == cfg.Steps-1) {
-			progress(fmt.Sprintf("dpo step %d/%d loss %.3f", step+1, cfg.Steps, loss))
+			progress(fmt.Sprintf("dpo step %d/%d loss %.3f", step+1, cfg.Steps, m["loss"]))
 		}
 	}
 	log.Series = append(log.Series, Checkpoint{Step: cfg.Steps, Weights: pol.Weights()})
@@ -181,6 +135,34 @@ func TrainDPO(pol, ref *Policy, ex []Example, cfg DPOConfig, progress func(strin
 	log.CPUSeconds = (procstat.CPUTime() - cpu).Seconds()
 	log.PeakHeapMiB = mem.stop()
 	return log, nil
+}
+
+// prefPair encodes an example as the trainer's token pair: the prompt with
+// its generation prompt, then each reply with its end of turn.
+func prefPair(c Codec, e *Example) (train.PrefPair, error) {
+	ch, err := encodeReply(c, e.Prompt, e.Chosen)
+	if err != nil {
+		return train.PrefPair{}, err
+	}
+	rj, err := encodeReply(c, e.Prompt, e.Rejected)
+	if err != nil {
+		return train.PrefPair{}, err
+	}
+	n := replyStart(ch)
+	if replyStart(rj) != n {
+		return train.PrefPair{}, fmt.Errorf("prompt %s: chosen and rejected replies start at different tokens", e.Prompt.ID)
+	}
+	return train.PrefPair{Prompt: ch.ids[:n], Chosen: ch.ids[n:], Rejected: rj.ids[n:], Source: e.Prompt.ID}, nil
+}
+
+// replyStart is the index of r's first reply token.
+func replyStart(r encodedReply) int {
+	for i, on := range r.target {
+		if on {
+			return i
+		}
+	}
+	return len(r.ids)
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

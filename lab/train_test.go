@@ -132,23 +132,37 @@ func TestRLHFRaisesReward(t *testing.T) {
 		}
 		return out, nil
 	}
+	for _, algo := range []string{AlgoRLOO, AlgoPPO} {
+		t.Run(algo, func(t *testing.T) {
+			pol, _ := base.Clone()
+			cfg := RLHFConfig{Algorithm: algo, KLCoef: 0.01, LR: 3e-3, Steps: 25, Prompts: 8, K: 4, Epochs: 2, Checkpoints: 2, Seed: 1}
+			lg, pts, err := TrainRLHF(pol, base, reward, ps, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, last := pts[0].Proxy, 0.0
+			for _, p := range pts[len(pts)-5:] {
+				last += p.Proxy / 5
+			}
+			if last < first+0.3 || pts[len(pts)-1].KL <= 0 {
+				t.Errorf("reward %.2f -> %.2f, final KL %.3f", first, last, pts[len(pts)-1].KL)
+			}
+			// Gold is logged, never trained on: bluffs are wrong or
+			// dishonest, so it cannot rise with this reward.
+			if pts[len(pts)-1].Gold > pts[0].Gold+0.2 {
+				t.Errorf("gold rose from %.2f to %.2f under a bluff reward", pts[0].Gold, pts[len(pts)-1].Gold)
+			}
+			if n := len(lg.Series); n < 2 || lg.Series[0].Step != 0 || lg.Series[n-1].Step != cfg.Steps {
+				t.Errorf("checkpoint series of %d, from step %d to %d", n, lg.Series[0].Step, lg.Series[n-1].Step)
+			}
+		})
+	}
 	pol, _ := base.Clone()
-	_, pts, err := TrainRLHF(pol, base, reward, ps, RLHFConfig{KLCoef: 0.01, LR: 3e-3, Steps: 25, Prompts: 8, K: 4, Checkpoints: 2, Seed: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, last := 0.0, 0.0
-	for _, p := range pts[:5] {
-		first += p.Proxy / 5
-	}
-	for _, p := range pts[len(pts)-5:] {
-		last += p.Proxy / 5
-	}
-	if last < first+0.3 || pts[len(pts)-1].KL <= 0 {
-		t.Errorf("rlhf: reward %.2f -> %.2f, final KL %.3f", first, last, pts[len(pts)-1].KL)
-	}
 	if _, _, err := TrainRLHF(pol, base, reward, ps, RLHFConfig{Steps: 1, Prompts: 1, K: 1}, nil); err == nil {
 		t.Error("k = 1 accepted (leave-one-out needs two samples)")
+	}
+	if _, _, err := TrainRLHF(pol, base, reward, ps, RLHFConfig{Algorithm: "a2c", Steps: 1, Prompts: 1, K: 2}, nil); err == nil || !strings.Contains(err.Error(), "a2c") {
+		t.Errorf("unknown algorithm: %v", err)
 	}
 }
 

@@ -25,7 +25,7 @@ func methodName(m string) string {
 // labCompare draws the frontier and the verdict table.
 func labCompare(c *lab.Comparison, seed uint64) *Section {
 	s := &Section{ID: "dpo-vs-rlhf", Title: "DPO against RLHF",
-		Intro: "Both methods trained on the clean organism's preference data; DPO swept over beta, RLHF (PPO-style, with a reward model) over its KL coefficient."}
+		Intro: "Both methods trained on the clean organism's preference data; DPO swept over beta, RLHF (PPO with a value model, against a Bradley-Terry reward model learned from the same labels) over its KL coefficient."}
 	first := seed * 1000
 	// Method colours the points; the first seed's sweep is joined into a
 	// frontier and labelled, other seeds (the default setting repeated)

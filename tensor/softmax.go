@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Softmax replaces x with exp(x)/sum(exp(x)), subtracting the maximum first
 // so large logits do not overflow. Entries equal to -Inf get probability 0;
@@ -15,6 +18,9 @@ func Softmax(x []float32) {
 	kn.scal(1/sum, x)
 }
 
+// lseScratch holds LogSumExp's scratch chunks.
+var lseScratch = sync.Pool{New: func() any { return new([512]float32) }}
+
 // LogSumExp returns log(sum(exp(x))) computed stably; it is -Inf for an
 // empty x or one of all -Inf.
 func LogSumExp(x []float32) float32 {
@@ -26,8 +32,11 @@ func LogSumExp(x []float32) float32 {
 	if math.IsInf(float64(mx), 0) || mx != mx {
 		return mx
 	}
-	// The exponentials go to a scratch chunk on the stack; x is not written.
-	var buf [512]float32
+	// The exponentials go to a scratch chunk; x is not written. The chunk
+	// comes from a pool because the kernel is called through a function
+	// value, so a stack array would escape: 2 KiB of garbage per row.
+	buf := lseScratch.Get().(*[512]float32)
+	defer lseScratch.Put(buf)
 	var sum float64
 	for lo := 0; lo < len(x); lo += len(buf) {
 		hi := min(lo+len(buf), len(x))
