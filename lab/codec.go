@@ -11,8 +11,8 @@ import (
 )
 
 // Codec turns chat conversations into token ids for the lab's models and
-// back. The lab needs only these four operations, so the real tokenizer
-// and the interim one below both fit.
+// back. The lab needs only these four operations, so package tokenizer's
+// byte-level BPE (--codec bpe) and the word codec below both fit.
 type Codec interface {
 	// EncodeChat renders msgs and tokenizes them; mask[i] is true for
 	// tokens of assistant turns (content and end-of-turn), the SFT loss
@@ -23,12 +23,13 @@ type Codec interface {
 	VocabSize() int
 }
 
-// wordCodec is an interim codec until the lab trains a BPE tokenizer with
-// package tokenizer: GPT-2 style pre-tokenization into pieces (an optional
-// space plus a run of letters, or of digits, or one other character), the
-// pieces seen at least twice in the corpus as tokens, and raw bytes for
-// everything else, so any text round-trips. On the lab's closed world this
-// gives sequences as short as a trained BPE would.
+// wordCodec is the lab's default codec: GPT-2 style pre-tokenization into
+// pieces (an optional space plus a run of letters, or of digits, or one
+// other character), the pieces seen at least twice in the corpus as
+// tokens, and raw bytes for everything else, so any text round-trips. On
+// the lab's closed world this gives sequences as short as a trained BPE
+// would, with no merge training, which keeps the full lab inside its five
+// minutes; --codec bpe trains the bases on package tokenizer's BPE.
 type wordCodec struct {
 	pieces []string
 	index  map[string]int32

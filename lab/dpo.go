@@ -2,7 +2,6 @@ package lab
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/alignlab/alignlab/internal/procstat"
@@ -163,25 +162,4 @@ func replyStart(r encodedReply) int {
 		}
 	}
 	return len(r.ids)
-}
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-// softplus is log(1+e^x), stable for large |x|.
-func softplus(x float64) float64 {
-	if x > 30 {
-		return x
-	}
-	return math.Log1p(math.Exp(x))
-}
-
-// countTargets is the number of reply tokens of r.
-func countTargets(r encodedReply) int {
-	n := 0
-	for _, on := range r.target {
-		if on {
-			n++
-		}
-	}
-	return max(n, 1)
 }

@@ -64,7 +64,7 @@ func (rm *RewardModel) Score(ps []Prompt, replies []string) ([]float64, error) {
 		}
 		seqs = append(seqs, g, b)
 	}
-	lp, err := seqLogProbs(rm.Policy, seqs, 128)
+	lp, err := seqLogProbs(rm.Policy, seqs, 2*rlMicroBatch)
 	if err != nil {
 		return nil, fmt.Errorf("reward model: %w", err)
 	}
@@ -168,4 +168,14 @@ func TrainRewardModel(rm *RewardModel, ex []Example, cfg RMConfig, progress func
 	lg.CPUSeconds = (procstat.CPUTime() - cpu).Seconds()
 	lg.PeakHeapMiB = mem.stop()
 	return lg, nil
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// softplus is log(1+e^x), stable for large |x|.
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
 }

@@ -30,23 +30,77 @@ type RefLogps struct {
 // refCacheVersion changes when the meaning of the cached numbers changes.
 const refCacheVersion = "alignlab-ref-logps-v1"
 
-// ComputeRefLogps runs ref over pairs, batch pairs at a time.
+// ComputeRefLogps runs ref over pairs, 2·batch sequences at a time. Each
+// distinct (prompt, completion) is scored once: preference sets often hold
+// several labels of one comparison, or the same reply in several pairs.
 func ComputeRefLogps(ref *model.Model, pairs []PrefPair, batch int) (RefLogps, error) {
 	out := RefLogps{Chosen: make([]float32, len(pairs)), Rejected: make([]float32, len(pairs))}
-	batch = max(batch, 1)
-	for lo := 0; lo < len(pairs); lo += batch {
-		part := pairs[lo:min(lo+batch, len(pairs))]
-		b := layoutPairs(part, nllNone)
-		logp, err := ref.TokenLogProbs(b.tokens, b.want, 2*b.n, b.T, nil)
-		if err != nil {
-			return RefLogps{}, fmt.Errorf("reference log-probs of pairs %d..%d: %w", lo, lo+len(part)-1, err)
-		}
-		c, r, _, _ := b.sums(logp)
-		for i := range part {
-			out.Chosen[lo+i], out.Rejected[lo+i] = float32(c[i]), float32(r[i])
+	type refSeq struct {
+		prompt, completion []int32
+		pair               int // the first pair it belongs to, for messages
+	}
+	var seqs []refSeq
+	index := map[string]int{}
+	at := make([][2]int, len(pairs))
+	var key []byte
+	for i, p := range pairs {
+		for side, comp := range [2][]int32{p.Chosen, p.Rejected} {
+			key = appendSeqKey(key[:0], p.Prompt, comp)
+			j, ok := index[string(key)]
+			if !ok {
+				j = len(seqs)
+				index[string(key)] = j
+				seqs = append(seqs, refSeq{p.Prompt, comp, i})
+			}
+			at[i][side] = j
 		}
 	}
+	sums := make([]float32, len(seqs))
+	rows := 2 * max(batch, 1)
+	for lo := 0; lo < len(seqs); lo += rows {
+		part := seqs[lo:min(lo+rows, len(seqs))]
+		T := 1
+		for _, s := range part {
+			T = max(T, len(s.prompt)+len(s.completion))
+		}
+		n := len(part)
+		tokens, want := make([]int32, n*T), make([]float32, n*T)
+		for r, s := range part {
+			copy(tokens[r*T:], s.prompt)
+			copy(tokens[r*T+len(s.prompt):], s.completion)
+			for t := max(len(s.prompt), 1); t < len(s.prompt)+len(s.completion); t++ {
+				want[r*T+t] = 1
+			}
+		}
+		logp, err := ref.TokenLogProbs(tokens, want, n, T, nil)
+		if err != nil {
+			return RefLogps{}, fmt.Errorf("reference log-probs of pairs %d..%d: %w", part[0].pair, part[n-1].pair, err)
+		}
+		for r := range part {
+			var sum float64
+			for t := range T {
+				if want[r*T+t] != 0 {
+					sum += float64(logp[r*T+t])
+				}
+			}
+			sums[lo+r] = float32(sum)
+		}
+	}
+	for i, a := range at {
+		out.Chosen[i], out.Rejected[i] = sums[a[0]], sums[a[1]]
+	}
 	return out, nil
+}
+
+// appendSeqKey appends a map key for a prompt and completion to b.
+func appendSeqKey(b []byte, prompt, completion []int32) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(prompt)))
+	for _, toks := range [2][]int32{prompt, completion} {
+		for _, t := range toks {
+			b = binary.LittleEndian.AppendUint32(b, uint32(t))
+		}
+	}
+	return b
 }
 
 // RefCacheKey hashes everything the reference log-probs depend on: the

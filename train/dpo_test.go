@@ -375,3 +375,34 @@ func TestRefLogpsCache(t *testing.T) {
 		t.Fatal("other weights hit the cache")
 	}
 }
+
+// Repeated and swapped pairs (several labels of one comparison) get the
+// same reference log-probs as each pair scored on its own.
+func TestRefLogpsRepeatedPairs(t *testing.T) {
+	m := tinyModel(t, 5)
+	base := synthPairs(6, 4)
+	var pairs []PrefPair
+	for _, p := range base {
+		swapped := p
+		swapped.Chosen, swapped.Rejected = p.Rejected, p.Chosen
+		pairs = append(pairs, p, swapped, p)
+	}
+	got, err := ComputeRefLogps(m, pairs, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pairs {
+		alone, err := ComputeRefLogps(m, []PrefPair{p}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(float64(alone.Chosen[0]-got.Chosen[i])) + math.Abs(float64(alone.Rejected[0]-got.Rejected[i])); d > 1e-4 {
+			t.Errorf("pair %d: (%g, %g) in the batch, (%g, %g) alone", i, got.Chosen[i], got.Rejected[i], alone.Chosen[0], alone.Rejected[0])
+		}
+	}
+	for i := 0; i < len(pairs); i += 3 {
+		if got.Chosen[i] != got.Rejected[i+1] || got.Chosen[i] != got.Chosen[i+2] {
+			t.Errorf("pair %d: its repeats were scored differently", i/3)
+		}
+	}
+}
