@@ -279,27 +279,19 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 		c.fire(names[hookLn2], c.xn, C, 0)
 	}
 	if cfg.Gated() {
-		// Gate rows [0,H) and up rows [H,2H) of FCW are two contiguous
-		// matrices: two products give gate and up as [n, H] blocks, so one
-		// SwiGLU call covers every row.
-		gate, up := c.fc[:n*H], c.fc[n*H:2*n*H]
-		var gb, ub []float32
-		if lp.FCB != nil {
-			gb, ub = lp.FCB[:H], lp.FCB[H:]
-		}
-		if n == 1 {
-			// One row: [gate | up] is exactly one product over all of
-			// FCW, a single longer stream of weights.
-			decLinear(c.fc[:2*H], c.xn, lp.FCW, lp.FCB, 1, 2*H, C, false)
-		} else {
-			decLinear(gate, c.xn, lp.FCW[:H*C], gb, n, H, C, false)
-			decLinear(up, c.xn, lp.FCW[H*C:], ub, n, H, C, false)
-		}
+		// One product over all of FCW, a single longer stream of weights
+		// and one hand-off to the threads: each row comes out as
+		// [gate | up]. Hooks see gate and up as [n, H] blocks, as Forward
+		// fires them, gathered from the rows and written back.
+		decLinear(c.fc[:2*n*H], c.xn, lp.FCW, lp.FCB, n, 2*H, C, false)
 		if hk != nil {
-			c.fire(names[hookPre], gate, H, 0)
-			c.fire(names[hookPreLinear], up, H, 0)
+			c.fireBlock(names[hookPre], c.fc, n, 2*H, 0, H, 0)
+			c.fireBlock(names[hookPreLinear], c.fc, n, 2*H, H, H, 0)
 		}
-		tensor.SwiGLUForward(c.hid[:n*H], gate, up)
+		for r := 0; r < n; r++ {
+			row := c.fc[2*r*H : 2*(r+1)*H]
+			tensor.SwiGLUForward(c.hid[r*H:(r+1)*H], row[:H], row[H:])
+		}
 	} else {
 		decLinear(c.fc, c.xn, lp.FCW, lp.FCB, n, H, C, false)
 		if hk != nil {
@@ -331,6 +323,11 @@ func (c *KVCache) storeKV(l, r int) {
 	s, pos := c.rowSeq[r], c.rowPos[r]
 	for h := 0; h < nKV; h++ {
 		off := c.kvOffset(l, s, h) + pos*hd
+		if c.half {
+			tensor.FloatsToHalves(c.kh[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
+			tensor.FloatsToHalves(c.vh[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
+			continue
+		}
 		copy(c.k[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
 		copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
 	}
@@ -401,11 +398,22 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 			base := c.kvOffset(c.attnLayer, c.rowSeq[r], g)
 			q := c.qkv[r*QKV+g*group*hd : r*QKV+(g+1)*group*hd]
 			out := c.att[r*AD+g*group*hd : r*AD+(g+1)*group*hd]
-			keys := c.k[base : base+L*hd]
-			vals := c.v[base : base+L*hd]
 			// Per query head of the group: scores[t] = q·k_t / sqrt(hd),
 			// softmax, then out = Σ_t scores[t]·v_t. The group's keys and
 			// values (L·hd floats each) stay in cache across its heads.
+			if c.half {
+				keys, vals := c.kh[base:base+L*hd], c.vh[base:base+L*hd]
+				for i := 0; i < group; i++ {
+					s := sc[i*L : (i+1)*L]
+					tensor.MatVecHalf(q[i*hd:(i+1)*hd], keys, hd, s)
+					tensor.Scale(scale, s)
+					tensor.Softmax(s)
+					tensor.VecMatHalf(s, vals, hd, out[i*hd:(i+1)*hd])
+				}
+				continue
+			}
+			keys := c.k[base : base+L*hd]
+			vals := c.v[base : base+L*hd]
 			for i := 0; i < group; i++ {
 				s := sc[i*L : (i+1)*L]
 				tensor.MatVec(q[i*hd:(i+1)*hd], keys, hd, s)
@@ -499,22 +507,31 @@ func (c *KVCache) fire(name string, buf []float32, d2, d3 int) {
 }
 
 // fireCols fires name on the heads·hd columns at off of each of the n
-// rows of buf (row stride floats apart): they are gathered into a
-// contiguous [n, heads, hd] buffer and scattered back, so a callback may
-// overwrite them as in Forward.
+// rows of buf (row stride floats apart), as [n, heads, hd]; see fireBlock.
 func (c *KVCache) fireCols(name string, buf []float32, n, stride, off, heads, hd int) {
+	c.fireBlock(name, buf, n, stride, off, heads, hd)
+}
+
+// fireBlock fires name on d2 (times d3 when d3 > 0) columns at off of
+// each of the n rows of buf (row stride floats apart): they are gathered
+// into a contiguous [n, d2(, d3)] buffer and scattered back, so a callback
+// may overwrite them as in Forward.
+func (c *KVCache) fireBlock(name string, buf []float32, n, stride, off, d2, d3 int) {
 	if !c.hooks.wants(name) {
 		return
 	}
-	w := heads * hd
+	w := d2
+	if d3 > 0 {
+		w *= d3
+	}
 	if len(c.hookBuf) < n*w {
-		c.hookBuf = make([]float32, c.rows*c.cfg.NumHeads*hd)
+		c.hookBuf = make([]float32, c.rows*w)
 	}
 	g := c.hookBuf[:n*w]
 	for r := 0; r < n; r++ {
 		copy(g[r*w:(r+1)*w], buf[r*stride+off:])
 	}
-	c.fire(name, g, heads, hd)
+	c.fire(name, g, d2, d3)
 	for r := 0; r < n; r++ {
 		copy(buf[r*stride+off:r*stride+off+w], g[r*w:(r+1)*w])
 	}

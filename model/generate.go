@@ -41,6 +41,10 @@ type GenerateConfig struct {
 	// generated. Hooks.Sequence gives the prompt index of a row. nil costs
 	// nothing.
 	Hooks *Hooks
+	// HalfKV stores the KV cache in fp16 (see NewHalfKVCache): half the
+	// cache memory and bandwidth, at a rounding of keys and values that
+	// moves the logits by about 1e-3 of their spread. Off by default.
+	HalfKV bool
 }
 
 // Generation is what one prompt produced: the new tokens only, not the
@@ -80,7 +84,7 @@ func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, e
 		maxPrompt = max(maxPrompt, len(p))
 	}
 	// The last new token is never fed back, hence the -1.
-	cache := m.NewKVCache(B, maxPrompt+cfg.MaxNewTokens-1)
+	cache := m.newKVCache(B, maxPrompt+cfg.MaxNewTokens-1, cfg.HalfKV)
 	cache.SetHooks(cfg.Hooks)
 	logits, err := m.Prefill(cache, prompts)
 	if err != nil {

@@ -27,8 +27,11 @@ type KVCache struct {
 	cfg           Config
 	batch, maxLen int
 	// k and v are [layer][seq][kvHead][position][headDim]: head-major so
-	// that one head's attention reads contiguous memory.
+	// that one head's attention reads contiguous memory. A half cache
+	// keeps them as fp16 in kh and vh instead (k and v nil).
 	k, v   []float32
+	kh, vh []uint16
+	half   bool
 	lens   []int
 	active []bool
 	seen   []bool // Extend's duplicate-sequence check
@@ -74,6 +77,20 @@ type KVCache struct {
 // plus a few megabytes of scratch, so size maxLen to the longest prompt plus
 // the tokens to generate rather than to MaxSeqLen.
 func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
+	return m.newKVCache(batch, maxLen, false)
+}
+
+// NewHalfKVCache is NewKVCache with the keys and values stored in IEEE
+// half precision (fp16): half the memory, and half the bytes each decode
+// step reads, which is most of what batched decoding reads besides the
+// weights. Keys and values are rounded to 11 significant bits when stored
+// (the arithmetic stays float32), so logits differ from a float32 cache's
+// by about 1e-3 of their spread; values beyond ±65504 become infinite.
+func (m *Model) NewHalfKVCache(batch, maxLen int) *KVCache {
+	return m.newKVCache(batch, maxLen, true)
+}
+
+func (m *Model) newKVCache(batch, maxLen int, half bool) *KVCache {
 	cfg := m.Config
 	if batch < 1 {
 		batch = 1
@@ -84,10 +101,14 @@ func (m *Model) NewKVCache(batch, maxLen int) *KVCache {
 	hd := cfg.HeadDim()
 	n := cfg.NumLayers * batch * cfg.NumKVHeads * maxLen * hd
 	c := &KVCache{
-		cfg: cfg, batch: batch, maxLen: maxLen,
-		k: make([]float32, n), v: make([]float32, n),
+		cfg: cfg, batch: batch, maxLen: maxLen, half: half,
 		lens: make([]int, batch), active: make([]bool, batch), seen: make([]bool, batch),
 		seqBuf: make([]int, 0, batch), tokBuf: make([][]int32, batch), tokOne: make([]int32, batch),
+	}
+	if half {
+		c.kh, c.vh = make([]uint16, n), make([]uint16, n)
+	} else {
+		c.k, c.v = make([]float32, n), make([]float32, n)
 	}
 	for i := range c.active {
 		c.active[i] = true
@@ -152,6 +173,10 @@ func (c *KVCache) SetHooks(h *Hooks) { c.hooks = h }
 
 // Hooks returns the hooks set by SetHooks (nil for none).
 func (c *KVCache) Hooks() *Hooks { return c.hooks }
+
+// Half reports whether keys and values are stored in fp16
+// (NewHalfKVCache).
+func (c *KVCache) Half() bool { return c.half }
 
 // Batch is the number of sequence slots.
 func (c *KVCache) Batch() int { return c.batch }
