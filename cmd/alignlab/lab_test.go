@@ -77,7 +77,15 @@ func TestLabQuick(t *testing.T) {
 		t.Errorf("hacker trilemma %+v against clean %+v: want more optimization and less value capture", tr, sum.Trilemma["clean"])
 	}
 	if sum.DPOvsRLHF == nil || len(sum.DPOvsRLHF.Runs) < 2 || len(sum.DPOvsRLHF.Verdicts) != 4 {
-		t.Errorf("dpo_vs_rlhf: %+v", sum.DPOvsRLHF)
+		t.Fatalf("dpo_vs_rlhf: %+v", sum.DPOvsRLHF)
+	}
+	// Each arm is a real run of its trainer: the RLHF arm is PPO, both
+	// moved away from the reference and took measurable time and memory.
+	for _, r := range sum.DPOvsRLHF.Runs {
+		want := map[string]string{"dpo": "dpo", "rlhf": "ppo"}[r.Method]
+		if r.Algorithm != want || !(r.KL > 0) || !(r.CPUSeconds > 0) || !(r.PeakHeapMiB > 0) || r.Gold.N == 0 {
+			t.Errorf("dpo_vs_rlhf run %s/%s %s=%g: kl %g, cpu %gs, heap %g MiB, gold n %d", r.Method, r.Algorithm, r.Param, r.Value, r.KL, r.CPUSeconds, r.PeakHeapMiB, r.Gold.N)
+		}
 	}
 	// The run directory: summary, config, checkpoints, and preference data
 	// that the data audit reads like any other.
