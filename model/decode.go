@@ -366,8 +366,8 @@ func decLinear(out, in, w, b []float32, rows, outDim, inDim int, accumulate bool
 // chunk at layer l. A task is one (row, kv head) pair: the NumHeads/NumKVHeads
 // query heads sharing that kv head are scored together against each cached
 // key, and weight each cached value together, so grouped-query attention
-// reads the cache once per group. Tasks are dealt round-robin to Threads()
-// workers, each with its own score buffer (two passes and an exact softmax
+// reads the cache once per group. Threads() workers take tasks from a
+// shared counter, each with its own score buffer (two passes and an exact softmax
 // in between, rather than an online one, so the exponentials run as one
 // loop).
 func (c *KVCache) attention(l, n int) {
@@ -378,7 +378,8 @@ func (c *KVCache) attention(l, n int) {
 	if need := workers * group * c.maxLen; len(c.scores) < need {
 		c.scores = make([]float32, need) // only when the thread count grows
 	}
-	c.attnLayer, c.attnRows, c.attnWorkerN = l, n, workers
+	c.attnLayer, c.attnRows = l, n
+	c.attnNext.Store(0)
 	tensor.Parallel(workers, c.attnFn)
 }
 
@@ -392,7 +393,14 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 	tasks := c.attnRows * nKV
 	for w := lo; w < hi; w++ {
 		sc := c.scores[w*group*c.maxLen : (w+1)*group*c.maxLen]
-		for task := w; task < tasks; task += c.attnWorkerN {
+		for {
+			// Tasks are taken from a shared counter rather than dealt in
+			// advance: on a busy machine one worker may lose its core for
+			// a while, and the other then does the rest.
+			task := int(c.attnNext.Add(1) - 1)
+			if task >= tasks {
+				break
+			}
 			r, g := task/nKV, task%nKV
 			L := c.rowPos[r] + 1 // causal: positions 0..pos
 			base := c.kvOffset(c.attnLayer, c.rowSeq[r], g)

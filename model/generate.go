@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -109,9 +110,16 @@ func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, e
 	draws := make([]Sample, B)
 	next := make([]int32, 0, B)
 	for len(active) > 0 {
-		// Sampling is a pass over the vocabulary per sequence: spread it.
-		tensor.Parallel(len(active), func(lo, hi int) {
-			for j := lo; j < hi; j++ {
+		// Sampling is a pass over the vocabulary per sequence: spread it,
+		// the rows taken from a shared counter so that a worker that
+		// loses its core on a busy machine does not hold the step up.
+		var nextRow atomic.Int64
+		tensor.Parallel(min(tensor.Threads(), len(active)), func(_, _ int) {
+			for {
+				j := int(nextRow.Add(1) - 1)
+				if j >= len(active) {
+					return
+				}
 				draws[j] = samplers[active[j]].Sample(logits[j*V:(j+1)*V], cfg.Temperature, cfg.TopK, cfg.TopP)
 			}
 		})

@@ -6,6 +6,7 @@ package model
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -57,8 +58,9 @@ type KVCache struct {
 
 	// Attention work for one layer of one chunk, read by attnWorkers. The
 	// method value is bound once so tensor.Parallel gets no new closure.
-	attnLayer, attnRows, attnWorkerN int
-	attnFn                           func(lo, hi int)
+	attnLayer, attnRows int
+	attnNext            atomic.Int64 // next task to take
+	attnFn              func(lo, hi int)
 	// scores is per-worker scratch for one (row, kv head) task's attention
 	// scores: NumHeads/NumKVHeads rows of up to maxLen.
 	scores []float32

@@ -461,8 +461,10 @@ label: \
 // starting at row 3t) and each x row i < 4·groups: out_i[3t+r] = x_i · w_r
 // (plus out_i[3t+r] if acc), where ptrs[i] is x_i and ptrs[16+i] is out_i.
 // The body is sgemv43's; the tiles loop and the stores run here rather
-// than one Go call per tile. The next tile is prefetched into L2 during
-// this one, pfstep bytes per 8-wide step.
+// than one Go call per tile. The tile after next is prefetched into L2
+// during this one, pfstep bytes per 8-wide step, so that each of its lines
+// has a whole tile's time to arrive from memory (prefetching the next
+// tile left its last lines requested just before use).
 TEXT ·sgemv43c(SB), NOSPLIT, $0-64
 	MOVQ w+32(FP), DI
 	XORQ AX, AX
@@ -472,7 +474,7 @@ g4ctile:
 	SHLQ $2, R8
 	LEAQ (DI)(R8*1), BX
 	LEAQ (DI)(R8*2), R9
-	LEAQ (R9)(R8*1), R12
+	LEAQ (R9)(R8*4), R12
 	MOVQ pfstep+56(FP), R8
 	MOVQ ptrs+24(FP), R13
 	MOVQ groups+8(FP), R15
