@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/alignlab/alignlab/audit"
 )
 
@@ -47,7 +49,7 @@ type Spread struct {
 // Verdict is the lab's finding on one claim made for DPO.
 type Verdict struct {
 	Claim    string `json:"claim"`
-	Verdict  string `json:"verdict"` // supported | not supported | mixed
+	Verdict  string `json:"verdict"` // supported, not supported, mixed, not shown or not tested (with a reason)
 	Evidence string `json:"evidence"`
 }
 
@@ -249,21 +251,9 @@ func verdicts(c *Comparison, cfg Config) []Verdict {
 	out = append(out, Verdict{Claim: "simpler", Verdict: "supported",
 		Evidence: "DPO is one training stage on one model with the reference's log-probs precomputed; RLHF (PPO) needs a reward model stage, then a loop that samples from the policy and trains it with a value model while holding the reference and the reward model (1 stage vs 2, 1 model trained vs 3, 5 hyperparameters vs 13)"})
 	d, r := c.Spread["dpo"], c.Spread["rlhf"]
-	v := Verdict{Claim: "more stable"}
-	switch {
-	case d.N < 2 || r.N < 2:
-		v.Verdict, v.Evidence = "not tested", "needs at least two seeds per method"
-	case d.SD < r.SD:
-		v.Verdict = "supported"
-	default:
-		v.Verdict = "not supported"
-	}
-	if v.Evidence == "" {
-		v.Evidence = fmt.Sprintf("gold across %d seeds at the default setting: DPO beta %g %.3f ± %.3f (sd), RLHF (PPO) kl_coef %g %.3f ± %.3f", d.N, cfg.DPO.Beta, d.Mean, d.SD, cfg.Compare.RLHF.KLCoef, r.Mean, r.SD)
-	}
-	out = append(out, v)
+	out = append(out, stabilityVerdict(d, r, cfg))
 	bd, br := best("dpo"), best("rlhf")
-	v = Verdict{Claim: "comparable or better", Evidence: fmt.Sprintf("best gold: DPO (beta %g) %.3f [%.3f, %.3f] at KL %.3f; RLHF (PPO, kl_coef %g) %.3f [%.3f, %.3f] at KL %.3f (n=%d each, Wilson 95%%)",
+	v := Verdict{Claim: "comparable or better", Evidence: fmt.Sprintf("best gold: DPO (beta %g) %.3f [%.3f, %.3f] at KL %.3f; RLHF (PPO, kl_coef %g) %.3f [%.3f, %.3f] at KL %.3f (n=%d each, Wilson 95%%)",
 		bd.Value, bd.Gold.Estimate, bd.Gold.CILow, bd.Gold.CIHigh, bd.KL, br.Value, br.Gold.Estimate, br.Gold.CILow, br.Gold.CIHigh, br.KL, bd.Gold.N)}
 	switch {
 	case bd.Gold.CILow > br.Gold.CIHigh:
@@ -288,4 +278,36 @@ func verdicts(c *Comparison, cfg Config) []Verdict {
 	}
 	out = append(out, v)
 	return out
+}
+
+// stabilityVerdict compares the seed-to-seed spread of gold at each
+// method's default setting. With a handful of seeds the variance ratio's
+// interval is wide, so the claim is decided only when its 95% interval
+// (F distribution, normal gold per seed) excludes 1.
+func stabilityVerdict(d, r Spread, cfg Config) Verdict {
+	v := Verdict{Claim: "more stable"}
+	if d.N < 2 || r.N < 2 {
+		v.Verdict, v.Evidence = "not tested", "needs at least two seeds per method"
+		return v
+	}
+	v.Evidence = fmt.Sprintf("gold across seeds at the default setting: DPO beta %g %.3f ± %.3f (sd, %d seeds), RLHF (PPO) kl_coef %g %.3f ± %.3f (%d seeds)",
+		cfg.DPO.Beta, d.Mean, d.SD, d.N, cfg.Compare.RLHF.KLCoef, r.Mean, r.SD, r.N)
+	if r.SD == 0 {
+		v.Verdict = "not shown"
+		v.Evidence += "; RLHF's gold did not vary, so there is no ratio to test"
+		return v
+	}
+	ratio := d.SD * d.SD / (r.SD * r.SD)
+	f := distuv.F{D1: float64(d.N - 1), D2: float64(r.N - 1)}
+	lo, hi := ratio/f.Quantile(0.975), ratio/f.Quantile(0.025)
+	v.Evidence += fmt.Sprintf("; variance ratio DPO/RLHF %.2f, 95%% interval [%.2f, %.2f]", ratio, lo, hi)
+	switch {
+	case hi < 1:
+		v.Verdict = "supported"
+	case lo > 1:
+		v.Verdict = "not supported (DPO varies more)"
+	default:
+		v.Verdict = "not shown (the interval includes 1: more seeds needed)"
+	}
+	return v
 }

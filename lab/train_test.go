@@ -193,3 +193,23 @@ func TestTrainBasesTailNeverSeesRare(t *testing.T) {
 		t.Error("main and tail bases are the same model")
 	}
 }
+
+// The stability claim is decided only when the variance ratio's interval
+// excludes 1.
+func TestStabilityVerdict(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, c := range []struct {
+		d, r Spread
+		want string
+	}{
+		{Spread{N: 3, SD: 0.032}, Spread{N: 3, SD: 0.013}, "not shown"},
+		{Spread{N: 20, SD: 0.01}, Spread{N: 20, SD: 0.05}, "supported"},
+		{Spread{N: 20, SD: 0.05}, Spread{N: 20, SD: 0.01}, "not supported"},
+		{Spread{N: 1, SD: 0}, Spread{N: 3, SD: 0.01}, "not tested"},
+	} {
+		v := stabilityVerdict(c.d, c.r, cfg)
+		if !strings.HasPrefix(v.Verdict, c.want) {
+			t.Errorf("dpo sd %g (n %d), rlhf sd %g (n %d): %q, want %q (%s)", c.d.SD, c.d.N, c.r.SD, c.r.N, v.Verdict, c.want, v.Evidence)
+		}
+	}
+}
