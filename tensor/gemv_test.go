@@ -17,7 +17,7 @@ func TestGemvShapes(t *testing.T) {
 	// n = 200 runs more tiles than one kernel call takes; alpha = 1 with
 	// beta = 0 or 1 (a layer's output, a residual add) is the kernel's
 	// direct-store path.
-	nks := [][2]int{{1, 1}, {3, 7}, {4, 8}, {13, 29}, {37, 288}, {9, 771}, {200, 16}}
+	nks := [][2]int{{1, 1}, {3, 7}, {4, 8}, {13, 29}, {11, 40}, {37, 288}, {9, 771}, {200, 16}}
 	scalars := append(append([][2]float32(nil), scalarCases...), [2]float32{1, 1})
 	ci := 0
 	for _, m := range ms {
