@@ -97,7 +97,7 @@ func QuickConfig() Config {
 	c.RM.Steps = 40
 	c.RLHF.Steps = 35
 	c.EvalItems = 200
-	c.Compare.RLHF.Steps = 35
+	c.Compare.RLHF.Steps = 25
 	c.Compare.Betas, c.Compare.KLCoefs, c.Compare.Items = []float64{c.DPO.Beta}, []float64{c.Compare.RLHF.KLCoef}, 150
 	return c
 }
