@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"unsafe"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -34,6 +35,7 @@ type Sampler struct {
 	heap     []int32
 	edge     []int32 // nucleus' boundary bucket
 	topProbs []float32
+	hist     *nucleusHist
 }
 
 // NewSampler returns a sampler whose stream is fixed by seed. Seeds are
@@ -239,47 +241,66 @@ func (s *Sampler) topK(logits []float32, k int) []int32 {
 }
 
 // nucleusBuckets1 and nucleusBuckets2 are the two histogram levels of
-// nucleus: the sign, exponent and top three mantissa bits of a probability
-// (positive floats order as their bits), then the next eight bits.
+// nucleus: the exponent and top three mantissa bits of a probability
+// (non-negative floats order as their bits, and the sign bit is 0), then
+// the next eight bits.
 const (
 	nucleusShift1   = 20
-	nucleusBuckets1 = 1 << (32 - nucleusShift1)
+	nucleusBuckets1 = 1 << (31 - nucleusShift1)
 	nucleusShift2   = 12
 	nucleusBuckets2 = 1 << (nucleusShift1 - nucleusShift2)
 )
 
+// nucleusHist is nucleus' level-1 histogram, kept in the Sampler rather
+// than on the stack, where its 64 KiB would grow every sampling
+// goroutine's stack. Four interleaved copies: a nearly flat distribution
+// sends run after run of tokens to one bucket, and a single histogram
+// would chain every add on the previous store to the same slot. Each copy
+// is padded by a cache line so that one bucket of two copies is not a
+// multiple of 4 KiB apart, which store-to-load forwarding would take for a
+// dependency.
+type nucleusHist [4][nucleusBuckets1 + 8]float64
+
+// bitsOf views float32s as their bits (loading the bits directly saves a
+// move from a float register per token).
+func bitsOf(p []float32) []uint32 {
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(p))), len(p))
+}
+
 // nucleus returns the smallest set of most likely tokens whose
 // unnormalised probability reaches topP·z (ties broken toward the lower
-// index, as a stable descending sort would), and its mass. All tokens in
-// histogram buckets above the boundary are certainly in and are not
-// sorted: they come first, in index order, followed by the boundary
-// bucket's members that make up the rest, in descending order. The draw's
-// order does not change the distribution.
+// index, as a stable descending sort would), and its mass. probs must be
+// non-negative. All tokens in histogram buckets above the boundary are
+// certainly in and are not sorted: they come first, in index order,
+// followed by the boundary bucket's members that make up the rest, in
+// descending order. The draw's order does not change the distribution.
 func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, float64) {
 	target := float64(topP) * z
-	// Four interleaved histograms: a nearly flat distribution sends run
-	// after run of tokens to one bucket, and a single histogram would
-	// chain every add on the previous store to the same slot.
-	var h [4][nucleusBuckets1]float64
+	if s.hist == nil {
+		s.hist = new(nucleusHist)
+	}
+	h := s.hist
+	clear(h[:])
+	xs := bitsOf(probs)
 	i := 0
 	for ; i+4 <= len(probs); i += 4 {
-		p := probs[i : i+4 : i+4]
-		h[0][math.Float32bits(p[0])>>nucleusShift1] += float64(p[0])
-		h[1][math.Float32bits(p[1])>>nucleusShift1] += float64(p[1])
-		h[2][math.Float32bits(p[2])>>nucleusShift1] += float64(p[2])
-		h[3][math.Float32bits(p[3])>>nucleusShift1] += float64(p[3])
+		p, x := probs[i:i+4:i+4], xs[i:i+4:i+4]
+		h[0][x[0]>>nucleusShift1&(nucleusBuckets1-1)] += float64(p[0])
+		h[1][x[1]>>nucleusShift1&(nucleusBuckets1-1)] += float64(p[1])
+		h[2][x[2]>>nucleusShift1&(nucleusBuckets1-1)] += float64(p[2])
+		h[3][x[3]>>nucleusShift1&(nucleusBuckets1-1)] += float64(p[3])
 	}
 	for ; i < len(probs); i++ {
-		h[0][math.Float32bits(probs[i])>>nucleusShift1] += float64(probs[i])
-	}
-	var mass1 [nucleusBuckets1]float64
-	for b := range mass1 {
-		mass1[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b]
+		h[0][xs[i]>>nucleusShift1&(nucleusBuckets1-1)] += float64(probs[i])
 	}
 	var cum float64
 	b1 := nucleusBuckets1 - 1
-	for ; b1 > 0 && cum+mass1[b1] < target; b1-- {
-		cum += mass1[b1]
+	for ; b1 > 0; b1-- {
+		m := h[0][b1] + h[1][b1] + h[2][b1] + h[3][b1]
+		if cum+m >= target {
+			break
+		}
+		cum += m
 	}
 	// Branch-free: with nearly flat logits (a fresh model) most tokens sit
 	// in the few buckets around the boundary, and a branch on the bucket
@@ -288,8 +309,8 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 	kb, eb := s.heap[:len(probs)], s.edge[:len(probs)]
 	nk, ne := 0, 0
 	ub1 := uint32(b1)
-	for i, p := range probs {
-		b := math.Float32bits(p) >> nucleusShift1
+	for i, x := range xs {
+		b := x >> nucleusShift1
 		kb[nk] = int32(i)
 		eb[ne] = int32(i)
 		nk += b2i(b > ub1)

@@ -265,4 +265,14 @@ func BenchmarkSample32k(b *testing.B) {
 			s.Sample(flat, 1, 0, 0.9)
 		}
 	})
+	// What bench engine's randomly initialised stories15M gives: the
+	// nucleus boundary about four octaves below the top, three quarters of
+	// the vocabulary inside.
+	gen := genRandLogits(rng, 32000, 0.6)
+	b.Run("topp0.9-gen", func(b *testing.B) {
+		s := NewSampler(1)
+		for b.Loop() {
+			s.Sample(gen, 1, 0, 0.9)
+		}
+	})
 }
