@@ -24,6 +24,7 @@ type headKernel struct {
 	logits        []float32 // [rows of the chunk, V]
 	targets       []int32   // [BT]
 	rowW, rowLoss []float32 // [BT]
+	entropy       []float32 // [BT] or nil: row r's entropy goes to r+1
 	r0, V         int
 	probsFn       func(lo, hi int)
 	gradFn        func(lo, hi int)
@@ -37,7 +38,12 @@ func (k *headKernel) bind() {
 // probsRange turns chunk rows lo..hi-1 from logits into probabilities and
 // records each row's cross-entropy, −log p(target) = logsumexp − logit.
 // Rows with weight 0 are skipped: their loss is 0 and their target unread.
+// With an entropy slice, each row's entropy is taken on the way (entropy.go).
 func (k *headKernel) probsRange(lo, hi int) {
+	if k.entropy != nil {
+		k.probsEntropyRange(lo, hi)
+		return
+	}
 	V := k.V
 	for i := lo; i < hi; i++ {
 		r := k.r0 + i
@@ -48,6 +54,30 @@ func (k *headKernel) probsRange(lo, hi int) {
 		x := k.logits[i*V : (i+1)*V]
 		k.rowLoss[r] = tensor.LogSumExp(x) - x[k.targets[r]]
 		tensor.Softmax(x)
+	}
+}
+
+// probsEntropyRange is probsRange that also writes each weighted row's
+// entropy to entropy[r+1], the position its target sits at.
+func (k *headKernel) probsEntropyRange(lo, hi int) {
+	V := k.V
+	buf := entropyScratch.Get().(*[entropyChunk]float32)
+	defer entropyScratch.Put(buf)
+	for i := lo; i < hi; i++ {
+		r := k.r0 + i
+		if k.rowW[r] == 0 {
+			k.rowLoss[r] = 0
+			continue
+		}
+		x := k.logits[i*V : (i+1)*V]
+		target := x[k.targets[r]] // before lseEntropy shifts the row
+		lse, h := lseEntropy(x, buf)
+		k.rowLoss[r] = lse - target
+		tensor.Softmax(x)
+		if h != h { // a non-finite logit: sum the finite terms, p > 0
+			h = probsEntropy(x)
+		}
+		k.entropy[r+1] = h
 	}
 }
 
@@ -71,13 +101,16 @@ func (k *headKernel) gradRange(lo, hi int) {
 }
 
 // headProbs computes logits for rows r0..r0+n-1 of ln_final's output into
-// the chunk buffer and turns them into probabilities and per-row losses.
-func (m *Model) headProbs(w *activations, r0, n int) {
+// the chunk buffer and turns them into probabilities and per-row losses,
+// and, when entropy is not nil, entropies (see headKernel.entropy).
+func (m *Model) headProbs(w *activations, r0, n int, entropy []float32) {
 	C, V := m.Config.Dim, m.Config.VocabSize
 	tensor.Gemm(false, true, n, V, C, 1, w.lnf[r0*C:], C, m.Params.LMHead, C, 0, w.logits, V)
 	k := &w.kern.head
 	k.logits, k.targets, k.rowW, k.rowLoss, k.r0, k.V = w.logits, w.targets, w.rowW, w.rowLoss, r0, V
+	k.entropy = entropy
 	tensor.Parallel(n, k.probsFn)
+	k.entropy = nil
 }
 
 // headForward runs the fused head over every row, filling rowLoss from
@@ -87,7 +120,7 @@ func (m *Model) headForward(w *activations) {
 	chunk := headChunkRows(BT, V)
 	w.ensureLogits(chunk * V)
 	for r0 := 0; r0 < BT; r0 += chunk {
-		m.headProbs(w, r0, min(chunk, BT-r0))
+		m.headProbs(w, r0, min(chunk, BT-r0), nil)
 	}
 	w.probsHeld = chunk >= BT
 }
@@ -102,7 +135,7 @@ func (m *Model) headBackward(w *activations) {
 	for r0 := 0; r0 < BT; r0 += chunk {
 		n := min(chunk, BT-r0)
 		if !w.probsHeld {
-			m.headProbs(w, r0, n)
+			m.headProbs(w, r0, n, nil)
 		}
 		k.logits, k.targets, k.rowW, k.r0, k.V = w.logits, w.targets, w.rowW, r0, V
 		tensor.Parallel(n, k.gradFn)

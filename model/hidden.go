@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/alignlab/alignlab/tensor"
 )
 
 // pendingHidden marks a ForwardHidden that BackwardHidden may differentiate.
@@ -106,17 +104,12 @@ func (m *Model) TokenLogProbs(tokens []int32, mask []float32, B, T int, entropy 
 	if entropy != nil {
 		clear(entropy)
 	}
-	// headForward, with the entropy read off each chunk's probabilities
-	// before the next chunk overwrites them.
+	// headForward, with the entropies taken in the same row pass.
 	BT, V := B*T, m.Config.VocabSize
 	chunk := headChunkRows(BT, V)
 	w.ensureLogits(chunk * V)
 	for r0 := 0; r0 < BT; r0 += chunk {
-		n := min(chunk, BT-r0)
-		m.headProbs(w, r0, n)
-		if entropy != nil {
-			rowEntropies(entropy, w.logits, w.rowW, r0, n, T, V)
-		}
+		m.headProbs(w, r0, min(chunk, BT-r0), entropy)
 	}
 	w.probsHeld = chunk >= BT
 	out := make([]float32, BT)
@@ -127,26 +120,6 @@ func (m *Model) TokenLogProbs(tokens []int32, mask []float32, B, T int, entropy 
 	}
 	w.pending = pendingLogProb
 	return out, nil
-}
-
-// rowEntropies writes −Σ p·log p for chunk rows 0..n-1 (global rows r0..)
-// that carry a target into entropy at the predicted position (row + 1).
-func rowEntropies(entropy, probs, rowW []float32, r0, n, T, V int) {
-	tensor.Parallel(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			r := r0 + i
-			if rowW[r] == 0 {
-				continue
-			}
-			var h float64
-			for _, p := range probs[i*V : (i+1)*V] {
-				if p > 0 {
-					h -= float64(p) * math.Log(float64(p))
-				}
-			}
-			entropy[r+1] = float32(h)
-		}
-	})
 }
 
 // BackwardTokenLogProbs adds to m.Grads the gradient of Σ_i coef[i]·logp[i]
