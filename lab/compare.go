@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -185,7 +186,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := add(MethodRun{Method: "rlhf", Algorithm: lc.Algorithm, Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
+			if err := add(MethodRun{Method: "rlhf", Algorithm: strings.TrimPrefix(lg.Method, "rlhf-"), Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
 				CPUSeconds: rmLog.CPUSeconds + lg.CPUSeconds, RMSeconds: rmLog.Seconds, PeakHeapMiB: math.Max(rmLog.PeakHeapMiB, lg.PeakHeapMiB), policy: pol}); err != nil {
 				return nil, err
 			}
