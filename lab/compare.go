@@ -3,7 +3,6 @@ package lab
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -186,7 +185,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := add(MethodRun{Method: "rlhf", Algorithm: strings.TrimPrefix(lg.Method, "rlhf-"), Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
+			if err := add(MethodRun{Method: "rlhf", Algorithm: lc.algorithm(), Param: "kl_coef", Value: k, Seed: seed, Seconds: rmLog.Seconds + lg.Seconds,
 				CPUSeconds: rmLog.CPUSeconds + lg.CPUSeconds, RMSeconds: rmLog.Seconds, PeakHeapMiB: math.Max(rmLog.PeakHeapMiB, lg.PeakHeapMiB), policy: pol}); err != nil {
 				return nil, err
 			}
@@ -196,7 +195,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 	cmp.Spread["rlhf"] = spreadOf(cmp.Runs, "rlhf", cfg.Compare.RLHF.KLCoef)
 	cmp.Design = map[string]any{
 		"dpo": map[string]any{"stages": 1, "models_trained": 1, "models_in_memory": 1, "samples_in_loop": false, "hyperparameters": []string{"beta", "lr", "steps", "batch", "rpo_alpha"}},
-		"rlhf": map[string]any{"algorithm": cfg.Compare.RLHF.Algorithm, "stages": 2, "models_trained": 3, "models_in_memory": 4, "samples_in_loop": true,
+		"rlhf": map[string]any{"algorithm": cfg.Compare.RLHF.algorithm(), "stages": 2, "models_trained": 3, "models_in_memory": 4, "samples_in_loop": true,
 			"hyperparameters": []string{"rm_lr", "rm_steps", "rm_batch", "kl_coef", "lr", "steps", "prompts", "k", "ppo_epochs", "cliprange", "vf_coef", "gamma", "lam"}},
 		"note": "DPO keeps the reference's log-probs as numbers computed once; PPO holds the policy, the reference, the reward model and a value model, and samples from the policy at every step",
 	}

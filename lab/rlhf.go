@@ -42,6 +42,14 @@ type RLHFConfig struct {
 	Seed        uint64 `json:"seed" yaml:"seed"`
 }
 
+// algorithm is the configured algorithm, rloo when none is named.
+func (c RLHFConfig) algorithm() string {
+	if c.Algorithm == "" {
+		return AlgoRLOO
+	}
+	return c.Algorithm
+}
+
 // RLPoint is one step's metrics, in the layout audit's metric-log reader
 // takes ({"step", "kl", "proxy", "gold"}).
 type RLPoint struct {
@@ -63,10 +71,7 @@ type rlTrainer interface {
 // ref. Gold reward is measured on every sample for the metric log but
 // never used for training.
 func TrainRLHF(pol, ref *Policy, reward RewardFunc, prompts []Prompt, cfg RLHFConfig, progress func(string)) (*TrainLog, []RLPoint, error) {
-	algo := cfg.Algorithm
-	if algo == "" {
-		algo = AlgoRLOO
-	}
+	algo := cfg.algorithm()
 	if len(prompts) == 0 || cfg.Steps <= 0 || cfg.Prompts <= 0 || cfg.K < 1 || (algo == AlgoRLOO && cfg.K < 2) {
 		return nil, nil, fmt.Errorf("rlhf: need prompts, steps, prompts per step and k >= 2 (got %d, %d, %d, %d)", len(prompts), cfg.Steps, cfg.Prompts, cfg.K)
 	}
