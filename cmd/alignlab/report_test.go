@@ -12,34 +12,14 @@ import (
 	"github.com/alignlab/alignlab/store"
 )
 
-// copyTree copies the directory src to dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestReportCommand(t *testing.T) {
 	root := t.TempDir()
 	db := filepath.Join(root, "alignlab.db")
 	id := "lab-20261126-222727-seed1-quick"
 	run := filepath.Join(root, id)
-	copyTree(t, filepath.Join("..", "..", "report", "testdata", "lab-quick"), run)
+	if err := os.CopyFS(run, os.DirFS(filepath.Join("..", "..", "report", "testdata", "lab-quick"))); err != nil {
+		t.Fatal(err)
+	}
 
 	// A directory, written where --out asks.
 	out := filepath.Join(root, "elsewhere", "lab.html")
