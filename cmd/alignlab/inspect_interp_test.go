@@ -14,6 +14,8 @@ import (
 	"github.com/alignlab/alignlab/internal/modeldir"
 	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
+	"github.com/alignlab/alignlab/model"
+	"github.com/alignlab/alignlab/tokenizer"
 )
 
 // readInspectRun returns the only run under runs, checking its run.json
@@ -40,16 +42,24 @@ func readInspectRun(t *testing.T, runs, kind string) (string, *interp.Result) {
 	return rd, &res
 }
 
-// inspect cache saves the filtered activations and gradients as
-// safetensors, equal to interp.RunWithCache's.
-func TestInspectCache(t *testing.T) {
-	dir := t.TempDir()
-	mdir := filepath.Join(dir, "m")
+// inspectTestModel writes the small test LM to a fresh directory and loads
+// it back: the directory, the model's path, the model and its tokenizer.
+func inspectTestModel(t *testing.T) (dir, mdir string, m *model.Model, tok *tokenizer.Tokenizer) {
+	t.Helper()
+	dir = t.TempDir()
+	mdir = filepath.Join(dir, "m")
 	lmTestModel(t, mdir)
 	m, tok, err := modeldir.Load(mdir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, mdir, m, tok
+}
+
+// inspect cache saves the filtered activations and gradients as
+// safetensors, equal to interp.RunWithCache's.
+func TestInspectCache(t *testing.T) {
+	dir, mdir, m, tok := inspectTestModel(t)
 	a, _ := tok.Token(40)
 	b, _ := tok.Token(41)
 	runs := filepath.Join(dir, "runs")
@@ -130,13 +140,7 @@ func asExit(err error, ee **exitError) bool { return errors.As(err, ee) }
 // inspect lens: one row per residual point, the last being the model's
 // prediction; the run has the table and the target's series.
 func TestInspectLens(t *testing.T) {
-	dir := t.TempDir()
-	mdir := filepath.Join(dir, "m")
-	lmTestModel(t, mdir)
-	m, tok, err := modeldir.Load(mdir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, mdir, m, tok := inspectTestModel(t)
 	target, _ := tok.Token(7)
 	runs := filepath.Join(dir, "runs")
 	out, err := runCLI(t, "inspect", "lens", "--model", mdir, "--prompt", "the answer is", "--target", target, "--top-k", "3", "--out", runs, "--json")
@@ -176,13 +180,7 @@ func TestInspectLens(t *testing.T) {
 // inspect attribution: the parts sum to the logit difference, and the run
 // has both heatmaps.
 func TestInspectAttribution(t *testing.T) {
-	dir := t.TempDir()
-	mdir := filepath.Join(dir, "m")
-	lmTestModel(t, mdir)
-	_, tok, err := modeldir.Load(mdir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, mdir, _, tok := inspectTestModel(t)
 	a, _ := tok.Token(40)
 	b, _ := tok.Token(41)
 	runs := filepath.Join(dir, "runs")
@@ -213,13 +211,7 @@ func TestInspectAttribution(t *testing.T) {
 // inspect patch: matrices per hook and per head with the documented
 // normalization; prompts of different lengths exit 2.
 func TestInspectPatch(t *testing.T) {
-	dir := t.TempDir()
-	mdir := filepath.Join(dir, "m")
-	lmTestModel(t, mdir)
-	_, tok, err := modeldir.Load(mdir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, mdir, _, tok := inspectTestModel(t)
 	clean, corrupt := "the answer is 1", "the answer is 2"
 	if len(tok.Encode(clean)) != len(tok.Encode(corrupt)) {
 		t.Fatalf("test prompts differ in length: %v %v", tok.Encode(clean), tok.Encode(corrupt))
