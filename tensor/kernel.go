@@ -33,6 +33,10 @@ type kernel struct {
 	max func(x []float32) float32
 	// expSum sets dst[i] = exp(src[i]-shift) and returns their sum.
 	expSum func(dst, src []float32, shift float32) float32
+	// sumsAtLeast and indicesIn are BlockSumsAtLeast (over len(sums)
+	// blocks) and IndicesInRange.
+	sumsAtLeast func(sums, x []float32, lo float32)
+	indicesIn   func(dst []int32, x []float32, lo, hi float32) int
 	// The activations, elementwise over len(inp) or len(gate).
 	gelu       func(out, inp []float32)
 	geluBack   func(dinp, inp, dout []float32)

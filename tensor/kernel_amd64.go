@@ -29,6 +29,9 @@ var avx2Kernel = &kernel{
 	geluBack:   geluBackAVX2,
 	swiglu:     swigluAVX2,
 	swigluBack: swigluBackAVX2,
+
+	sumsAtLeast: sumsAtLeastAVX2,
+	indicesIn:   indicesInAVX2,
 }
 
 // hasAVX2 reports whether the CPU and OS support AVX2 and FMA3.

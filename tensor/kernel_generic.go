@@ -19,6 +19,9 @@ var genericKernel = &kernel{
 	geluBack:   geluBackGeneric,
 	swiglu:     swigluGeneric,
 	swigluBack: swigluBackGeneric,
+
+	sumsAtLeast: sumsAtLeastGeneric,
+	indicesIn:   indicesInGeneric,
 }
 
 // microGeneric4x4 is the portable micro-kernel: c = alpha·a·b + beta·c on a
