@@ -102,6 +102,12 @@ func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, e
 		}
 		samplers[i] = NewSampler(seed)
 	}
+	// One scratch per sampling worker, shared by the sequences it draws for.
+	workers := tensor.Threads()
+	scratch := make([]*sampleScratch, workers)
+	for w := range scratch {
+		scratch[w] = new(sampleScratch)
+	}
 	V := m.Config.VocabSize
 	active := make([]int, B) // sequences of the current logits rows, in order
 	for i := range active {
@@ -114,13 +120,15 @@ func (m *Model) Generate(prompts [][]int32, cfg GenerateConfig) ([]Generation, e
 		// the rows taken from a shared counter so that a worker that
 		// loses its core on a busy machine does not hold the step up.
 		var nextRow atomic.Int64
-		tensor.Parallel(min(tensor.Threads(), len(active)), func(_, _ int) {
+		tensor.Parallel(min(workers, len(active)), func(w, _ int) {
 			for {
 				j := int(nextRow.Add(1) - 1)
 				if j >= len(active) {
 					return
 				}
-				draws[j] = samplers[active[j]].Sample(logits[j*V:(j+1)*V], cfg.Temperature, cfg.TopK, cfg.TopP)
+				s := samplers[active[j]]
+				s.sampleScratch = scratch[w]
+				draws[j] = s.Sample(logits[j*V:(j+1)*V], cfg.Temperature, cfg.TopK, cfg.TopP)
 			}
 		})
 		still := active[:0]

@@ -30,10 +30,20 @@ type Sample struct {
 // other sequences share a batch. Its scratch is sized on first use and
 // reused; a Sampler is not safe for concurrent use.
 type Sampler struct {
-	rng      *rand.Rand
+	rng *rand.Rand
+	*sampleScratch
+}
+
+// sampleScratch is what one draw works in: about 3·V·4 bytes plus the
+// nucleus histogram. It holds nothing between draws, so Generate lends
+// each of its workers one and points whichever Sampler the worker runs at
+// it: sixteen sequences then sample in two scratches that stay in the
+// cores' caches, not in sixteen that evict one another every step.
+type sampleScratch struct {
 	probs    []float32
 	heap     []int32
-	edge     []int32 // nucleus' boundary bucket
+	edge     []int32   // nucleus' boundary bucket
+	blocks   []float32 // drawNucleus' block sums
 	topProbs []float32
 	hist     *nucleusHist
 }
@@ -44,7 +54,7 @@ type Sampler struct {
 func NewSampler(seed int64) *Sampler {
 	a := splitMix64(uint64(seed))
 	b := splitMix64(a)
-	return &Sampler{rng: rand.New(rand.NewPCG(a, b))}
+	return &Sampler{rng: rand.New(rand.NewPCG(a, b)), sampleScratch: new(sampleScratch)}
 }
 
 func splitMix64(x uint64) uint64 {
@@ -111,19 +121,19 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 		}
 		z = float64(tensor.ExpShift(probs, probs, mx*invT))
 	}
-	if topP > 0 && topP < 1 {
-		if kept == nil {
-			kept, z = s.nucleus(probs, z, topP)
-		} else {
-			kept, z = nucleusPrefix(kept, probs, z, topP)
-		}
-	}
-	u := s.rng.Float64() * z
 	var tok int
-	if kept == nil {
-		tok = drawAll(probs, u)
-	} else {
-		tok = drawKept(kept, probs, u)
+	switch {
+	case topP > 0 && topP < 1 && kept == nil:
+		ns := s.nucleus(probs, z, topP)
+		z = ns.z
+		tok = s.drawNucleus(probs, ns, s.rng.Float64()*z)
+	case topP > 0 && topP < 1:
+		kept, z = nucleusPrefix(kept, probs, z, topP)
+		tok = drawKept(kept, probs, s.rng.Float64()*z)
+	case kept == nil:
+		tok = drawAll(probs, s.rng.Float64()*z)
+	default:
+		tok = drawKept(kept, probs, s.rng.Float64()*z)
 	}
 	return Sample{
 		Token:         int32(tok),
@@ -267,14 +277,27 @@ func bitsOf(p []float32) []uint32 {
 	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(p))), len(p))
 }
 
+// nucleusSet is a top-p candidate set, described rather than listed: every
+// token whose probability is at least floor is certainly in (upper is
+// their mass), and rest are the boundary tokens that make up the remainder.
+// The draw takes the first group in index order, then rest in order; the
+// order does not change the distribution.
+type nucleusSet struct {
+	floor float32
+	upper float64
+	rest  []int32
+	z     float64 // the whole set's mass
+}
+
 // nucleus returns the smallest set of most likely tokens whose
 // unnormalised probability reaches topP·z (ties broken toward the lower
-// index, as a stable descending sort would), and its mass. probs must be
-// non-negative. All tokens in histogram buckets above the boundary are
-// certainly in and are not sorted: they come first, in index order,
-// followed by the boundary bucket's members that make up the rest, in
-// descending order. The draw's order does not change the distribution.
-func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, float64) {
+// index, as a stable descending sort would). probs must be non-negative
+// and at most 1. A histogram of the probabilities' float bits finds the
+// bucket that holds the boundary: the buckets above it are certainly in
+// and are never listed; the boundary bucket's members are gathered (a
+// vector kernel), split again by the next bits, and only the few in the
+// boundary's second-level bucket are sorted.
+func (s *Sampler) nucleus(probs []float32, z float64, topP float32) nucleusSet {
 	target := float64(topP) * z
 	if s.hist == nil {
 		s.hist = new(nucleusHist)
@@ -302,40 +325,49 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 		}
 		cum += m
 	}
-	// Branch-free: with nearly flat logits (a fresh model) most tokens sit
-	// in the few buckets around the boundary, and a branch on the bucket
-	// would mispredict about every other token. Each index is written to
-	// both lists and kept by advancing that list's length or not.
-	kb, eb := s.heap[:len(probs)], s.edge[:len(probs)]
-	nk, ne := 0, 0
-	ub1 := uint32(b1)
-	for i, x := range xs {
-		b := x >> nucleusShift1
-		kb[nk] = int32(i)
-		eb[ne] = int32(i)
-		nk += b2i(b > ub1)
-		ne += b2i(b == ub1)
+	// The boundary bucket's members, split again by the next bits of the
+	// mantissa (four interleaved sums, as above).
+	if cap(s.edge) < len(probs) {
+		s.edge = make([]int32, len(probs))
 	}
-	kept, edge := kb[:nk], eb[:ne]
-	// The boundary bucket, split again by the next bits of the mantissa.
-	var mass2 [nucleusBuckets2]float64
-	for _, i := range edge {
-		mass2[math.Float32bits(probs[i])>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[i])
+	base := uint32(b1) << nucleusShift1
+	hi1 := float32(math.Inf(1))
+	if b1+1 < nucleusBuckets1 {
+		hi1 = math.Float32frombits(uint32(b1+1) << nucleusShift1)
+	}
+	edge := s.edge[:len(probs)]
+	edge = edge[:tensor.IndicesInRange(edge, probs, math.Float32frombits(base), hi1)]
+	var mass2 [4][nucleusBuckets2]float64
+	i = 0
+	for ; i+4 <= len(edge); i += 4 {
+		e := edge[i : i+4 : i+4]
+		mass2[0][xs[e[0]]>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[e[0]])
+		mass2[1][xs[e[1]]>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[e[1]])
+		mass2[2][xs[e[2]]>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[e[2]])
+		mass2[3][xs[e[3]]>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[e[3]])
+	}
+	for ; i < len(edge); i++ {
+		mass2[0][xs[edge[i]]>>nucleusShift2&(nucleusBuckets2-1)] += float64(probs[edge[i]])
 	}
 	b2 := nucleusBuckets2 - 1
-	for ; b2 > 0 && cum+mass2[b2] < target; b2-- {
-		cum += mass2[b2]
-	}
-	rest := edge[:0]
-	for _, i := range edge {
-		switch b := math.Float32bits(probs[i]) >> nucleusShift2 & (nucleusBuckets2 - 1); {
-		case b > uint32(b2):
-			kept = append(kept, i)
-		case b == uint32(b2):
-			rest = append(rest, i)
+	for ; b2 > 0; b2-- {
+		m := mass2[0][b2] + mass2[1][b2] + mass2[2][b2] + mass2[3][b2]
+		if cum+m >= target {
+			break
 		}
+		cum += m
 	}
-	slices.SortFunc(rest, func(a, b int32) int {
+	// Everything above the second-level boundary bucket is in; that
+	// bucket's members (a vector gather over the vocabulary again, cheaper
+	// than a scalar partition of a crowded first-level bucket) are sorted
+	// and taken until the mass is reached.
+	lo2 := base | uint32(b2)<<nucleusShift2
+	ns := nucleusSet{floor: hi1, upper: cum}
+	if b2+1 < nucleusBuckets2 {
+		ns.floor = math.Float32frombits(lo2 + 1<<nucleusShift2)
+	}
+	tie := s.edge[:tensor.IndicesInRange(s.edge[:len(probs)], probs, math.Float32frombits(lo2), ns.floor)]
+	slices.SortFunc(tie, func(a, b int32) int {
 		if candBefore(probs, a, b) {
 			return -1
 		}
@@ -344,15 +376,54 @@ func (s *Sampler) nucleus(probs []float32, z float64, topP float32) ([]int32, fl
 		}
 		return 0
 	})
-	for _, i := range rest {
-		kept = append(kept, i)
+	for n, i := range tie {
 		cum += float64(probs[i])
-		if cum >= target {
+		if cum >= target || n == len(tie)-1 {
+			tie = tie[:n+1]
 			break
 		}
 	}
-	s.heap, s.edge = kept[:0], edge[:0]
-	return kept, cum
+	ns.rest, ns.z = tie, cum
+	return ns
+}
+
+// drawNucleus returns the first candidate of ns, in draw order, at which
+// the running sum of probs passes u; the last candidate if u rounded up to
+// the total. Over the tokens at or above the floor the running sum adds
+// the vector kernel's float32 block sums until the block that holds u, so
+// a u within float32 rounding of a block's end may fall to the next
+// candidate: a shift of mass of order 1e-7, never a token outside the set.
+func (s *Sampler) drawNucleus(probs []float32, ns nucleusSet, u float64) int {
+	if u < ns.upper {
+		if cap(s.blocks) < len(probs)/tensor.SumBlock+1 {
+			s.blocks = make([]float32, len(probs)/tensor.SumBlock+1)
+		}
+		sums := tensor.BlockSumsAtLeast(s.blocks[:cap(s.blocks)], probs, ns.floor)
+		var acc float64
+		b := 0
+		for ; b < len(sums); b++ {
+			if u < acc+float64(sums[b]) {
+				break
+			}
+			acc += float64(sums[b])
+		}
+		for i := b * tensor.SumBlock; i < len(probs); i++ {
+			if p := probs[i]; p >= ns.floor {
+				if acc += float64(p); u < acc {
+					return i
+				}
+			}
+		}
+	}
+	if len(ns.rest) > 0 {
+		return drawKept(ns.rest, probs, max(0, u-ns.upper))
+	}
+	for i := len(probs) - 1; i > 0; i-- { // u rounded up to the total
+		if probs[i] >= ns.floor {
+			return i
+		}
+	}
+	return 0
 }
 
 // b2i is 1 for true and 0 for false (compiled without a branch).

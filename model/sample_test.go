@@ -219,8 +219,21 @@ func TestTopKAndNucleusSelection(t *testing.T) {
 		}
 		p := float32(rng.Float64())
 		s.edge = make([]int32, 0, V)
-		got, _ := s.nucleus(s.probs, z, p)
-		got = slices.Clone(got)
+		ns := s.nucleus(s.probs, z, p)
+		got := slices.Clone(ns.rest)
+		var mass float64
+		for i, q := range s.probs {
+			if q >= ns.floor {
+				got = append(got, int32(i))
+				mass += float64(q)
+			}
+		}
+		for _, i := range ns.rest {
+			mass += float64(s.probs[i])
+		}
+		if math.Abs(mass-ns.z) > 1e-9*z {
+			t.Fatalf("trial %d: nucleus mass %v, its members sum to %v", trial, ns.z, mass)
+		}
 		var acc float64
 		n := 0
 		for n < V {
