@@ -234,18 +234,20 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 		c.fireCols(names[hookK], c.qkv, n, QKV, nH*hd, nKV, hd)
 		c.fireCols(names[hookV], c.qkv, n, QKV, (nH+nKV)*hd, nKV, hd)
 	}
-	for r := 0; r < n; r++ {
-		row := c.qkv[r*QKV : (r+1)*QKV]
-		pos := c.rowPos[r]
-		if cfg.Family == Llama {
-			half := hd / 2
-			cos, sin := c.cos[pos*half:(pos+1)*half], c.sin[pos*half:(pos+1)*half]
+	// With one row per sequence (a decode step) and no hooks, each
+	// attention task rotates and stores its own row and kv head first: the
+	// stores into cold cache lines then overlap the other tasks' work
+	// instead of running one after another here. Rows of one sequence in a
+	// chunk attend to each other, so there every row is stored first.
+	c.attnFold = hk == nil && c.oneRowPerSeq(n)
+	if !c.attnFold {
+		for r := 0; r < n; r++ {
 			for h := 0; h < nH+nKV; h++ { // query heads, then key heads
-				ropeRotateHead(row[h*hd:(h+1)*hd], cos, sin)
+				c.rope(r, h)
 			}
-		}
-		if hk == nil {
-			c.storeKV(l, r)
+			if hk == nil {
+				c.storeKV(l, r)
+			}
 		}
 	}
 	if hk != nil {
@@ -314,23 +316,52 @@ func (m *Model) decodeLayer(c *KVCache, l, n int) {
 	}
 }
 
+// rope rotates head h of row r's q, k, v (query heads first, then key
+// heads) by its position, for Llama; GPT-2 has no rotation.
+func (c *KVCache) rope(r, h int) {
+	cfg := c.cfg
+	if cfg.Family != Llama {
+		return
+	}
+	hd := cfg.HeadDim()
+	half := hd / 2
+	pos := c.rowPos[r]
+	x := c.qkv[r*cfg.QKVDim()+h*hd : r*cfg.QKVDim()+(h+1)*hd]
+	ropeRotateHead(x, c.cos[pos*half:(pos+1)*half], c.sin[pos*half:(pos+1)*half])
+}
+
+// oneRowPerSeq reports whether the chunk's first n rows are of n different
+// sequences (a sequence's rows are contiguous).
+func (c *KVCache) oneRowPerSeq(n int) bool {
+	for r := 1; r < n; r++ {
+		if c.rowSeq[r] == c.rowSeq[r-1] {
+			return false
+		}
+	}
+	return true
+}
+
 // storeKV copies row r's keys and values (after RoPE) into the cache at its
 // sequence and position, for layer l.
 func (c *KVCache) storeKV(l, r int) {
+	for h := 0; h < c.cfg.NumKVHeads; h++ {
+		c.storeKVHead(l, r, h)
+	}
+}
+
+// storeKVHead is storeKV for kv head h alone.
+func (c *KVCache) storeKVHead(l, r, h int) {
 	cfg := c.cfg
 	hd, nH, nKV := cfg.HeadDim(), cfg.NumHeads, cfg.NumKVHeads
 	row := c.qkv[r*cfg.QKVDim() : (r+1)*cfg.QKVDim()]
-	s, pos := c.rowSeq[r], c.rowPos[r]
-	for h := 0; h < nKV; h++ {
-		off := c.kvOffset(l, s, h) + pos*hd
-		if c.half {
-			tensor.FloatsToHalves(c.kh[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
-			tensor.FloatsToHalves(c.vh[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
-			continue
-		}
-		copy(c.k[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
-		copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
+	off := c.kvOffset(l, c.rowSeq[r], h) + c.rowPos[r]*hd
+	if c.half {
+		tensor.FloatsToHalves(c.kh[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
+		tensor.FloatsToHalves(c.vh[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
+		return
 	}
+	copy(c.k[off:off+hd], row[(nH+h)*hd:(nH+h+1)*hd])
+	copy(c.v[off:off+hd], row[(nH+nKV+h)*hd:(nH+nKV+h+1)*hd])
 }
 
 // decNorm applies the family's normalisation to rows rows of width Dim.
@@ -402,6 +433,13 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 				break
 			}
 			r, g := task/nKV, task%nKV
+			if c.attnFold {
+				for h := g * group; h < (g+1)*group; h++ {
+					c.rope(r, h)
+				}
+				c.rope(r, nH+g)
+				c.storeKVHead(c.attnLayer, r, g)
+			}
 			L := c.rowPos[r] + 1 // causal: positions 0..pos
 			base := c.kvOffset(c.attnLayer, c.rowSeq[r], g)
 			q := c.qkv[r*QKV+g*group*hd : r*QKV+(g+1)*group*hd]

@@ -59,8 +59,11 @@ type KVCache struct {
 	// Attention work for one layer of one chunk, read by attnWorkers. The
 	// method value is bound once so tensor.Parallel gets no new closure.
 	attnLayer, attnRows int
-	attnNext            atomic.Int64 // next task to take
-	attnFn              func(lo, hi int)
+	// attnFold makes each attention task rotate and store its row's kv
+	// head first (decodeLayer sets it).
+	attnFold bool
+	attnNext atomic.Int64 // next task to take
+	attnFn   func(lo, hi int)
 	// scores is per-worker scratch for one (row, kv head) task's attention
 	// scores: NumHeads/NumKVHeads rows of up to maxLen.
 	scores []float32
