@@ -8,7 +8,9 @@ import "sync/atomic"
 // the m inputs, four at a time (so sixteen rows make whole groups), while
 // it sits in L1. Every weight is read from memory once per call, the inner
 // loop does twelve FMAs per seven loads, and the next tile is prefetched
-// evenly while this one is computed, so memory and FMAs overlap.
+// evenly while this one is computed, so memory and FMAs overlap. From
+// gemvOuterMinM rows, kernels that have one take the outer-product form of
+// gemv16.go instead.
 
 // gemvMaxM is the most rows that take this path; above it the packed
 // kernel's larger register tile wins.
@@ -31,6 +33,10 @@ var gemvMinWeights = 1 << 16
 // padded to a multiple of gemvGroup by repeating the last; threads take
 // chunks of the n outputs from a shared counter.
 func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m >= gemvOuterMinM && kn.gemv6x16 != nil && alpha == 1 && (beta == 0 || beta == 1) && k%2 == 0 && n >= gemvOuterTile {
+		gemmGemvOuter(kn, transA, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	var xr [gemvMaxRows][]float32
 	if buf := opARows(transA, m, k, a, lda, xr[:m]); buf != nil {
 		defer aPool.Put(buf)

@@ -33,6 +33,11 @@ type kernel struct {
 	max func(x []float32) float32
 	// expSum sets dst[i] = exp(src[i]-shift) and returns their sum.
 	expSum func(dst, src []float32, shift float32) float32
+	// gemv6x16 computes, for tiles tiles of six rows of w from its start
+	// and the first m rows of x packed k-major sixteen to a step (xp),
+	// c[i*ldc+j] = x_i · w_j, plus c's value if acc; k is even. Nil where
+	// the kernel has none (gemmGemvOuter).
+	gemv6x16 func(k, tiles int, w []float32, ldw int, xp []float32, c []float32, ldc int, acc bool, m int)
 	// sumsAtLeast and indicesIn are BlockSumsAtLeast (over len(sums)
 	// blocks) and IndicesInRange.
 	sumsAtLeast func(sums, x []float32, lo float32)

@@ -30,6 +30,7 @@ var avx2Kernel = &kernel{
 	swiglu:     swigluAVX2,
 	swigluBack: swigluBackAVX2,
 
+	gemv6x16:    gemv6x16AVX2,
 	sumsAtLeast: sumsAtLeastAVX2,
 	indicesIn:   indicesInAVX2,
 }

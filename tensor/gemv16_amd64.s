@@ -1,0 +1,147 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// OUTER6 does the twelve FMAs of one k step at byte offset OFF of the W
+// rows and XOFF of the packed x: each of the six W values broadcast against
+// the step's sixteen x values (Y12, Y13).
+#define OUTER6(OFF, XOFF) \
+	VMOVUPS XOFF(SI), Y12; \
+	VMOVUPS XOFF+32(SI), Y13; \
+	VBROADCASTSS OFF(DI)(DX*1), Y14; \
+	VFMADD231PS Y12, Y14, Y0; \
+	VFMADD231PS Y13, Y14, Y1; \
+	VBROADCASTSS OFF(R9)(DX*1), Y15; \
+	VFMADD231PS Y12, Y15, Y2; \
+	VFMADD231PS Y13, Y15, Y3; \
+	VBROADCASTSS OFF(R10)(DX*1), Y14; \
+	VFMADD231PS Y12, Y14, Y4; \
+	VFMADD231PS Y13, Y14, Y5; \
+	VBROADCASTSS OFF(R11)(DX*1), Y15; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VBROADCASTSS OFF(R12)(DX*1), Y14; \
+	VFMADD231PS Y12, Y14, Y8; \
+	VFMADD231PS Y13, Y14, Y9; \
+	VBROADCASTSS OFF(R13)(DX*1), Y15; \
+	VFMADD231PS Y12, Y15, Y10; \
+	VFMADD231PS Y13, Y15, Y11
+
+// STORE1 writes one W row's value for x row i, from the scratch at OS(SP)
+// plus BX = 4i, to OC(AX) in the output row; ADD1 adds it there.
+#define STORE1(OS, OC) \
+	VMOVSS OS(SP)(BX*1), X0; \
+	VMOVSS X0, OC(AX)
+
+#define ADD1(OS, OC) \
+	VMOVSS OS(SP)(BX*1), X0; \
+	VADDSS OC(AX), X0, X0; \
+	VMOVSS X0, OC(AX)
+
+// func sgemv6x16t(k2, tiles int, w *float32, ldw int, xp *float32, c *float32, ldc, acc, pfstep, m int)
+// For each of tiles tiles of six rows of w (row stride ldw floats, tile t
+// starting at row 6t) and each x row i < m (m <= 16): c[i*ldc+6t+j] =
+// w_{6t+j} · x_i, plus c's value if acc. The x rows come packed k-major,
+// xp[16p+i] = x_i[p], zero past m; k = 2·k2. Each k step broadcasts the six
+// W values against the sixteen x values: twelve accumulators, no
+// horizontal sums, and W read straight from its rows. The tile four ahead
+// is prefetched, pfstep bytes per loop pass (nearer tiles left lines late
+// on the cold 32000-row classifier, farther ones were evicted first).
+TEXT ·sgemv6x16t(SB), $392-80
+	MOVQ w+16(FP), DI
+	MOVQ ldw+24(FP), R8
+	SHLQ $2, R8
+	MOVQ c+40(FP), AX
+	MOVQ AX, 384(SP) // this tile's first output
+
+o6tile:
+	LEAQ (DI)(R8*1), R9
+	LEAQ (DI)(R8*2), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R10)(R8*2), R12
+	LEAQ (R12)(R8*1), R13
+	LEAQ (R8)(R8*2), R14
+	LEAQ (DI)(R14*8), R14 // row 24, four tiles ahead
+	MOVQ pfstep+64(FP), R15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ xp+32(FP), SI
+	XORQ DX, DX
+	MOVQ k2+0(FP), CX
+
+o6loop:
+	OUTER6(0, 0)
+	OUTER6(4, 64)
+	PREFETCHT0 (R14)
+	ADDQ R15, R14
+	ADDQ $128, SI
+	ADDQ $8, DX
+	DECQ CX
+	JNZ  o6loop
+
+	VMOVUPS Y0, 0(SP)
+	VMOVUPS Y1, 32(SP)
+	VMOVUPS Y2, 64(SP)
+	VMOVUPS Y3, 96(SP)
+	VMOVUPS Y4, 128(SP)
+	VMOVUPS Y5, 160(SP)
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y7, 224(SP)
+	VMOVUPS Y8, 256(SP)
+	VMOVUPS Y9, 288(SP)
+	VMOVUPS Y10, 320(SP)
+	VMOVUPS Y11, 352(SP)
+
+	MOVQ 384(SP), AX
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ m+72(FP), CX
+	XORQ BX, BX
+
+	CMPQ acc+56(FP), $0
+	JNE  o6add
+
+o6store:
+	STORE1(0, 0)
+	STORE1(64, 4)
+	STORE1(128, 8)
+	STORE1(192, 12)
+	STORE1(256, 16)
+	STORE1(320, 20)
+	ADDQ $4, BX
+	ADDQ R9, AX
+	DECQ CX
+	JNZ  o6store
+	JMP  o6next
+
+o6add:
+	ADD1(0, 0)
+	ADD1(64, 4)
+	ADD1(128, 8)
+	ADD1(192, 12)
+	ADD1(256, 16)
+	ADD1(320, 20)
+	ADDQ $4, BX
+	ADDQ R9, AX
+	DECQ CX
+	JNZ  o6add
+
+o6next:
+	ADDQ $24, 384(SP)
+	LEAQ (DI)(R8*4), DI
+	LEAQ (DI)(R8*2), DI
+	DECQ tiles+8(FP)
+	JNZ  o6tile
+
+	VZEROUPPER
+	RET
