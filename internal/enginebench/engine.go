@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/alignlab/alignlab/internal/procstat"
@@ -44,14 +45,25 @@ type Result struct {
 	SgemmGFLOPS       float64 `json:"sgemm_gflops"`
 	SgemmPeakFraction float64 `json:"sgemm_peak_fraction"`
 
-	GenSampling       string  `json:"gen_sampling"`
+	GenSampling string `json:"gen_sampling"`
+	// GenRounds is how many times each generation figure was measured:
+	// the figures are medians, and the stories15M single-stream and
+	// batch-16 runs alternate, so that load from other work on a shared
+	// machine falls on both alike.
+	GenRounds         int     `json:"gen_rounds"`
 	GenTokS15M        float64 `json:"gen_tok_s_15m"`
 	GenTokS110M       float64 `json:"gen_tok_s_110m"`
 	GenBatch16TokS15M float64 `json:"gen_batch16_tok_s_15m"`
-	GenBatch16Speedup float64 `json:"gen_batch16_speedup"` // batch-16 tokens/s over single-stream tokens/s
+	// GenBatch16Speedup is the median over rounds of batch-16 tokens/s
+	// over the single-stream tokens/s measured just before it.
+	GenBatch16Speedup float64 `json:"gen_batch16_speedup"`
 	// GenBatch16CPUSpeedup is the same ratio in tokens per CPU second, which
 	// other processes taking the cores do not move.
 	GenBatch16CPUSpeedup float64 `json:"gen_batch16_cpu_speedup"`
+	// The rounds behind the medians, in order.
+	GenTokS15MRuns        []float64 `json:"gen_tok_s_15m_runs"`
+	GenBatch16TokS15MRuns []float64 `json:"gen_batch16_tok_s_15m_runs"`
+	GenTokS110MRuns       []float64 `json:"gen_tok_s_110m_runs,omitempty"`
 	// KVDtype is the KV cache's storage type in every gen_* figure above.
 	KVDtype string `json:"kv_dtype"`
 	// GenBatch16FP32KVTokS15M is gen_batch16_tok_s_15m with a float32 KV
@@ -120,24 +132,31 @@ func Run(opt Options) (Result, error) {
 	if genHalfKV {
 		r.KVDtype = "fp16"
 	}
-	newTokens := 255
+	newTokens, rounds := 255, 3
 	if opt.Quick {
-		newTokens = 32
+		newTokens, rounds = 32, 1
 	}
-	say("generation: stories15M single stream")
-	one, err := generate(stories15M, 1, newTokens, genHalfKV)
-	if err != nil {
-		return r, fmt.Errorf("generate 15M: %w", err)
+	r.GenRounds = rounds
+	var speedups, cpuSpeedups []float64
+	for i := range rounds {
+		say("generation: stories15M single stream, then batch 16 (round %d of %d)", i+1, rounds)
+		one, err := generate(stories15M, 1, newTokens, genHalfKV)
+		if err != nil {
+			return r, fmt.Errorf("generate 15M: %w", err)
+		}
+		b16, err := generate(stories15M, 16, newTokens, genHalfKV)
+		if err != nil {
+			return r, fmt.Errorf("generate 15M batch 16: %w", err)
+		}
+		r.GenTokS15MRuns = append(r.GenTokS15MRuns, one.TokS)
+		r.GenBatch16TokS15MRuns = append(r.GenBatch16TokS15MRuns, b16.TokS)
+		speedups = append(speedups, b16.TokS/one.TokS)
+		cpuSpeedups = append(cpuSpeedups, one.CPUPerTok/b16.CPUPerTok)
 	}
-	r.GenTokS15M = one.TokS
-	say("generation: stories15M batch 16")
-	b16, err := generate(stories15M, 16, newTokens, genHalfKV)
-	if err != nil {
-		return r, fmt.Errorf("generate 15M batch 16: %w", err)
-	}
-	r.GenBatch16TokS15M = b16.TokS
-	r.GenBatch16Speedup = b16.TokS / one.TokS
-	r.GenBatch16CPUSpeedup = one.CPUPerTok / b16.CPUPerTok
+	r.GenTokS15M = median(r.GenTokS15MRuns)
+	r.GenBatch16TokS15M = median(r.GenBatch16TokS15MRuns)
+	r.GenBatch16Speedup = median(speedups)
+	r.GenBatch16CPUSpeedup = median(cpuSpeedups)
 	if genHalfKV {
 		say("generation: stories15M batch 16, fp32 KV cache")
 		b32, err := generate(stories15M, 16, newTokens, false)
@@ -147,12 +166,15 @@ func Run(opt Options) (Result, error) {
 		r.GenBatch16FP32KVTokS15M = b32.TokS
 	}
 	if !opt.Quick {
-		say("generation: stories110M single stream")
-		g, err := generate(stories110M, 1, newTokens, genHalfKV)
-		if err != nil {
-			return r, fmt.Errorf("generate 110M: %w", err)
+		for i := range rounds {
+			say("generation: stories110M single stream (round %d of %d)", i+1, rounds)
+			g, err := generate(stories110M, 1, newTokens, genHalfKV)
+			if err != nil {
+				return r, fmt.Errorf("generate 110M: %w", err)
+			}
+			r.GenTokS110MRuns = append(r.GenTokS110MRuns, g.TokS)
 		}
-		r.GenTokS110M = g.TokS
+		r.GenTokS110M = median(r.GenTokS110MRuns)
 	}
 	return r, nil
 }
@@ -268,4 +290,16 @@ func randomSlice(n int, seed uint64) []float32 {
 		x[i] = rng.Float32()*2 - 1
 	}
 	return x
+}
+
+// median returns the middle value of xs (the mean of the two middle ones
+// for an even count), leaving xs as it is.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -21,7 +21,33 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("%s = %v, want a positive measurement", name, v)
 		}
 	}
+	if r.GenRounds != len(r.GenTokS15MRuns) || r.GenRounds != len(r.GenBatch16TokS15MRuns) {
+		t.Errorf("%d rounds but %d single-stream and %d batch-16 runs", r.GenRounds, len(r.GenTokS15MRuns), len(r.GenBatch16TokS15MRuns))
+	}
 	if r.Kernel == "" {
 		t.Error("kernel name is empty")
+	}
+}
+
+// TestMedian checks the median the generation figures report, for odd and
+// even counts, and that it leaves the runs in their measured order.
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{5}, 5},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	} {
+		in := append([]float64(nil), c.xs...)
+		if got := median(in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+		for i := range in {
+			if in[i] != c.xs[i] {
+				t.Fatalf("median reordered its input: %v", in)
+			}
+		}
 	}
 }
