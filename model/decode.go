@@ -451,7 +451,11 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 				keys, vals := c.kh[base:base+L*hd], c.vh[base:base+L*hd]
 				for i := 0; i < group; i++ {
 					s := sc[i*L : (i+1)*L]
-					tensor.MatVecHalf(q[i*hd:(i+1)*hd], keys, hd, s)
+					if i == 0 { // the values are read next: fetch them meanwhile
+						tensor.MatVecHalfPrefetch(q[:hd], keys, hd, s, vals)
+					} else {
+						tensor.MatVecHalf(q[i*hd:(i+1)*hd], keys, hd, s)
+					}
 					tensor.Scale(scale, s)
 					tensor.Softmax(s)
 					tensor.VecMatHalf(s, vals, hd, out[i*hd:(i+1)*hd])

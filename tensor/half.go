@@ -49,11 +49,23 @@ func HalvesToFloats(dst []float32, src []uint16) {
 // for every j < len(out), each half widened to float32, on the calling
 // goroutine (attention scores over a half-precision key cache).
 func MatVecHalf(x []float32, w []uint16, ldw int, out []float32) {
+	matVecHalf(x, w, ldw, out, nil)
+}
+
+// MatVecHalfPrefetch is MatVecHalf that also asks the CPU, evenly as it
+// goes, to fetch next into cache: what the caller reads next (attention
+// reads a head's values after scoring its keys), which then arrives while
+// the keys are scored instead of after. The results are MatVecHalf's.
+func MatVecHalfPrefetch(x []float32, w []uint16, ldw int, out []float32, next []uint16) {
+	matVecHalf(x, w, ldw, out, next)
+}
+
+func matVecHalf(x []float32, w []uint16, ldw int, out []float32, next []uint16) {
 	if len(out) == 0 {
 		return
 	}
 	if ldw < len(x) || len(w) < (len(out)-1)*ldw+len(x) {
-		panic(fmt.Sprintf("tensor.MatVecHalf: %d rows of %d with stride %d need more than %d halves", len(out), len(x), ldw, len(w)))
+		panic(fmt.Sprintf("tensor.MatVecHalf(Prefetch): %d rows of %d with stride %d need more than %d halves", len(out), len(x), ldw, len(w)))
 	}
 	k8 := len(x) &^ 7
 	if !halfKernel() || k8 == 0 {
@@ -63,7 +75,9 @@ func MatVecHalf(x []float32, w []uint16, ldw int, out []float32) {
 		return
 	}
 	r8 := len(out) &^ 7
-	if r8 > 0 {
+	if r8 > 0 && len(next) > 0 {
+		matvec8hp(k8, r8/8, x, w, ldw, out, next)
+	} else if r8 > 0 {
 		matvec8h(k8, r8/8, x, w, ldw, out)
 	}
 	for j := r8; j < len(out); j++ {

@@ -26,6 +26,9 @@ func sf16to32(n8 int, src *uint16, dst *float32)
 func smatvec8h(k8, blocks int, x *float32, w *uint16, ldw int, out *float32)
 
 //go:noescape
+func smatvec8hp(k8, blocks int, x *float32, w *uint16, ldw int, out *float32, pf *uint16, pflines int)
+
+//go:noescape
 func svecmath(n8, rows int, a *float32, w *uint16, ldw int, out *float32)
 
 func f32to16(n8 int, src []float32, dst []uint16) {
@@ -41,6 +44,14 @@ func matvec8h(k8, blocks int, x []float32, w []uint16, ldw int, out []float32) {
 	r8 := 8 * blocks
 	w = w[:(r8-1)*ldw+k8]
 	smatvec8h(k8, blocks, unsafe.SliceData(x[:k8]), unsafe.SliceData(w), ldw, unsafe.SliceData(out[:r8]))
+}
+
+// matvec8hp is matvec8h prefetching next evenly across the blocks.
+func matvec8hp(k8, blocks int, x []float32, w []uint16, ldw int, out []float32, next []uint16) {
+	r8 := 8 * blocks
+	w = w[:(r8-1)*ldw+k8]
+	lines := max(1, ceilDiv(2*len(next), 64*blocks))
+	smatvec8hp(k8, blocks, unsafe.SliceData(x[:k8]), unsafe.SliceData(w), ldw, unsafe.SliceData(out[:r8]), unsafe.SliceData(next), lines)
 }
 
 // vecmath sets out[:n8] = Σ_t a[t]·w_t[:n8].

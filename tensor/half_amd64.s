@@ -116,6 +116,86 @@ mvhloop:
 	VZEROUPPER
 	RET
 
+// func smatvec8hp(k8, blocks int, x *float32, w *uint16, ldw int, out *float32, pf *uint16, pflines int)
+// smatvec8h that also prefetches pflines (≥ 1) cache lines from pf after
+// each block of eight rows, so that the memory the caller reads next (an
+// attention head's values, after its keys) arrives while this runs.
+TEXT ·smatvec8hp(SB), NOSPLIT, $0-64
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), DI
+	MOVQ ldw+32(FP), R8
+	SHLQ $1, R8
+	MOVQ out+40(FP), AX
+	MOVQ blocks+8(FP), R15
+
+mvhblockp:
+	LEAQ (DI)(R8*1), R9
+	LEAQ (DI)(R8*2), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R10)(R8*2), BX
+	LEAQ (BX)(R8*1), R12
+	LEAQ (BX)(R8*2), R13
+	LEAQ (R13)(R8*1), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ DX, DX
+	MOVQ k8+0(FP), CX
+	SHRQ $3, CX
+
+mvhloopp:
+	VMOVUPS (SI)(DX*2), Y8
+	VCVTPH2PS (DI)(DX*1), Y9
+	VCVTPH2PS (R9)(DX*1), Y10
+	VCVTPH2PS (R10)(DX*1), Y11
+	VCVTPH2PS (R11)(DX*1), Y12
+	VFMADD231PS Y9, Y8, Y0
+	VFMADD231PS Y10, Y8, Y1
+	VFMADD231PS Y11, Y8, Y2
+	VFMADD231PS Y12, Y8, Y3
+	VCVTPH2PS (BX)(DX*1), Y13
+	VCVTPH2PS (R12)(DX*1), Y14
+	VCVTPH2PS (R13)(DX*1), Y15
+	VCVTPH2PS (R14)(DX*1), Y9
+	VFMADD231PS Y13, Y8, Y4
+	VFMADD231PS Y14, Y8, Y5
+	VFMADD231PS Y15, Y8, Y6
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ $16, DX
+	DECQ CX
+	JNZ  mvhloopp
+
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y6, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ $32, AX
+	LEAQ (DI)(R8*8), DI
+	MOVQ pflines+56(FP), CX
+	MOVQ pf+48(FP), BX
+mvhpf:
+	PREFETCHT0 (BX)
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  mvhpf
+	MOVQ BX, pf+48(FP)
+	DECQ R15
+	JNZ  mvhblockp
+
+	VZEROUPPER
+	RET
+
 // VMH6 adds a[t]·w_t (Y12 holds a[t]) and a[t+1]·w_{t+1} (Y13) to the six
 // column vectors at (R10) and (R10)(R8*1): even rows into Y0..Y5, odd rows
 // into Y6..Y11, so twelve FMA chains hide the latency.

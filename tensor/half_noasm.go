@@ -13,6 +13,10 @@ func matvec8h(k8, blocks int, x []float32, w []uint16, ldw int, out []float32) {
 	panic("tensor: no fp16 kernel")
 }
 
+func matvec8hp(k8, blocks int, x []float32, w []uint16, ldw int, out []float32, next []uint16) {
+	panic("tensor: no fp16 kernel")
+}
+
 func vecmath(n8 int, a []float32, w []uint16, ldw int, out []float32) {
 	panic("tensor: no fp16 kernel")
 }

@@ -153,6 +153,17 @@ func TestMatVecVecMatHalf(t *testing.T) {
 							t.Fatalf("%s: MatVecHalf[%d] = %v, want %v", name, j, v, wantMV[j])
 						}
 					}
+					// The prefetching form gives the same bits, whatever
+					// it is asked to fetch (here w itself, or a short slice).
+					for _, next := range [][]uint16{w, w[:1]} {
+						mvp := make([]float32, rows)
+						MatVecHalfPrefetch(x, w, ldw, mvp, next)
+						for j := range mvp {
+							if mvp[j] != mv[j] {
+								t.Fatalf("%s: MatVecHalfPrefetch[%d] = %v, MatVecHalf %v", name, j, mvp[j], mv[j])
+							}
+						}
+					}
 					vm := make([]float32, k)
 					for i := range vm {
 						vm[i] = float32(math.NaN()) // overwritten, not added to
