@@ -1,7 +1,5 @@
 package tensor
 
-import "sync/atomic"
-
 // gemmSmallM handles m <= smallM rows without packing. With transB (the
 // decoding shape y = x·Wᵀ, W stored n×k) every output is a dot product of
 // an input row with a row of W; each row of W is read from memory once and
@@ -32,28 +30,13 @@ func gemmSmallM(kn *kernel, transA, transB bool, m, n, k int, alpha float32, a [
 	} else {
 		chunk = max(256, roundUp(ceilDiv(n, 4*t), 16))
 	}
-	chunks := ceilDiv(n, chunk)
-	var next atomic.Int64
-	work := func(_, _ int) {
-		for {
-			ci := int(next.Add(1) - 1)
-			if ci >= chunks {
-				return
-			}
-			j0 := ci * chunk
-			j1 := min(j0+chunk, n)
-			if transB {
-				gemvRow1(kn, x[0], j0, j1, alpha, b, ldb, beta, c)
-			} else {
-				axpyRows(kn, x, j0, j1, k, alpha, b, ldb, beta, c, ldc)
-			}
+	parallelChunks(n, chunk, t, func(j0, j1 int) {
+		if transB {
+			gemvRow1(kn, x[0], j0, j1, alpha, b, ldb, beta, c)
+		} else {
+			axpyRows(kn, x, j0, j1, k, alpha, b, ldb, beta, c, ldc)
 		}
-	}
-	if t > 1 && chunks > 1 {
-		Parallel(min(t, chunks), work)
-	} else {
-		work(0, 1)
-	}
+	})
 }
 
 // axpyRows sets columns [j0, j1) of c[i] = alpha·x[i]·B + beta·c[i] by

@@ -1,7 +1,5 @@
 package tensor
 
-import "sync/atomic"
-
 // The few-rows product y = x·Wᵀ for 2 ≤ m ≤ gemvMaxM rows x (batched
 // decoding): W, stored n×k, is streamed three rows at a time straight from
 // memory, with no packing, and each tile of three rows is dotted against
@@ -49,24 +47,10 @@ func gemmGemv(kn *kernel, transA bool, m, n, k int, alpha float32, a []float32, 
 
 	t := threadsFor(2 * m * n * k)
 	chunk := max(4*gemvTileN, roundUp(ceilDiv(n, 8*t), gemvTileN))
-	chunks := ceilDiv(n, chunk)
-	var next atomic.Int64
-	work := func(_, _ int) {
+	parallelChunks(n, chunk, t, func(j0, j1 int) {
 		var out [4 * gemvMaxRows]float32
-		for {
-			ci := int(next.Add(1) - 1)
-			if ci >= chunks {
-				return
-			}
-			j0 := ci * chunk
-			gemvRows(kn, x, m, j0, min(j0+chunk, n), k, alpha, b, ldb, beta, c, ldc, out[:4*rows])
-		}
-	}
-	if t > 1 && chunks > 1 {
-		Parallel(min(t, chunks), work)
-	} else {
-		work(0, 1)
-	}
+		gemvRows(kn, x, m, j0, j1, k, alpha, b, ldb, beta, c, ldc, out[:4*rows])
+	})
 }
 
 // gemvRows sets c[i][j] = alpha·x_i·w_j + beta·c[i][j] for j in [j0, j1)

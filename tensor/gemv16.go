@@ -1,7 +1,5 @@
 package tensor
 
-import "sync/atomic"
-
 // The outer-product form of the few-rows product y = x·Wᵀ for 9 to 16 rows
 // (batched decoding of 9 to 16 sequences). The rows of x are packed
 // k-major, sixteen values per step, once per call (a few KiB); then each
@@ -46,26 +44,10 @@ func gemmGemvOuter(kn *kernel, transA bool, m, n, k int, a []float32, lda int, b
 	acc := beta == 1
 	tiles := n / gemvOuterTile
 	t := threadsFor(2 * m * n * k)
-	chunk := max(2, ceilDiv(tiles, 8*t))
-	chunks := ceilDiv(tiles, chunk)
-	var next atomic.Int64
-	work := func(_, _ int) {
-		for {
-			ci := int(next.Add(1) - 1)
-			if ci >= chunks {
-				return
-			}
-			t0 := ci * chunk
-			cnt := min(chunk, tiles-t0)
-			j0 := t0 * gemvOuterTile
-			kn.gemv6x16(k, cnt, b[j0*ldb:], ldb, xp, c[j0:], ldc, acc, m)
-		}
-	}
-	if t > 1 && chunks > 1 {
-		Parallel(min(t, chunks), work)
-	} else if chunks > 0 {
-		work(0, 1)
-	}
+	parallelChunks(tiles, max(2, ceilDiv(tiles, 8*t)), t, func(t0, t1 int) {
+		j0 := t0 * gemvOuterTile
+		kn.gemv6x16(k, t1-t0, b[j0*ldb:], ldb, xp, c[j0:], ldc, acc, m)
+	})
 	if j := tiles * gemvOuterTile; j < n {
 		rows := roundUp(m, gemvGroup)
 		for i := m; i < rows; i++ {

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // OUTER6 does the twelve FMAs of one k step at byte offset OFF of the W
 // rows and XOFF of the packed x: each of the six W values broadcast against
@@ -63,18 +64,7 @@ o6tile:
 	LEAQ (R8)(R8*2), R14
 	LEAQ (DI)(R14*8), R14 // row 24, four tiles ahead
 	MOVQ pfstep+64(FP), R15
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO12
 	MOVQ xp+32(FP), SI
 	XORQ DX, DX
 	MOVQ k2+0(FP), CX

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // func sgemv1(k8, rows int, x, w *float32, ldw int, out *float32)
 // out[j] = x · w[j*ldw : j*ldw+k8] for j < rows, k8 a positive multiple of
@@ -73,25 +74,6 @@ g1red:
 
 	VZEROUPPER
 	RET
-
-// ZERO8 clears the accumulators Y0..Y7; ZERO12 also Y8..Y11 (the 4x3
-// tile).
-#define ZERO8 \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS Y1, Y1, Y1; \
-	VXORPS Y2, Y2, Y2; \
-	VXORPS Y3, Y3, Y3; \
-	VXORPS Y4, Y4, Y4; \
-	VXORPS Y5, Y5, Y5; \
-	VXORPS Y6, Y6, Y6; \
-	VXORPS Y7, Y7, Y7
-
-#define ZERO12 \
-	ZERO8; \
-	VXORPS Y8, Y8, Y8; \
-	VXORPS Y9, Y9, Y9; \
-	VXORPS Y10, Y10, Y10; \
-	VXORPS Y11, Y11, Y11
 
 // GROUP43 does the twelve FMAs of one 8-wide step: three rows of w (DI,
 // BX, R9 at offset DX) times the x vectors of four rows (SI, R10, R11,

@@ -23,9 +23,6 @@ func sf32to16(n8 int, src *float32, dst *uint16)
 func sf16to32(n8 int, src *uint16, dst *float32)
 
 //go:noescape
-func smatvec8h(k8, blocks int, x *float32, w *uint16, ldw int, out *float32)
-
-//go:noescape
 func smatvec8hp(k8, blocks int, x *float32, w *uint16, ldw int, out *float32, pf *uint16, pflines int)
 
 //go:noescape
@@ -43,7 +40,7 @@ func f16to32(n8 int, src []uint16, dst []float32) {
 func matvec8h(k8, blocks int, x []float32, w []uint16, ldw int, out []float32) {
 	r8 := 8 * blocks
 	w = w[:(r8-1)*ldw+k8]
-	smatvec8h(k8, blocks, unsafe.SliceData(x[:k8]), unsafe.SliceData(w), ldw, unsafe.SliceData(out[:r8]))
+	smatvec8hp(k8, blocks, unsafe.SliceData(x[:k8]), unsafe.SliceData(w), ldw, unsafe.SliceData(out[:r8]), nil, 0)
 }
 
 // matvec8hp is matvec8h prefetching next evenly across the blocks.

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // Kernels over IEEE half-precision (fp16) data, for a KV cache stored in
 // 16 bits: F16C's VCVTPH2PS widens eight halves to eight floats in one
@@ -44,11 +45,14 @@ h32loop:
 	VZEROUPPER
 	RET
 
-// func smatvec8h(k8, blocks int, x *float32, w *uint16, ldw int, out *float32)
+// func smatvec8hp(k8, blocks int, x *float32, w *uint16, ldw int, out *float32, pf *uint16, pflines int)
 // out[j] = x · float32(w[j*ldw : j*ldw+k8]) for j < 8·blocks, k8 a
 // positive multiple of 8: smatvec8 with the rows of w in fp16 (x is read
-// at twice w's byte offset DX).
-TEXT ·smatvec8h(SB), NOSPLIT, $0-48
+// at twice w's byte offset DX). After each block of eight rows it
+// prefetches pflines (≥ 0) cache lines from pf onward, so that what the
+// caller reads next (an attention head's values, after its keys) arrives
+// while this runs.
+TEXT ·smatvec8hp(SB), NOSPLIT, $0-64
 	MOVQ x+16(FP), SI
 	MOVQ w+24(FP), DI
 	MOVQ ldw+32(FP), R8
@@ -64,14 +68,7 @@ mvhblock:
 	LEAQ (BX)(R8*1), R12
 	LEAQ (BX)(R8*2), R13
 	LEAQ (R13)(R8*1), R14
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO8
 	XORQ DX, DX
 	MOVQ k8+0(FP), CX
 	SHRQ $3, CX
@@ -110,88 +107,19 @@ mvhloop:
 	VMOVUPS Y1, (AX)
 	ADDQ $32, AX
 	LEAQ (DI)(R8*8), DI
-	DECQ R15
-	JNZ  mvhblock
-
-	VZEROUPPER
-	RET
-
-// func smatvec8hp(k8, blocks int, x *float32, w *uint16, ldw int, out *float32, pf *uint16, pflines int)
-// smatvec8h that also prefetches pflines (≥ 1) cache lines from pf after
-// each block of eight rows, so that the memory the caller reads next (an
-// attention head's values, after its keys) arrives while this runs.
-TEXT ·smatvec8hp(SB), NOSPLIT, $0-64
-	MOVQ x+16(FP), SI
-	MOVQ w+24(FP), DI
-	MOVQ ldw+32(FP), R8
-	SHLQ $1, R8
-	MOVQ out+40(FP), AX
-	MOVQ blocks+8(FP), R15
-
-mvhblockp:
-	LEAQ (DI)(R8*1), R9
-	LEAQ (DI)(R8*2), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R10)(R8*2), BX
-	LEAQ (BX)(R8*1), R12
-	LEAQ (BX)(R8*2), R13
-	LEAQ (R13)(R8*1), R14
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	XORQ DX, DX
-	MOVQ k8+0(FP), CX
-	SHRQ $3, CX
-
-mvhloopp:
-	VMOVUPS (SI)(DX*2), Y8
-	VCVTPH2PS (DI)(DX*1), Y9
-	VCVTPH2PS (R9)(DX*1), Y10
-	VCVTPH2PS (R10)(DX*1), Y11
-	VCVTPH2PS (R11)(DX*1), Y12
-	VFMADD231PS Y9, Y8, Y0
-	VFMADD231PS Y10, Y8, Y1
-	VFMADD231PS Y11, Y8, Y2
-	VFMADD231PS Y12, Y8, Y3
-	VCVTPH2PS (BX)(DX*1), Y13
-	VCVTPH2PS (R12)(DX*1), Y14
-	VCVTPH2PS (R13)(DX*1), Y15
-	VCVTPH2PS (R14)(DX*1), Y9
-	VFMADD231PS Y13, Y8, Y4
-	VFMADD231PS Y14, Y8, Y5
-	VFMADD231PS Y15, Y8, Y6
-	VFMADD231PS Y9, Y8, Y7
-	ADDQ $16, DX
-	DECQ CX
-	JNZ  mvhloopp
-
-	VHADDPS Y1, Y0, Y0
-	VHADDPS Y3, Y2, Y2
-	VHADDPS Y5, Y4, Y4
-	VHADDPS Y7, Y6, Y6
-	VHADDPS Y2, Y0, Y0
-	VHADDPS Y6, Y4, Y4
-	VPERM2F128 $0x20, Y4, Y0, Y1
-	VPERM2F128 $0x31, Y4, Y0, Y2
-	VADDPS Y2, Y1, Y1
-	VMOVUPS Y1, (AX)
-	ADDQ $32, AX
-	LEAQ (DI)(R8*8), DI
 	MOVQ pflines+56(FP), CX
 	MOVQ pf+48(FP), BX
+	TESTQ CX, CX
+	JZ   mvhpfdone
 mvhpf:
 	PREFETCHT0 (BX)
 	ADDQ $64, BX
 	DECQ CX
 	JNZ  mvhpf
 	MOVQ BX, pf+48(FP)
+mvhpfdone:
 	DECQ R15
-	JNZ  mvhblockp
+	JNZ  mvhblock
 
 	VZEROUPPER
 	RET
@@ -220,18 +148,7 @@ TEXT ·svecmath(SB), NOSPLIT, $0-48
 vh48:
 	CMPQ R12, $48
 	JLT  vh8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO12
 	MOVQ a+16(FP), SI
 	MOVQ DI, R10
 	MOVQ rows+8(FP), CX

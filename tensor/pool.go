@@ -147,3 +147,29 @@ func (w *poolWorker) await() {
 		runtime.Gosched()
 	}
 }
+
+// parallelChunks runs fn over [0, n) in chunks of chunk elements, which up
+// to t threads take from a shared counter (a thread that loses its core
+// holds up one chunk, not a fixed share); inline for one thread or chunk.
+func parallelChunks(n, chunk, t int, fn func(lo, hi int)) {
+	chunks := ceilDiv(n, chunk)
+	if chunks == 0 {
+		return
+	}
+	var next atomic.Int64
+	work := func(_, _ int) {
+		for {
+			ci := int(next.Add(1) - 1)
+			if ci >= chunks {
+				return
+			}
+			lo := ci * chunk
+			fn(lo, min(lo+chunk, n))
+		}
+	}
+	if t > 1 && chunks > 1 {
+		Parallel(min(t, chunks), work)
+	} else {
+		work(0, 1)
+	}
+}
