@@ -21,25 +21,8 @@ func TestDrawKept(t *testing.T) {
 		for i, j := range rng.Perm(len(probs))[:n] {
 			kept[i] = int32(j)
 		}
-		ref := func(u float64) int {
-			var acc float64
-			for _, i := range kept {
-				acc += float64(probs[i])
-				if u < acc {
-					return int(i)
-				}
-			}
-			return int(kept[n-1])
-		}
-		var acc float64
-		us := []float64{0}
-		for _, i := range kept {
-			acc += float64(probs[i])
-			us = append(us, acc-1.0/256, acc)
-		}
-		us = append(us, acc+1)
-		for _, u := range us {
-			if got, want := drawKept(kept, probs, u), ref(u); got != want {
+		for _, u := range drawPoints(kept, probs) {
+			if got, want := drawKept(kept, probs, u), drawRef(kept, probs, u); got != want {
 				t.Errorf("n=%d u=%v: drew %d, want %d", n, u, got, want)
 			}
 		}
@@ -84,27 +67,36 @@ func TestDrawNucleus(t *testing.T) {
 			}
 			order = append(order, rest...)
 			ns := nucleusSet{floor: floor, upper: upper, rest: rest}
-			ref := func(u float64) int {
-				var acc float64
-				for _, i := range order {
-					if acc += float64(probs[i]); u < acc {
-						return int(i)
-					}
-				}
-				return int(order[len(order)-1])
-			}
-			var acc float64
-			us := []float64{0}
-			for _, i := range order {
-				acc += float64(probs[i])
-				us = append(us, acc-1.0/256, acc)
-			}
-			us = append(us, acc+1)
-			for _, u := range us {
-				if got, want := s.drawNucleus(probs, ns, u), ref(u); got != want {
+			for _, u := range drawPoints(order, probs) {
+				if got, want := s.drawNucleus(probs, ns, u), drawRef(order, probs, u); got != want {
 					t.Fatalf("V=%d trial %d u=%v: drew %d, want %d", V, trial, u, got, want)
 				}
 			}
 		}
 	}
+}
+
+// drawRef is the plain draw the blocked ones must match: the first
+// candidate, in order, at which the running sum of probs passes u; the
+// last one if none does.
+func drawRef(order []int32, probs []float32, u float64) int {
+	var acc float64
+	for _, i := range order {
+		if acc += float64(probs[i]); u < acc {
+			return int(i)
+		}
+	}
+	return int(order[len(order)-1])
+}
+
+// drawPoints are the draws worth checking over candidates in order: 0,
+// just below and at each prefix sum, and past the total.
+func drawPoints(order []int32, probs []float32) []float64 {
+	var acc float64
+	us := []float64{0}
+	for _, i := range order {
+		acc += float64(probs[i])
+		us = append(us, acc-1.0/256, acc)
+	}
+	return append(us, acc+1)
 }
