@@ -426,14 +426,6 @@ func (s *Sampler) drawNucleus(probs []float32, ns nucleusSet, u float64) int {
 	return 0
 }
 
-// b2i is 1 for true and 0 for false (compiled without a branch).
-func b2i(c bool) int {
-	if c {
-		return 1
-	}
-	return 0
-}
-
 // nucleusPrefix cuts candidates sorted by descending probability after the
 // first one at which their mass reaches topP·z.
 func nucleusPrefix(kept []int32, probs []float32, z float64, topP float32) ([]int32, float64) {
