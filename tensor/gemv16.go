@@ -25,8 +25,8 @@ func gemmGemvOuter(kn *kernel, transA bool, m, n, k int, a []float32, lda int, b
 		defer aPool.Put(buf)
 	}
 	// Pack x k-major with packBT16 (an 8×8-transposing pack on amd64) from
-	// sixteen rows: the m rows themselves when they are evenly spaced and
-	// sixteen, else a copy padded with zero rows.
+	// sixteen rows: a's own when there are sixteen and not transposed, else
+	// a copy padded with zero rows.
 	xpBuf := getBuf(&cPool, 32*k)
 	defer cPool.Put(xpBuf)
 	xp, src, lds := (*xpBuf)[:16*k], a, lda
