@@ -20,11 +20,12 @@ const (
 	gemvMaxRows = (gemvMaxM + gemvGroup - 1) / gemvGroup * gemvGroup // x rows after padding
 )
 
-// gemvMinWeights is the size of W per thread (floats, 256 KiB) below which
-// a one-row product runs on fewer threads: on Zen3 one core streams about 7
-// GB/s from memory and two about 12, and a smaller share does not repay
-// the hand-off. (A variable so tests can split tiny products.)
-var gemvMinWeights = 1 << 16
+// gemvMinWeights is the size of W per thread (floats, 128 KiB) below which
+// a one-row product runs on fewer threads: a smaller share does not repay
+// the hand-off. At 256 KiB stories15M's 288×288 attention output ran on
+// one thread, 27 µs per layer; split, it takes 20. (A variable so tests can
+// split tiny products.)
+var gemvMinWeights = 1 << 15
 
 // gemmGemv computes C = alpha·op(A)·Bᵀ + beta·C for 2 ≤ m ≤ gemvMaxM, B
 // stored n×k. The rows of op(A) (gathered into a buffer if transA) are
