@@ -110,10 +110,16 @@ func (m *Model) newKVCache(batch, maxLen int, half bool) *KVCache {
 		lens: make([]int, batch), active: make([]bool, batch), seen: make([]bool, batch),
 		seqBuf: make([]int, 0, batch), tokBuf: make([][]int32, batch), tokOne: make([]int32, batch),
 	}
+	// Attention reads the cache whole every step: huge pages save its
+	// page walks, as for the weights.
 	if half {
 		c.kh, c.vh = make([]uint16, n), make([]uint16, n)
+		tensor.AdviseHugePages(c.kh)
+		tensor.AdviseHugePages(c.vh)
 	} else {
 		c.k, c.v = make([]float32, n), make([]float32, n)
+		tensor.AdviseHugePages(c.k)
+		tensor.AdviseHugePages(c.v)
 	}
 	for i := range c.active {
 		c.active[i] = true

@@ -1,6 +1,10 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/alignlab/alignlab/tensor"
+)
 
 // Tensor is a named view into a parameter (or gradient) buffer.
 type Tensor struct {
@@ -53,6 +57,9 @@ func NewParams(cfg Config) (*Params, error) {
 		return nil, err
 	}
 	p := &Params{Data: make([]float32, NumParams(cfg)), Layers: make([]LayerParams, cfg.NumLayers)}
+	// Every forward streams the whole buffer (decoding, for each token):
+	// 2 MiB pages spare a page walk every 4 KiB of it.
+	tensor.AdviseHugePages(p.Data)
 	p.bind(cfg)
 	return p, nil
 }

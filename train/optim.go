@@ -87,6 +87,8 @@ func NewAdamW(n int, cfg AdamWConfig) *AdamW {
 		LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay,
 		M: make([]float32, n), V: make([]float32, n),
 	}
+	tensor.AdviseHugePages(o.M) // streamed whole every step, as the weights are
+	tensor.AdviseHugePages(o.V)
 	o.runs = decayRuns(n, cfg.NoDecay)
 	o.fn = o.update
 	return o
