@@ -20,6 +20,9 @@ func newBenchEngineCmd() *cobra.Command {
   peak_rss_mb                  process peak memory right after the train phase
   fma_peak_gflops              the fp32 FMA peak of this machine, all threads
   sgemm_gflops                 the largest matmul of the step (the LM head, 256x50257x768)
+  sgemm_peak_fraction          the two alternate over 8 rounds (a peak window as long as one
+                               sgemm call, then the call): the figures above are the best
+                               round of each, the fraction the median of each round's ratio
   gen_tok_s_15m, gen_tok_s_110m, gen_batch16_tok_s_15m
                                generation on llama2.c's stories15M and stories110M shapes,
                                sampling as llama2.c does by default (temperature 1, top-p 0.9);

@@ -24,6 +24,12 @@ func TestQuickRun(t *testing.T) {
 	if r.GenRounds != len(r.GenTokS15MRuns) || r.GenRounds != len(r.GenBatch16TokS15MRuns) {
 		t.Errorf("%d rounds but %d single-stream and %d batch-16 runs", r.GenRounds, len(r.GenTokS15MRuns), len(r.GenBatch16TokS15MRuns))
 	}
+	if len(r.FMAPeakRuns) == 0 || len(r.FMAPeakRuns) != len(r.SgemmRuns) {
+		t.Errorf("%d peak rounds and %d sgemm rounds", len(r.FMAPeakRuns), len(r.SgemmRuns))
+	}
+	if f := r.SgemmPeakFraction; !(f > 0 && f < 1.5) {
+		t.Errorf("sgemm_peak_fraction = %v, want a fraction of the peak", f)
+	}
 	if r.Kernel == "" {
 		t.Error("kernel name is empty")
 	}
