@@ -45,9 +45,12 @@
 // w_{6t+j} · x_i, plus c's value if acc. The x rows come packed k-major,
 // xp[16p+i] = x_i[p], zero past m; k = 2·k2. Each k step broadcasts the six
 // W values against the sixteen x values: twelve accumulators, no
-// horizontal sums, and W read straight from its rows. The tile four ahead
-// is prefetched, pfstep bytes per loop pass (nearer tiles left lines late
-// on the cold 32000-row classifier, farther ones were evicted first).
+// horizontal sums, and W read straight from its rows. The next tile is
+// prefetched, pfstep bytes per loop pass. Over stories15M's 61 MB of
+// weights at 16 rows, in 2 MiB pages, one tile ahead took 5.3, 5.3 and 7.8
+// ms a pass in three runs (variants rotating), two tiles 5.5, 5.3 and 8.1,
+// four 5.8, 5.7 and 8.6: lines fetched further ahead are more often evicted
+// from L1 by the packed x before use.
 TEXT ·sgemv6x16t(SB), $392-80
 	MOVQ w+16(FP), DI
 	MOVQ ldw+24(FP), R8
@@ -62,7 +65,7 @@ o6tile:
 	LEAQ (R10)(R8*2), R12
 	LEAQ (R12)(R8*1), R13
 	LEAQ (R8)(R8*2), R14
-	LEAQ (DI)(R14*8), R14 // row 24, four tiles ahead
+	LEAQ (DI)(R14*2), R14 // row 6, the next tile
 	MOVQ pfstep+64(FP), R15
 	ZERO12
 	MOVQ xp+32(FP), SI
