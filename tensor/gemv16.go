@@ -16,6 +16,17 @@ const gemvOuterMinM = 9
 // gemvOuterTile is the number of W rows per outer-product tile.
 const gemvOuterTile = 6
 
+// gemvOuterChunk is how many tiles a thread takes at a time: about two
+// chunks per thread, at most 256 tiles (1.7 MB at stories15M's width). A
+// chunk's first tile comes from memory unprefetched, so chunks of a few
+// tiles stall often: over stories15M's layer products at 16 rows, a pass
+// took 1.66–2.65 ms in chunks of tiles/(2t) against 1.80–2.87 in chunks of
+// tiles/(8t). The cap keeps several chunks in the 5333-tile classifier, so
+// that a thread that loses its core holds up one chunk, not half the work.
+func gemvOuterChunk(tiles, threads int) int {
+	return max(2, min(256, ceilDiv(tiles, 2*threads)))
+}
+
 // gemmGemvOuter is gemmGemv for gemvOuterMinM ≤ m ≤ 16, alpha = 1, beta 0
 // or 1, k even, on a kernel with gemv6x16. Threads take chunks of tiles from a
 // shared counter; the last n mod 6 rows of W go through gemvRows.
@@ -44,7 +55,7 @@ func gemmGemvOuter(kn *kernel, transA bool, m, n, k int, a []float32, lda int, b
 	acc := beta == 1
 	tiles := n / gemvOuterTile
 	t := threadsFor(2 * m * n * k)
-	parallelChunks(tiles, max(2, ceilDiv(tiles, 8*t)), t, func(t0, t1 int) {
+	parallelChunks(tiles, gemvOuterChunk(tiles, t), t, func(t0, t1 int) {
 		j0 := t0 * gemvOuterTile
 		kn.gemv6x16(k, t1-t0, b[j0*ldb:], ldb, xp, c[j0:], ldc, acc, m)
 	})
