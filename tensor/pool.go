@@ -83,14 +83,21 @@ func (j *join) done() {
 }
 
 func (j *join) wait() {
+	spinUntil(func() bool { return j.pending.Load() == 0 })
+	j.wg.Wait()
+}
+
+// spinUntil yields in a loop until done reports true, for at most
+// poolSpin, and says whether it did.
+func spinUntil(done func() bool) bool {
 	start := time.Now()
-	for i := 0; j.pending.Load() > 0; i++ {
+	for i := 0; !done(); i++ {
 		if i%64 == 63 && time.Since(start) > poolSpin {
-			break
+			return false
 		}
 		runtime.Gosched()
 	}
-	j.wg.Wait()
+	return true
 }
 
 // poolSpin is how long an idle worker yields in a loop, ready for the next
@@ -169,18 +176,14 @@ func (w *poolWorker) loop() {
 
 // await returns once a task is ready: spinning for poolSpin, then parked.
 func (w *poolWorker) await() {
-	start := time.Now()
-	for i := 0; !w.ready.Load(); i++ {
-		if i%64 == 63 && time.Since(start) > poolSpin {
-			w.parked.Store(true)
-			for !w.ready.Load() {
-				<-w.wake
-			}
-			w.parked.Store(false)
-			return
-		}
-		runtime.Gosched()
+	if spinUntil(w.ready.Load) {
+		return
 	}
+	w.parked.Store(true)
+	for !w.ready.Load() {
+		<-w.wake
+	}
+	w.parked.Store(false)
 }
 
 // parallelChunks runs fn over [0, n) in chunks of chunk elements, which up
