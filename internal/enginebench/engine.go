@@ -126,10 +126,7 @@ func Run(opt Options) (Result, error) {
 	}
 	r.SgemmShape = fmt.Sprintf("%dx%dx%d (A·Bᵀ)", m, n, k)
 	say("fma peak and sgemm: %s, %d alternating rounds", r.SgemmShape, peakRounds)
-	// The train step leaves gigabytes of garbage: collect it first, or the
-	// collector runs during the first rounds and takes their cores.
-	runtime.GC()
-	debug.FreeOSMemory()
+	collectGarbage()
 	var fractions []float64
 	r.FMAPeakRuns, r.SgemmRuns, fractions = peakAndSgemm(m, n, k, peakRounds)
 	r.FMAPeakGFLOPS = slices.Max(r.FMAPeakRuns)
@@ -216,6 +213,15 @@ func trainStep(cfg model.Config, B, T, steps int) (float64, error) {
 	return float64(time.Since(start).Microseconds()) / 1e3 / float64(steps), nil
 }
 
+// collectGarbage runs the collector and returns freed memory to the OS
+// before a timed phase: the train step leaves gigabytes of garbage (the 124M
+// model, its gradients and optimizer state), and a collection during a
+// timed loop would take its cores and memory bandwidth.
+func collectGarbage() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
 // peakAndSgemm measures the FMA peak and C = A·Bᵀ in rounds rounds, each a
 // peak window as long as the sgemm call that follows it (one call, timed
 // beforehand), and returns each round's peak and sgemm GFLOPS and their
@@ -278,11 +284,7 @@ func generate(cfg model.Config, batch, newTokens int, halfKV bool) (genRun, erro
 		prompts[i] = []int32{1}
 	}
 	gc := model.GenerateConfig{MaxNewTokens: newTokens, Temperature: genTemperature, TopP: genTopP, Seed: 1, HalfKV: halfKV}
-	// The earlier phases leave gigabytes of garbage (the 124M model, its
-	// gradients and optimizer state): collect it now, so the collector does
-	// not run during the timed loop and compete for memory bandwidth.
-	runtime.GC()
-	debug.FreeOSMemory()
+	collectGarbage()
 	if _, err := m.Generate(prompts, model.GenerateConfig{MaxNewTokens: 4, Seed: 1, HalfKV: halfKV}); err != nil {
 		return genRun{}, err
 	}
