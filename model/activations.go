@@ -167,6 +167,7 @@ func (m *Model) ensure(B, T int) *activations {
 	if count.off > len(w.buf) {
 		w.buf = nil // let the old block go before the new one is made
 		w.buf = make([]float32, count.off)
+		tensor.AdviseHugePages(w.buf) // written and read whole every step, as the weights are
 	}
 	w.layout(m.Config, &arena{buf: w.buf}, B, T)
 	if cap(w.targets) < B*T {
@@ -183,6 +184,7 @@ func (w *activations) ensureLogits(n int) []float32 {
 	if cap(w.logits) < n {
 		w.logits = nil
 		w.logits = make([]float32, n)
+		tensor.AdviseHugePages(w.logits)
 	}
 	return w.logits[:n]
 }
