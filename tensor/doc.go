@@ -18,10 +18,9 @@
 // family is chosen once at start-up from the CPU's features
 // (golang.org/x/sys/cpu); Kernel reports which. Without AVX2+FMA, on
 // other architectures, or with the purego build tag, portable Go kernels
-// run (correct everywhere, several times slower). A wider kernel (AVX-512:
-// 32-float rows, 6×32 or 14×32 tiles) would be one more entry in
-// archKernels with its own blocking; the packing and threading are
-// parameterised by the kernel's tile and block sizes already.
+// run (correct everywhere, several times slower). With AVX-512F the
+// "avx512" kernel goes first: the same 6×16 tile and packing with a
+// 16-wide micro-kernel (sgemm512_amd64.s), and the AVX2 loops elsewhere.
 //
 // PeakGFLOPS measures the machine's FMA peak with an assembly loop, so the
 // benchmarks (go test -bench . ./tensor/) report Gemm as a fraction of the

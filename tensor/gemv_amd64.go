@@ -13,7 +13,7 @@ func sgemv43(k8, groups int, xs **float32, w *float32, ldw int, out, pf *float32
 // Go the rest. A non-empty pf (the next tile of w) is prefetched meanwhile.
 func gemvTile(kn *kernel, k int, x [][]float32, w []float32, ldw int, out, pf []float32) {
 	k8 := k &^ 7
-	if kn != avx2Kernel || k8 == 0 {
+	if !usesAVX2(kn) || k8 == 0 {
 		gemvTileGo(k, x, w, ldw, out)
 		return
 	}
@@ -46,7 +46,7 @@ func sgemv1(k8, rows int, x, w *float32, ldw int, out *float32)
 func gemv1(kn *kernel, x, w []float32, ldw int, out []float32) {
 	k := len(x)
 	k8 := k &^ 7
-	if kn != avx2Kernel || k8 == 0 || len(out) == 0 {
+	if !usesAVX2(kn) || k8 == 0 || len(out) == 0 {
 		gemv1Go(kn, x, w, ldw, out)
 		return
 	}
@@ -68,7 +68,7 @@ func sgemv1x2(k8, rows int, x, w0, w1 *float32, ldw int, out0, out1 *float32)
 func gemv1x2(kn *kernel, x, w0, w1 []float32, ldw int, out0, out1 []float32) bool {
 	k := len(x)
 	k8 := k &^ 7
-	if kn != avx2Kernel || k8 == 0 || len(out0) == 0 {
+	if !usesAVX2(kn) || k8 == 0 || len(out0) == 0 {
 		return false
 	}
 	rows := len(out0)
@@ -93,7 +93,7 @@ func svecmat(n8, rows int, a, w *float32, ldw int, out *float32)
 func vecmat(kn *kernel, a, w []float32, ldw int, out []float32) {
 	n := len(out)
 	n8 := n &^ 7
-	if kn != avx2Kernel || n8 == 0 {
+	if !usesAVX2(kn) || n8 == 0 {
 		vecmatGo(kn, a, w, ldw, out)
 		return
 	}
@@ -123,7 +123,7 @@ const gemvTilesMax = 64
 // with one kernel call. It reports false where there is no kernel for it.
 func gemvTiles(kn *kernel, k int, x [][]float32, m int, w []float32, ldw int, c []float32, ldc, j0, tiles int, acc bool) bool {
 	k8 := k &^ 7
-	if kn != avx2Kernel || k8 != k || tiles == 0 {
+	if !usesAVX2(kn) || k8 != k || tiles == 0 {
 		return false
 	}
 	var ptrs [2 * gemvMaxRows]*float32
@@ -158,7 +158,7 @@ func matvec(kn *kernel, x, w []float32, ldw int, out []float32) {
 	k := len(x)
 	k8 := k &^ 7
 	blocks := len(out) / 8
-	if kn != avx2Kernel || k8 == 0 || blocks == 0 {
+	if !usesAVX2(kn) || k8 == 0 || blocks == 0 {
 		gemv1(kn, x, w, ldw, out)
 		return
 	}

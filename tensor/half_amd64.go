@@ -11,10 +11,10 @@ import (
 // hasF16C reports whether the CPU converts halves (VCVTPH2PS, VCVTPS2PH).
 var hasF16C = cpu.X86.HasF16C
 
-// halfKernel reports whether the fp16 kernels run: F16C with the AVX2
-// kernel selected (so tests that select the portable kernel test the Go
-// loops).
-func halfKernel() bool { return hasF16C && current.Load() == avx2Kernel }
+// halfKernel reports whether the fp16 kernels run: F16C with an AVX2 or
+// AVX-512 kernel selected (so tests that select the portable kernel test
+// the Go loops).
+func halfKernel() bool { return hasF16C && usesAVX2(current.Load()) }
 
 //go:noescape
 func sf32to16(n8 int, src *float32, dst *uint16)

@@ -5,9 +5,8 @@ import "sync/atomic"
 // A kernel is one implementation of the inner loops: the sgemm micro-kernel
 // with its register-tile shape and cache blocking, and the vector primitives
 // the small-m and attention paths use. kernels lists those this CPU can run,
-// fastest first; the first is chosen at start-up. An AVX-512 kernel would be
-// one more entry registered (ahead of AVX2) by a file that checks
-// cpu.X86.HasAVX512F, with its own 6x32 or 14x32 micro-kernel and blocking.
+// fastest first; the first is chosen at start-up (on amd64: AVX-512, AVX2,
+// then the portable Go kernel).
 type kernel struct {
 	name string
 	// mr×nr is the register tile; kc, mc, nc the cache blocks: a kc×nr

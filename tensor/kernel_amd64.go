@@ -46,6 +46,9 @@ func archKernels() []*kernel {
 	packRowsB16 = packRowsB16AVX2
 	packRowsAT6 = packRowsAT6Asm
 	packA6 = packA6AVX2
+	if hasAVX512 {
+		return []*kernel{avx512Kernel, avx2Kernel}
+	}
 	return []*kernel{avx2Kernel}
 }
 
