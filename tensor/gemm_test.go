@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"os"
 	"testing"
 )
 
@@ -323,5 +324,23 @@ func TestGemmTinyBlocks(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRequiredKernel fails when ALIGNLAB_REQUIRE_KERNEL names a kernel this
+// CPU does not offer first: the emulated AVX-512 run (.ci/avx512) sets it,
+// so that a CPU model or kernel without AVX-512 cannot pass by testing
+// only the AVX2 and portable kernels.
+func TestRequiredKernel(t *testing.T) {
+	want := os.Getenv("ALIGNLAB_REQUIRE_KERNEL")
+	if want == "" {
+		t.Skip("ALIGNLAB_REQUIRE_KERNEL not set")
+	}
+	if kernels[0].name != want {
+		names := make([]string, len(kernels))
+		for i, k := range kernels {
+			names[i] = k.name
+		}
+		t.Fatalf("preferred kernel is %q (available %v), want %q", kernels[0].name, names, want)
 	}
 }
