@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // One k step of the AVX-512 6x16 micro-kernel: one 16-wide load of the B
 // panel into B, then six FMAs, each broadcasting one A value from memory
@@ -40,38 +41,9 @@ TEXT ·sgemm6x16z(SB), NOSPLIT, $0-56
 	MOVQ pf+48(FP), R10
 	SHLQ $2, R8
 
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	ZERO12Z
 
-	// Touch the C tile now so its lines arrive while the loop runs.
-	MOVQ DI, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
+	PREFETCHC6 // the C tile's lines arrive while the loop runs
 
 	MOVQ CX, DX
 	SHRQ $2, DX
@@ -151,18 +123,7 @@ znobeta:
 // per iteration.
 TEXT ·fmaLoop512(SB), NOSPLIT, $0-8
 	MOVQ iters+0(FP), CX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	ZERO12Z
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	TESTQ CX, CX

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "zero_amd64.h"
 
 // One k step of the 6x16 micro-kernel: two 8-wide loads of the B panel,
 // six broadcasts of the A panel, twelve FMAs into Y0..Y11.
@@ -53,38 +54,9 @@ TEXT ·sgemm6x16(SB), NOSPLIT, $0-56
 	MOVQ pf+48(FP), R10
 	SHLQ $2, R8
 
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO12
 
-	// Touch the C tile now so its lines arrive while the loop runs.
-	MOVQ DI, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
-	ADDQ R8, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 63(R9)
+	PREFETCHC6 // the C tile's lines arrive while the loop runs
 
 	MOVQ CX, DX
 	SHRQ $2, DX

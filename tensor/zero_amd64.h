@@ -1,4 +1,4 @@
-// Accumulator clearing shared by the amd64 kernels.
+// Accumulator clearing and C-tile prefetch shared by the amd64 kernels.
 
 // ZERO8 clears the accumulators Y0..Y7; ZERO12 also Y8..Y11 (the
 // twelve-accumulator tiles).
@@ -18,3 +18,42 @@
 	VXORPS Y9, Y9, Y9; \
 	VXORPS Y10, Y10, Y10; \
 	VXORPS Y11, Y11, Y11
+
+// ZERO12Z clears the zmm accumulators Z0..Z11 (VPXORD: a zmm VXORPS needs
+// AVX512DQ, VPXORD only AVX512F).
+#define ZERO12Z \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11
+
+// PREFETCHC6 touches the six 64-byte rows of a C tile at DI (row stride R8
+// bytes; R9 is clobbered), both lines of each row in case it straddles
+// two, so they arrive while the micro-kernel's loop runs.
+#define PREFETCHC6 \
+	MOVQ DI, R9; \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 63(R9); \
+	ADDQ R8, R9; \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 63(R9); \
+	ADDQ R8, R9; \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 63(R9); \
+	ADDQ R8, R9; \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 63(R9); \
+	ADDQ R8, R9; \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 63(R9); \
+	ADDQ R8, R9; \
+	PREFETCHT0 (R9); \
+	PREFETCHT0 63(R9)
