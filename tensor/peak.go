@@ -8,8 +8,8 @@ import (
 // PeakGFLOPS measures the machine's float32 multiply-add peak over about d:
 // Threads() goroutines each run a loop of independent FMAs, 16-wide with
 // AVX-512 and 8-wide with AVX2, and the total flops are divided by the
-// wall time. A benchmark reports
-// sgemm as a fraction of this, measured in the same run on the same load.
+// wall time. A benchmark reports sgemm as a fraction of this, measured in
+// the same run on the same load.
 // Without an assembly loop (other architectures, purego) it measures a
 // scalar Go multiply-add loop instead, the ceiling of the portable kernel.
 func PeakGFLOPS(d time.Duration) float64 {
