@@ -20,7 +20,8 @@
 // other architectures, or with the purego build tag, portable Go kernels
 // run (correct everywhere, several times slower). With AVX-512F the
 // "avx512" kernel goes first: the same 6×16 tile and packing with a
-// 16-wide micro-kernel (sgemm512_amd64.s), and the AVX2 loops elsewhere.
+// 16-wide micro-kernel (sgemm512_amd64.s), a 16-wide outer product for 9
+// to 16 decoding rows (gemv16_amd64.s), and the AVX2 loops elsewhere.
 //
 // PeakGFLOPS measures the machine's FMA peak with an assembly loop, so the
 // benchmarks (go test -bench . ./tensor/) report Gemm as a fraction of the

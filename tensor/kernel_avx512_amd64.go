@@ -15,12 +15,16 @@ import (
 // FMA chains in flight. Each k step issues seven loads for six FMAs (the
 // B row and six broadcast A values), which caps it near 85% of a
 // two-FMA-port core's 16-wide peak, against 50% for the 8-wide kernel.
-// The vector primitives, the few-row products and the fp16 attention
-// kernels are the AVX2 ones: they are bound by memory, not arithmetic.
+// The 9-to-16-row outer product (batched decoding), which needs
+// arithmetic and memory bandwidth in about equal measure, has a 16-wide
+// version too. The vector primitives, the one-to-eight-row products and
+// the fp16 attention kernels are the AVX2 ones: they are bound by memory,
+// not arithmetic.
 var avx512Kernel = func() *kernel {
 	k := *avx2Kernel
 	k.name = "avx512"
 	k.micro = microAVX512
+	k.gemv6x16 = gemv6x16AVX512
 	return &k
 }()
 
@@ -43,4 +47,13 @@ func microAVX512(kc int, a, b, c []float32, ldc int, alpha, beta float32, next [
 	b = b[:16*kc]
 	c = c[:5*ldc+16]
 	sgemm6x16z(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, unsafe.SliceData(next))
+}
+
+//go:noescape
+func sgemv6x16tz(k2, tiles int, w *float32, ldw int, xp *float32, c *float32, ldc, acc, pfstep, m int)
+
+// gemv6x16AVX512 is gemv6x16 on the AVX-512 kernel: sixteen x rows are one
+// zmm, so each k step is six FMAs where the AVX2 kernel needs twelve.
+func gemv6x16AVX512(k, tiles int, w []float32, ldw int, xp []float32, c []float32, ldc int, acc bool, m int) {
+	gemv6x16Asm(sgemv6x16tz, k, tiles, w, ldw, xp, c, ldc, acc, m)
 }
