@@ -203,41 +203,98 @@ GLOBL geluN2C<>(SB), RODATA|NOPTR, $32
 	VMULPS Y1, Y2, Y0; \
 	VANDNPS Y0, Y4, Y0
 
+// EXP2 is EXP on Y0 and Y8 at once (scratch Y1..Y4 and Y9..Y12), the two
+// chains' instructions alternating so that each fills the other's
+// latency: one exp is a chain of about twenty dependent steps.
+#define EXP2 \
+	VMOVUPS expLo<>(SB), Y3; \
+	VCMPPS $0x11, Y3, Y0, Y4; \
+	VCMPPS $0x11, Y3, Y8, Y12; \
+	VMAXPS Y0, Y3, Y0; \
+	VMAXPS Y8, Y3, Y8; \
+	VMOVUPS expHi<>(SB), Y3; \
+	VMINPS Y0, Y3, Y0; \
+	VMINPS Y8, Y3, Y8; \
+	VMULPS log2e<>(SB), Y0, Y1; \
+	VMULPS log2e<>(SB), Y8, Y9; \
+	VROUNDPS $0, Y1, Y1; \
+	VROUNDPS $0, Y9, Y9; \
+	VFNMADD231PS ln2Hi<>(SB), Y1, Y0; \
+	VFNMADD231PS ln2Hi<>(SB), Y9, Y8; \
+	VFNMADD231PS ln2Lo<>(SB), Y1, Y0; \
+	VFNMADD231PS ln2Lo<>(SB), Y9, Y8; \
+	VMOVUPS expP0<>(SB), Y2; \
+	VMOVUPS Y2, Y10; \
+	VFMADD213PS expP1<>(SB), Y0, Y2; \
+	VFMADD213PS expP1<>(SB), Y8, Y10; \
+	VFMADD213PS expP2<>(SB), Y0, Y2; \
+	VFMADD213PS expP2<>(SB), Y8, Y10; \
+	VFMADD213PS expP3<>(SB), Y0, Y2; \
+	VFMADD213PS expP3<>(SB), Y8, Y10; \
+	VFMADD213PS expP4<>(SB), Y0, Y2; \
+	VFMADD213PS expP4<>(SB), Y8, Y10; \
+	VFMADD213PS expP5<>(SB), Y0, Y2; \
+	VFMADD213PS expP5<>(SB), Y8, Y10; \
+	VMULPS Y0, Y0, Y3; \
+	VMULPS Y8, Y8, Y11; \
+	VFMADD213PS Y0, Y3, Y2; \
+	VFMADD213PS Y8, Y11, Y10; \
+	VADDPS one<>(SB), Y2, Y2; \
+	VADDPS one<>(SB), Y10, Y10; \
+	VCVTPS2DQ Y1, Y1; \
+	VCVTPS2DQ Y9, Y9; \
+	VPADDD bias127<>(SB), Y1, Y1; \
+	VPADDD bias127<>(SB), Y9, Y9; \
+	VPSLLD $23, Y1, Y1; \
+	VPSLLD $23, Y9, Y9; \
+	VMULPS Y1, Y2, Y0; \
+	VMULPS Y9, Y10, Y8; \
+	VANDNPS Y0, Y4, Y0; \
+	VANDNPS Y8, Y12, Y8
+
 // func expSum8(n int, dst, src *float32, shift float32) float32
 // dst[i] = exp(src[i] - shift) for i < n (a multiple of 8); returns the sum.
+// Sixteen at a time (EXP2), then a last eight: over 32000 logits (a
+// sampling step's vocabulary) 15–17 µs against 17–20 one vector at a time,
+// with the same results bit for bit (the same two partial sums).
 TEXT ·expSum8(SB), NOSPLIT, $0-36
 	MOVQ n+0(FP), CX
 	MOVQ dst+8(FP), DI
 	MOVQ src+16(FP), SI
 	VBROADCASTSS shift+24(FP), Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
 	SHRQ $3, CX
-	JZ   esdone
+	MOVQ CX, DX
+	SHRQ $1, DX
+	JZ   esone
 
 esloop:
 	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y8
 	VSUBPS Y7, Y0, Y0
-	EXP
+	VSUBPS Y7, Y8, Y8
+	EXP2
 	VMOVUPS Y0, (DI)
-	VADDPS Y0, Y8, Y8
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
+	VMOVUPS Y8, 32(DI)
+	VADDPS Y0, Y14, Y14
+	VADDPS Y8, Y15, Y15
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ DX
+	JNZ  esloop
+
+esone:
+	ANDQ $1, CX
 	JZ   esdone
-	// A second accumulator halves the add chain's latency.
 	VMOVUPS (SI), Y0
 	VSUBPS Y7, Y0, Y0
 	EXP
 	VMOVUPS Y0, (DI)
-	VADDPS Y0, Y9, Y9
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ  esloop
+	VADDPS Y0, Y14, Y14
 
 esdone:
-	VADDPS Y9, Y8, Y8
+	VADDPS Y15, Y14, Y8
 	VEXTRACTF128 $1, Y8, X0
 	VADDPS X0, X8, X8
 	VPERMILPS $0x0E, X8, X0
