@@ -49,11 +49,8 @@ func microAVX512(kc int, a, b, c []float32, ldc int, alpha, beta float32, next [
 	sgemm6x16z(kc, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, unsafe.SliceData(next))
 }
 
-//go:noescape
-func sgemv6x16tz(k2, tiles int, w *float32, ldw int, xp *float32, c *float32, ldc, acc, pfstep, m int)
-
 // gemv6x16AVX512 is gemv6x16 on the AVX-512 kernel: sixteen x rows are one
 // zmm, so each k step is six FMAs where the AVX2 kernel needs twelve.
 func gemv6x16AVX512(k, tiles int, w []float32, ldw int, xp []float32, c []float32, ldc int, acc bool, m int) {
-	gemv6x16Asm(sgemv6x16tz, k, tiles, w, ldw, xp, c, ldc, acc, m)
+	gemv6x16Asm(true, k, tiles, w, ldw, xp, c, ldc, acc, m)
 }

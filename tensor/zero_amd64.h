@@ -1,4 +1,5 @@
-// Accumulator clearing and C-tile prefetch shared by the amd64 kernels.
+// Accumulator clearing and summing and C-tile prefetch shared by the amd64
+// kernels.
 
 // ZERO8 clears the accumulators Y0..Y7; ZERO12 also Y8..Y11 (the
 // twelve-accumulator tiles).
@@ -34,6 +35,16 @@
 	VPXORD Z9, Z9, Z9; \
 	VPXORD Z10, Z10, Z10; \
 	VPXORD Z11, Z11, Z11
+
+// SUMEVENODDZ adds the odd-k accumulators Z6..Z11 into the even-k ones
+// Z0..Z5 (the 16-wide kernels keep twelve FMA chains that way).
+#define SUMEVENODDZ \
+	VADDPS Z6, Z0, Z0; \
+	VADDPS Z7, Z1, Z1; \
+	VADDPS Z8, Z2, Z2; \
+	VADDPS Z9, Z3, Z3; \
+	VADDPS Z10, Z4, Z4; \
+	VADDPS Z11, Z5, Z5
 
 // PREFETCHC6 touches the six 64-byte rows of a C tile at DI (row stride R8
 // bytes; R9 is clobbered), both lines of each row in case it straddles
