@@ -19,7 +19,7 @@ CGO_ENABLED=0 go build ./...
 go test -count=1 ./...
 go test -count=1 -race $RACE_PKGS
 # The AVX-512 kernel: natively where the CPU has it (above), else under
-# emulation (Bochs booting Linux on a Skylake-X model, about six minutes).
+# emulation (Bochs booting Linux on a Skylake-X model, about seven minutes).
 if [ "$(uname -sm)" = "Linux x86_64" ] && ! grep -qw avx512f /proc/cpuinfo; then
   .ci/avx512
 fi
