@@ -26,9 +26,13 @@ func newBenchEngineCmd() *cobra.Command {
   gen_tok_s_15m, gen_tok_s_110m, gen_batch16_tok_s_15m
                                generation on llama2.c's stories15M and stories110M shapes,
                                sampling as llama2.c does by default (temperature 1, top-p 0.9);
-                               medians of gen_rounds runs (3; the 15M single-stream and batch-16
+                               medians of gen_rounds runs (7; the 15M single-stream and batch-16
                                runs alternate), each run listed in the *_runs arrays
   gen_batch16_speedup          median over rounds of batch 16 over the single stream just before it
+  *_ci                         a confidence interval for a median: {lo, hi, coverage, rounds},
+                               two order statistics of the rounds (no normality assumed), the
+                               narrowest pair covering the median with at least 95% (8 rounds:
+                               their min and max, 99.2%; 7 rounds: 98.4%)
 
 Compare with llm.c's train_gpt2.c and llama2.c's runomp built on the same machine.
 --quick shrinks the work so CI can check the benchmark runs; its figures are not the benchmark.`,
@@ -61,10 +65,19 @@ func printEngineResult(w io.Writer, r enginebench.Result) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "train step     %s: %.0f ms/step, %.1f GFLOPS, peak RSS %.0f MB\n", r.TrainShape, r.TrainStepMS, r.TrainGFLOPS, r.PeakRSSMB)
-	fmt.Fprintf(w, "sgemm          %s: %.1f GFLOPS = %.0f%% of the %.1f GFLOPS FMA peak\n", r.SgemmShape, r.SgemmGFLOPS, 100*r.SgemmPeakFraction, r.FMAPeakGFLOPS)
-	fmt.Fprintf(w, "generation     (median of %d) stories15M %.0f tok/s, batch 16 %.0f tok/s (%.1fx)", r.GenRounds, r.GenTokS15M, r.GenBatch16TokS15M, r.GenBatch16Speedup)
+	fmt.Fprintf(w, "sgemm          %s: %.1f GFLOPS = %.0f%% of the %.1f GFLOPS FMA peak%s\n", r.SgemmShape, r.SgemmGFLOPS, 100*r.SgemmPeakFraction, r.FMAPeakGFLOPS, ciText(r.SgemmPeakFractionCI, 100, "%.0f%%"))
+	fmt.Fprintf(w, "generation     (median of %d) stories15M %.0f tok/s%s, batch 16 %.0f tok/s (%.1fx%s)", r.GenRounds, r.GenTokS15M, ciText(r.GenTokS15MCI, 1, "%.0f"), r.GenBatch16TokS15M, r.GenBatch16Speedup, ciText(r.GenBatch16SpeedupCI, 1, "%.2f"))
 	if r.GenTokS110M > 0 {
-		fmt.Fprintf(w, ", stories110M %.1f tok/s", r.GenTokS110M)
+		fmt.Fprintf(w, ", stories110M %.1f tok/s%s", r.GenTokS110M, ciText(r.GenTokS110MCI, 1, "%.1f"))
 	}
 	fmt.Fprintln(w)
+}
+
+// ciText formats iv, its bounds multiplied by scale, as " [lo, hi] at
+// C% confidence", or nothing when one round gives no interval.
+func ciText(iv enginebench.Interval, scale float64, format string) string {
+	if iv.Rounds < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" ["+format+", "+format+"] at %.1f%% confidence", iv.Lo*scale, iv.Hi*scale, 100*iv.Coverage)
 }

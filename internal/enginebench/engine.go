@@ -46,12 +46,15 @@ type Result struct {
 	// SgemmPeakFraction the median over rounds of sgemm over the peak of
 	// its own round, so that load from other work on a shared machine,
 	// which comes and goes within seconds, falls on both sides alike.
-	FMAPeakGFLOPS     float64   `json:"fma_peak_gflops"`
-	SgemmShape        string    `json:"sgemm_shape"`
-	SgemmGFLOPS       float64   `json:"sgemm_gflops"`
-	SgemmPeakFraction float64   `json:"sgemm_peak_fraction"`
-	FMAPeakRuns       []float64 `json:"fma_peak_gflops_runs"`
-	SgemmRuns         []float64 `json:"sgemm_gflops_runs"`
+	FMAPeakGFLOPS     float64 `json:"fma_peak_gflops"`
+	SgemmShape        string  `json:"sgemm_shape"`
+	SgemmGFLOPS       float64 `json:"sgemm_gflops"`
+	SgemmPeakFraction float64 `json:"sgemm_peak_fraction"`
+	// SgemmPeakFractionCI is a confidence interval for that median (see
+	// Interval: order statistics of the rounds, no normality assumed).
+	SgemmPeakFractionCI Interval  `json:"sgemm_peak_fraction_ci"`
+	FMAPeakRuns         []float64 `json:"fma_peak_gflops_runs"`
+	SgemmRuns           []float64 `json:"sgemm_gflops_runs"`
 
 	GenSampling string `json:"gen_sampling"`
 	// GenRounds is how many times each generation figure was measured:
@@ -65,6 +68,10 @@ type Result struct {
 	// GenBatch16Speedup is the median over rounds of batch-16 tokens/s
 	// over the single-stream tokens/s measured just before it.
 	GenBatch16Speedup float64 `json:"gen_batch16_speedup"`
+	// Confidence intervals for the medians above, from the rounds.
+	GenTokS15MCI        Interval `json:"gen_tok_s_15m_ci"`
+	GenTokS110MCI       Interval `json:"gen_tok_s_110m_ci"`
+	GenBatch16SpeedupCI Interval `json:"gen_batch16_speedup_ci"`
 	// GenBatch16CPUSpeedup is the same ratio in tokens per CPU second, which
 	// other processes taking the cores do not move.
 	GenBatch16CPUSpeedup float64 `json:"gen_batch16_cpu_speedup"`
@@ -132,13 +139,18 @@ func Run(opt Options) (Result, error) {
 	r.FMAPeakGFLOPS = slices.Max(r.FMAPeakRuns)
 	r.SgemmGFLOPS = slices.Max(r.SgemmRuns)
 	r.SgemmPeakFraction = median(fractions)
+	r.SgemmPeakFractionCI = medianInterval(fractions, ciLevel)
 
 	r.GenSampling = fmt.Sprintf("temperature %g, top-p %g (llama2.c's defaults)", float64(genTemperature), genTopP)
 	r.KVDtype = "fp32"
 	if genHalfKV {
 		r.KVDtype = "fp16"
 	}
-	newTokens, rounds := 255, 3
+	// Seven rounds: a run's speed on a shared machine moves by a quarter
+	// from one run to the next, and the median of three moved the batch
+	// ratio by as much from one window to the next; seven also give a 95%
+	// interval for each median ([min, max] covers it with 98.4%).
+	newTokens, rounds := 255, genRounds
 	if opt.Quick {
 		newTokens, rounds = 32, 1
 	}
@@ -162,6 +174,8 @@ func Run(opt Options) (Result, error) {
 	r.GenTokS15M = median(r.GenTokS15MRuns)
 	r.GenBatch16TokS15M = median(r.GenBatch16TokS15MRuns)
 	r.GenBatch16Speedup = median(speedups)
+	r.GenTokS15MCI = medianInterval(r.GenTokS15MRuns, ciLevel)
+	r.GenBatch16SpeedupCI = medianInterval(speedups, ciLevel)
 	r.GenBatch16CPUSpeedup = median(cpuSpeedups)
 	if genHalfKV {
 		say("generation: stories15M batch 16, fp32 KV cache")
@@ -181,6 +195,7 @@ func Run(opt Options) (Result, error) {
 			r.GenTokS110MRuns = append(r.GenTokS110MRuns, g.TokS)
 		}
 		r.GenTokS110M = median(r.GenTokS110MRuns)
+		r.GenTokS110MCI = medianInterval(r.GenTokS110MRuns, ciLevel)
 	}
 	return r, nil
 }
@@ -246,6 +261,10 @@ func peakAndSgemm(m, n, k, rounds int) (peaks, sgemms, fractions []float64) {
 	}
 	return peaks, sgemms, fractions
 }
+
+// genRounds is how many times the full benchmark measures each generation
+// figure.
+const genRounds = 7
 
 // The sampling settings of the generation benchmarks: llama2.c's defaults
 // (run -t 1.0 -p 0.9), so that both sides draw from the same distribution.

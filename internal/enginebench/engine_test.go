@@ -33,6 +33,19 @@ func TestQuickRun(t *testing.T) {
 	if r.Kernel == "" {
 		t.Error("kernel name is empty")
 	}
+	for name, c := range map[string]struct {
+		median float64
+		iv     Interval
+		rounds int
+	}{
+		"sgemm_peak_fraction": {r.SgemmPeakFraction, r.SgemmPeakFractionCI, len(r.FMAPeakRuns)},
+		"gen_tok_s_15m":       {r.GenTokS15M, r.GenTokS15MCI, r.GenRounds},
+		"gen_batch16_speedup": {r.GenBatch16Speedup, r.GenBatch16SpeedupCI, r.GenRounds},
+	} {
+		if c.iv.Rounds != c.rounds || !(c.iv.Lo <= c.median && c.median <= c.iv.Hi) {
+			t.Errorf("%s: interval %+v does not bracket the median %v of %d rounds", name, c.iv, c.median, c.rounds)
+		}
+	}
 }
 
 // TestMedian checks the median the generation figures report, for odd and
