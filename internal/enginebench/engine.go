@@ -146,10 +146,9 @@ func Run(opt Options) (Result, error) {
 	if genHalfKV {
 		r.KVDtype = "fp16"
 	}
-	// Seven rounds: a run's speed on a shared machine moves by a quarter
-	// from one run to the next, and the median of three moved the batch
-	// ratio by as much from one window to the next; seven also give a 95%
-	// interval for each median ([min, max] covers it with 98.4%).
+	// Seven rounds, not three: on a shared machine one run's speed moves
+	// by up to a quarter from the next one's, and seven give a steadier
+	// median and a 95% interval for it ([min, max], 98.4%).
 	newTokens, rounds := 255, genRounds
 	if opt.Quick {
 		newTokens, rounds = 32, 1
