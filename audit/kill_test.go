@@ -59,7 +59,9 @@ func TestAuditKillResume(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "kill.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAuditKillChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), auditKillEnv+"="+path)
+	// The child dies by SIGKILL, so its own t.TempDir cleanup never runs:
+	// root its temporary directories in ours, which this process removes.
+	cmd.Env = append(os.Environ(), auditKillEnv+"="+path, "TMPDIR="+t.TempDir())
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
