@@ -32,8 +32,9 @@ type NamesFilter struct {
 	Layers []int
 	// Positions keeps only these token positions (negative counts from the
 	// end, -1 = last), in this order: a [B, T, ...] activation is cached
-	// as [B, len(Positions), ...], and attn.hook_pattern [B, nH, T, T]
-	// keeps those query rows, [B, nH, len(Positions), T]. Empty keeps all.
+	// as [B, len(Positions), ...], and attn.hook_attn_scores and
+	// attn.hook_pattern [B, nH, T, T] keep those query rows,
+	// [B, nH, len(Positions), T]. Empty keeps all.
 	Positions []int
 }
 
@@ -237,7 +238,7 @@ func resolvePositions(pos []int, T int) ([]int, error) {
 func hookShape(cfg model.Config, name string, B, T int) []int {
 	hd := cfg.HeadDim()
 	switch {
-	case strings.HasSuffix(name, "attn.hook_pattern"):
+	case model.IsAttentionMap(name):
 		return []int{B, cfg.NumHeads, T, T}
 	case strings.HasSuffix(name, "attn.hook_q"), strings.HasSuffix(name, "attn.hook_rot_q"), strings.HasSuffix(name, "attn.hook_z"):
 		return []int{B, T, cfg.NumHeads, hd}
@@ -250,9 +251,9 @@ func hookShape(cfg model.Config, name string, B, T int) []int {
 }
 
 // keptShape is the cached shape: the position axis cut to nPos.
-func keptShape(shape []int, pattern bool, nPos int) []int {
+func keptShape(shape []int, attnMap bool, nPos int) []int {
 	s := slices.Clone(shape)
-	if pattern {
+	if attnMap {
 		s[2] = nPos
 	} else {
 		s[1] = nPos
@@ -262,12 +263,12 @@ func keptShape(shape []int, pattern bool, nPos int) []int {
 
 // copyKept copies the kept positions of act (forward shape) into dst.
 // all means every position in order, a plain copy.
-func copyKept(dst, act []float32, shape []int, pattern bool, pos []int, all bool) {
+func copyKept(dst, act []float32, shape []int, attnMap bool, pos []int, all bool) {
 	if all {
 		copy(dst, act)
 		return
 	}
-	if pattern { // [B, nH, T, T]: keep query rows
+	if attnMap { // [B, nH, T, T]: keep query rows
 		T := shape[3]
 		n := 0
 		for bh := 0; bh < shape[0]*shape[1]; bh++ {
@@ -309,7 +310,7 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 	// Size everything first so the copies land in one allocation.
 	type slot struct {
 		shape   []int
-		pattern bool
+		attnMap bool
 		act     *Activation
 		grad    *Activation
 	}
@@ -317,8 +318,8 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 	total := 0
 	var gradNames []string
 	for _, n := range names {
-		s := &slot{shape: hookShape(cfg, n, B, T), pattern: strings.HasSuffix(n, "attn.hook_pattern")}
-		s.act = &Activation{Shape: keptShape(s.shape, s.pattern, len(pos))}
+		s := &slot{shape: hookShape(cfg, n, B, T), attnMap: model.IsAttentionMap(n)}
+		s.act = &Activation{Shape: keptShape(s.shape, s.attnMap, len(pos))}
 		total += numel(s.act.Shape)
 		if opts.Metric != nil && model.IsGradName(cfg, n) {
 			s.grad = &Activation{Shape: slices.Clone(s.act.Shape)}
@@ -359,13 +360,13 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 		for _, n := range names {
 			s := slots[n]
 			hooks.Add(n, func(_ string, act []float32, _ []int) {
-				copyKept(s.act.Data, act, s.shape, s.pattern, pos, all)
+				copyKept(s.act.Data, act, s.shape, s.attnMap, pos, all)
 			})
 		}
 	} else {
 		hooks.Add("*", func(name string, act []float32, _ []int) {
 			if s := slots[name]; s != nil {
-				copyKept(s.act.Data, act, s.shape, s.pattern, pos, all)
+				copyKept(s.act.Data, act, s.shape, s.attnMap, pos, all)
 			}
 		})
 	}

@@ -123,7 +123,7 @@ func TestNamesFilter(t *testing.T) {
 	}
 }
 
-// Positions keep the chosen rows (and query rows of the pattern).
+// Positions keep the chosen rows (and query rows of the attention maps).
 func TestRunWithCachePositions(t *testing.T) {
 	m := testModels(t)["gpt2"]
 	B, T := 2, 6
@@ -142,7 +142,7 @@ func TestRunWithCachePositions(t *testing.T) {
 	}
 	for _, n := range c.Names {
 		f, a := full.Get(n), c.Get(n)
-		if n == "blocks.1.attn.hook_pattern" {
+		if model.IsAttentionMap(n) {
 			nH := f.Shape[1]
 			for bh := 0; bh < B*nH; bh++ {
 				for i, p := range c.Positions {

@@ -35,15 +35,21 @@ func LogitDiff(pos int, correct, wrong int32) Metric {
 type Patch struct {
 	Hook   string
 	Source *Activation
-	// Positions are the token positions patched (nil: all).
+	// Positions are the token positions patched (nil: all); for
+	// attn.hook_attn_scores and attn.hook_pattern, the query positions.
 	Positions []int
-	// Heads are the heads patched, for attn.hook_z/q/k/v (nil: all).
+	// Heads are the heads patched, for attn.hook_z/q/k/v and the attention
+	// scores and pattern (nil: all).
 	Heads []int
 }
 
-// apply overwrites act (shape [B, T, ...]) with the patch's part of the
-// source.
+// apply overwrites act (shape [B, T, ...], or [B, nH, T, T] for an
+// attention map) with the patch's part of the source.
 func (p *Patch) apply(act []float32, shape []int) {
+	if model.IsAttentionMap(p.Hook) {
+		p.applyAttnMap(act, shape)
+		return
+	}
 	B, T := shape[0], shape[1]
 	row := len(act) / (B * T)
 	hd, nH := row, 1
@@ -65,6 +71,28 @@ func (p *Patch) apply(act []float32, shape []int) {
 				if h >= 0 && h < nH {
 					copy(act[off+h*hd:off+(h+1)*hd], src[off+h*hd:off+(h+1)*hd])
 				}
+			}
+		}
+	}
+}
+
+// applyAttnMap overwrites the patched (head, query position) rows of an
+// attention map [B, nH, T, T], each row a query's scores or weights over
+// every key.
+func (p *Patch) applyAttnMap(act []float32, shape []int) {
+	B, nH, T := shape[0], shape[1], shape[2]
+	src := p.Source.Data
+	for b := 0; b < B; b++ {
+		for h := 0; h < nH; h++ {
+			if p.Heads != nil && !slices.Contains(p.Heads, h) {
+				continue
+			}
+			for t := 0; t < T; t++ {
+				if p.Positions != nil && !slices.Contains(p.Positions, t) {
+					continue
+				}
+				off := ((b*nH+h)*T + t) * T
+				copy(act[off:off+T], src[off:off+T])
 			}
 		}
 	}
@@ -101,7 +129,8 @@ type PatchOptions struct {
 	Correct, Wrong int32
 	// Hooks are the per-layer points patched per (layer, position), as
 	// suffixes after "blocks.{l}.": default hook_resid_pre, hook_attn_out
-	// and hook_mlp_out.
+	// and hook_mlp_out. For attn.hook_attn_scores and attn.hook_pattern a
+	// position is a query: its row of every head is patched.
 	Hooks []string
 	// NoHeads skips patching attn.hook_z per (layer, head) (over all
 	// positions), which is done by default.

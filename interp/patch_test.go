@@ -117,3 +117,78 @@ func TestActivationPatchingErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchAttentionMap checks that a patch of an attention map copies
+// exactly the chosen (head, query position) rows of [B, nH, T, T], and that
+// patching the clean scores of a layer gives the same logits as patching
+// its clean pattern, the scores' softmax.
+func TestPatchAttentionMap(t *testing.T) {
+	const B, nH, T = 2, 3, 4
+	n := B * nH * T * T
+	src, act := make([]float32, n), make([]float32, n)
+	for i := range src {
+		src[i], act[i] = float32(i+1), -float32(i+1)
+	}
+	p := Patch{Hook: "blocks.0.attn.hook_pattern", Source: &Activation{Shape: []int{B, nH, T, T}, Data: src}, Positions: []int{2}, Heads: []int{1}}
+	p.apply(act, []int{B, nH, T, T})
+	for i := range act {
+		b, h, q := i/(nH*T*T), i/(T*T)%nH, i/T%T
+		if patched := h == 1 && q == 2; (act[i] == src[i]) != patched {
+			t.Fatalf("element %d (sequence %d, head %d, query %d): %v, patched %v", i, b, h, q, act[i], patched)
+		}
+	}
+
+	for fam, m := range testModels(t) {
+		V := m.Config.VocabSize
+		clean := testTokens(5, V, 13)
+		corrupt := slices.Clone(clean)
+		corrupt[0] = (clean[0] + 3) % int32(V)
+		cc, err := RunWithCache(m, clean, 1, 5, CacheOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(hook string) []float32 {
+			logits, err := RunPatched(m, corrupt, 1, 5, []Patch{{Hook: hook, Source: cc.Get(hook), Heads: []int{0}, Positions: []int{1, 3}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.Clone(logits)
+		}
+		scores, pattern := run("blocks.0.attn.hook_attn_scores"), run("blocks.0.attn.hook_pattern")
+		if !slices.Equal(scores, pattern) {
+			t.Fatalf("%s: patching the clean scores and the clean pattern disagree", fam)
+		}
+		unpatched, err := RunPatched(m, corrupt, 1, 5, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(scores, unpatched) {
+			t.Fatalf("%s: patching head 0's scores changed nothing", fam)
+		}
+
+		// Patching the pattern per (layer, query position): a cell is its
+		// own RunPatched, and query 0, which attends only to itself in
+		// both runs, restores nothing.
+		correct, wrong := int32(2), int32(6)
+		p, err := ActivationPatching(m, clean, corrupt, PatchOptions{Correct: correct, Wrong: wrong, Hooks: []string{"attn.hook_pattern"}, NoHeads: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		metric := LogitDiff(-1, correct, wrong)
+		for l, row := range p.Matrices[0].Values {
+			if math.Abs(row[0]) > 1e-4 { // batching changes the rounding only
+				t.Fatalf("%s: layer %d: patching query 0's pattern gave %g, want 0", fam, l, row[0])
+			}
+			for q, got := range row {
+				name := "blocks." + strconv.Itoa(l) + ".attn.hook_pattern"
+				logits, err := RunPatched(m, corrupt, 1, 5, []Patch{{Hook: name, Source: cc.Get(name), Positions: []int{q}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := (metric(logits, 5, V) - p.Corrupt) / (p.Clean - p.Corrupt); math.Abs(got-want) > 1e-4 {
+					t.Fatalf("%s: layer %d query %d: batched %g, alone %g", fam, l, q, got, want)
+				}
+			}
+		}
+	}
+}

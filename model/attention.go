@@ -21,11 +21,14 @@ type attnKernel struct {
 	B, T, nH, nKV, hd    int
 	scale                float32
 	scoresFn, mixFn      func(lo, hi int)
+	maskedFn, softmaxFn  func(lo, hi int)
 	backwardFn           func(lo, hi int)
 }
 
 func (a *attnKernel) bind() {
 	a.scoresFn = a.scoresRange
+	a.maskedFn = a.maskedRange
+	a.softmaxFn = a.softmaxRange
 	a.mixFn = a.mixRange
 	a.backwardFn = a.backwardRange
 }
@@ -36,12 +39,19 @@ func (a *attnKernel) set(B, T, nH, nKV, hd int) {
 }
 
 // forward computes att = softmax(causal(q·kᵀ/√hd)) per (sequence, head) and
-// z = att·v. It runs in two phases so that a hook can read or replace the
-// pattern between them (afterPattern may be nil).
-func (a *attnKernel) forward(z, att, q, k, v []float32, B, T, nH, nKV, hd int, afterPattern func()) {
+// z = att·v. A hook can read or replace the masked scores (afterScores,
+// nil unless a hook listens: the scores then take a pass of their own) and
+// the pattern (afterPattern, may be nil) between the phases.
+func (a *attnKernel) forward(z, att, q, k, v []float32, B, T, nH, nKV, hd int, afterScores, afterPattern func()) {
 	a.set(B, T, nH, nKV, hd)
 	a.q, a.k, a.v, a.att, a.z = q, k, v, att, z
-	tensor.Parallel(B*nH, a.scoresFn)
+	if afterScores != nil {
+		tensor.Parallel(B*nH, a.maskedFn)
+		afterScores()
+		tensor.Parallel(B*nH, a.softmaxFn)
+	} else {
+		tensor.Parallel(B*nH, a.scoresFn)
+	}
 	if afterPattern != nil {
 		afterPattern()
 	}
@@ -49,21 +59,57 @@ func (a *attnKernel) forward(z, att, q, k, v []float32, B, T, nH, nKV, hd int, a
 }
 
 // scoresRange fills the causal softmax probabilities of (sequence, head)
-// pairs lo..hi-1. The full T×T product is one Gemm; the upper triangle is
-// then masked, which costs less than T small products at these sizes.
+// pairs lo..hi-1, each pair's scores still in cache for its softmax.
 func (a *attnKernel) scoresRange(lo, hi int) {
-	T, hd, qd, kd := a.T, a.hd, a.nH*a.hd, a.nKV*a.hd
-	rep := a.nH / a.nKV
 	for u := lo; u < hi; u++ {
-		b, h := u/a.nH, u%a.nH
-		g := h / rep
+		a.scorePair(u)
+		a.softmaxPair(u)
+	}
+}
+
+// maskedRange fills the scaled scores of pairs lo..hi-1 with the future
+// keys at -Inf: attn.hook_attn_scores.
+func (a *attnKernel) maskedRange(lo, hi int) {
+	T := a.T
+	ninf := float32(math.Inf(-1))
+	for u := lo; u < hi; u++ {
+		a.scorePair(u)
 		s := a.att[u*T*T : (u+1)*T*T]
-		tensor.Gemm(false, true, T, T, hd, a.scale, a.q[b*T*qd+h*hd:], qd, a.k[b*T*kd+g*hd:], kd, 0, s, T)
 		for t := 0; t < T; t++ {
-			row := s[t*T : (t+1)*T]
-			tensor.Softmax(row[:t+1])
-			clear(row[t+1:])
+			for j := t + 1; j < T; j++ {
+				s[t*T+j] = ninf
+			}
 		}
+	}
+}
+
+// softmaxRange turns the scores of pairs lo..hi-1 into the pattern.
+func (a *attnKernel) softmaxRange(lo, hi int) {
+	for u := lo; u < hi; u++ {
+		a.softmaxPair(u)
+	}
+}
+
+// scorePair writes pair u's scaled scores q·kᵀ/√hd, the full T×T product
+// as one Gemm: masking the upper triangle afterwards costs less than T
+// small products at these sizes.
+func (a *attnKernel) scorePair(u int) {
+	T, hd, qd, kd := a.T, a.hd, a.nH*a.hd, a.nKV*a.hd
+	b, h := u/a.nH, u%a.nH
+	g := h / (a.nH / a.nKV)
+	s := a.att[u*T*T : (u+1)*T*T]
+	tensor.Gemm(false, true, T, T, hd, a.scale, a.q[b*T*qd+h*hd:], qd, a.k[b*T*kd+g*hd:], kd, 0, s, T)
+}
+
+// softmaxPair replaces each row of pair u's scores by the softmax of its
+// causal part, zeroing the future keys.
+func (a *attnKernel) softmaxPair(u int) {
+	T := a.T
+	s := a.att[u*T*T : (u+1)*T*T]
+	for t := 0; t < T; t++ {
+		row := s[t*T : (t+1)*T]
+		tensor.Softmax(row[:t+1])
+		clear(row[t+1:])
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -476,15 +475,15 @@ func (c *KVCache) attnWorkers(lo, hi int) {
 }
 
 // checkDecodeHooks reports a hook the KV-cache path cannot serve: a name
-// that is no hook point of cfg, or an attention pattern (decode attends
-// row by row over different lengths and never forms the [T, T] pattern).
+// that is no hook point of cfg, or an attention map (decode attends row by
+// row over different lengths and never forms the [T, T] scores or pattern).
 func checkDecodeHooks(h *Hooks, cfg Config) error {
 	if err := h.check(cfg); err != nil {
 		return err
 	}
 	for _, e := range h.entries {
-		if strings.HasSuffix(e.name, "."+layerHookSuffix[hookPattern]) {
-			return fmt.Errorf("model: hook %q is not fired during KV-cache decoding; use Forward for attention patterns", e.name)
+		if IsAttentionMap(e.name) {
+			return fmt.Errorf("model: hook %q is not fired during KV-cache decoding; use Forward for attention scores and patterns", e.name)
 		}
 	}
 	return nil

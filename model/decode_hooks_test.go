@@ -28,7 +28,7 @@ func recordHooks(t *testing.T) (*Hooks, map[hookKey][]float32, map[string][]int)
 	rows := map[hookKey][]float32{}
 	dims := map[string][]int{}
 	h.Add("*", func(name string, act []float32, shape []int) {
-		if strings.HasSuffix(name, "hook_pattern") {
+		if IsAttentionMap(name) {
 			return
 		}
 		dims[name] = slices.Clone(shape[2:])
@@ -93,7 +93,7 @@ func TestDecodeHooksMatchForward(t *testing.T) {
 			for i := range seqs {
 				fh := NewHooks()
 				fh.Add("*", func(name string, act []float32, shape []int) {
-					if strings.HasSuffix(name, "hook_pattern") {
+					if IsAttentionMap(name) {
 						return
 					}
 					wantDims[name] = slices.Clone(shape[2:])
@@ -366,6 +366,7 @@ func TestDecodeHookErrors(t *testing.T) {
 	m := genTestModel(t, cfg, 1)
 	for _, tc := range []struct{ hook, want string }{
 		{"blocks.0.attn.hook_pattern", "not fired during KV-cache decoding"},
+		{"blocks.1.attn.hook_attn_scores", "not fired during KV-cache decoding"},
 		{"blocks.9.hook_resid_post", "names no hook point"},
 		{"hook_pos_embed", "names no hook point"}, // Llama has no learned positions
 	} {

@@ -139,11 +139,14 @@ func (m *Model) blockForward(w *activations, l int, hooks *Hooks) {
 		fire(hookRotQ, la.q, B, T, nH, hd)
 		fire(hookRotK, la.k, B, T, nKV, hd)
 	}
-	var afterPattern func()
+	var afterScores, afterPattern func()
 	if hooks != nil {
+		if hooks.wants(hooks.names[l][hookAttnScores]) {
+			afterScores = func() { fire(hookAttnScores, la.att, B, nH, T, T) }
+		}
 		afterPattern = func() { fire(hookPattern, la.att, B, nH, T, T) }
 	}
-	w.kern.attn.forward(la.z, la.att, la.q, la.k, la.v, B, T, nH, nKV, hd, afterPattern)
+	w.kern.attn.forward(la.z, la.att, la.q, la.k, la.v, B, T, nH, nKV, hd, afterScores, afterPattern)
 	fire(hookZ, la.z, B, T, nH, hd)
 	linearForward(w.branch, la.z, lp.AttnOutW, lp.AttnOutB, BT, qd, C)
 	fire(hookAttnOut, w.branch, B, T, C, 0)

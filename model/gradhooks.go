@@ -22,8 +22,8 @@ const pendingLogits pendingKind = 0x81
 // grad = ∂objective/∂act for the activation of that name, with the forward
 // shape; grad is a view valid only during the call (copy it to keep it).
 //
-// Every hook point has a gradient except attn.hook_pattern; GradNames
-// lists them.
+// Every hook point has a gradient except attn.hook_attn_scores and
+// attn.hook_pattern; GradNames lists them.
 type GradHooks struct {
 	h Hooks
 }
@@ -36,8 +36,8 @@ func NewGradHooks() *GradHooks { return &GradHooks{} }
 func (g *GradHooks) Add(name string, fn HookFunc) { g.h.Add(name, fn) }
 
 // gradPoint reports whether per-layer point p has a gradient callback:
-// all but the attention pattern.
-func gradPoint(p hookPoint) bool { return p != hookPattern }
+// all but the attention scores and pattern.
+func gradPoint(p hookPoint) bool { return p != hookAttnScores && p != hookPattern }
 
 // GradNames lists the hook points whose gradients BackwardLogits reports,
 // a subset of HookNames(cfg), in forward order.

@@ -70,10 +70,12 @@ func TestBackwardLogitsMatchesLoss(t *testing.T) {
 		if err := m.BackwardLogits(dl[:3], nil); err == nil {
 			t.Fatal("short gradient accepted")
 		}
-		bad := NewGradHooks()
-		bad.Add("blocks.0.attn.hook_pattern", func(string, []float32, []int) {})
-		if err := m.BackwardLogits(dl, bad); err == nil {
-			t.Fatal("a gradient hook at attn.hook_pattern accepted")
+		for _, name := range []string{"blocks.0.attn.hook_pattern", "blocks.0.attn.hook_attn_scores"} {
+			bad := NewGradHooks()
+			bad.Add(name, func(string, []float32, []int) {})
+			if err := m.BackwardLogits(dl, bad); err == nil {
+				t.Fatalf("a gradient hook at %s accepted", name)
+			}
 		}
 	}
 }

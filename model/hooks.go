@@ -57,6 +57,7 @@ const (
 	hookV
 	hookRotQ
 	hookRotK
+	hookAttnScores
 	hookPattern
 	hookZ
 	hookAttnOut
@@ -73,7 +74,7 @@ const (
 // layerHookSuffix is each per-layer point's name after "blocks.{i}.".
 var layerHookSuffix = [numLayerHooks]string{
 	"hook_resid_pre", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v",
-	"attn.hook_rot_q", "attn.hook_rot_k", "attn.hook_pattern", "attn.hook_z", "hook_attn_out",
+	"attn.hook_rot_q", "attn.hook_rot_k", "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out",
 	"hook_resid_mid", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_pre_linear", "mlp.hook_post",
 	"hook_mlp_out", "hook_resid_post",
 }
@@ -100,11 +101,16 @@ func layerHookExists(cfg Config, p hookPoint) bool {
 // hook_resid_pre/mid/post, ln1/ln2/ln_final hook_normalized, hook_attn_out
 // and hook_mlp_out are [B, T, Dim]; attn.hook_q, hook_rot_q and hook_z are
 // [B, T, NumHeads, HeadDim]; attn.hook_k, hook_v and hook_rot_k are
-// [B, T, NumKVHeads, HeadDim]; attn.hook_pattern is [B, NumHeads, T, T]
-// (rows are query positions); mlp.hook_pre, hook_pre_linear (Llama: the up
+// [B, T, NumKVHeads, HeadDim]; attn.hook_attn_scores and attn.hook_pattern
+// are [B, NumHeads, T, T] (rows are query positions); mlp.hook_pre, hook_pre_linear (Llama: the up
 // branch, hook_pre being the gate) and hook_post are [B, T, HiddenDim].
 // hook_q and hook_k are before RoPE, hook_rot_q and hook_rot_k after, as in
-// TransformerLens. The logits are Forward's result, not a hook.
+// TransformerLens. hook_attn_scores holds q·k/√HeadDim with the entries
+// above the diagonal (future keys) at -Inf, as TransformerLens's after its
+// causal mask; the pattern is its row-wise softmax over the causal part, so
+// a hook that sets an entry to -Inf knocks that key out of that query's
+// attention (entries above the diagonal stay masked whatever a hook writes
+// there). The logits are Forward's result, not a hook.
 func HookNames(cfg Config) []string {
 	names := []string{hookEmbedName}
 	if cfg.Family == GPT2 {
@@ -164,6 +170,15 @@ func validHookName(cfg Config, name string) bool {
 		}
 	}
 	return false
+}
+
+// IsAttentionMap reports whether name is a hook point shaped
+// [B, NumHeads, T, T] (attn.hook_attn_scores or attn.hook_pattern), whose
+// rows are (head, query position) pairs rather than token positions; such a
+// point is fired by Forward only, never during KV-cache decoding, and has
+// no gradient.
+func IsAttentionMap(name string) bool {
+	return strings.HasSuffix(name, "."+layerHookSuffix[hookAttnScores]) || strings.HasSuffix(name, "."+layerHookSuffix[hookPattern])
 }
 
 // wants reports whether any callback listens to name.

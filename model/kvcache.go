@@ -159,12 +159,12 @@ func (c *KVCache) setRows(rows int) {
 // SetHooks makes Prefill, Extend and DecodeStep fire h's callbacks (nil
 // for none, the default, which costs nothing) under Forward's hook names,
 // so that reading, steering or ablating an activation works the same during
-// generation. Every point fires except attn.hook_pattern, which those calls
-// reject. An activation holds only the tokens of the call, as rows of
-// shape [k, t, ...] with Forward's trailing dims ([k, t, Dim] for the
-// residual stream): one decode step fires once per point with k = the
-// number of active sequences in increasing sequence order and t = 1; a
-// prefill of equal-length prompts fires once with [batch, promptLen, ...].
+// generation. Every point fires except attn.hook_attn_scores and
+// attn.hook_pattern, which those calls reject. An activation holds only the
+// tokens of the call, as rows of shape [k, t, ...] with Forward's trailing
+// dims ([k, t, Dim] for the residual stream): one decode step fires once
+// per point with k = the number of active sequences in increasing sequence
+// order and t = 1; a prefill of equal-length prompts fires once with [batch, promptLen, ...].
 // In general the fed rows (sequence by sequence, in feed order, cut into
 // chunks of SetChunkRows rows) are fired in groups of neighbouring
 // sequences that feed the same number of tokens in that chunk, so prompts

@@ -189,7 +189,7 @@ func attentionCase(name string, B, T, nH, nKV, hd int) layerCase {
 			var a attnKernel
 			a.bind()
 			z, att := make([]float32, B*T*nH*hd), make([]float32, B*nH*T*T)
-			a.forward(z, att, v["q"], v["k"], v["v"], B, T, nH, nKV, hd, nil)
+			a.forward(z, att, v["q"], v["k"], v["v"], B, T, nH, nKV, hd, nil, nil)
 			g := grads(v)
 			for _, x := range g { // backward must overwrite, not accumulate
 				for i := range x {

@@ -56,7 +56,7 @@ func TestRopeGQAAttentionMatchesScalar(t *testing.T) {
 	tokens := randTokens(rng, B*T, cfg.VocabSize)
 	captured := map[string][]float64{}
 	h := NewHooks()
-	for _, name := range []string{"attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_z", "attn.hook_pattern"} {
+	for _, name := range []string{"attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_z", "attn.hook_attn_scores", "attn.hook_pattern"} {
 		h.Add("blocks.1."+name, func(n string, act []float32, _ []int) {
 			x := make([]float64, len(act))
 			for i, v := range act {
@@ -81,6 +81,88 @@ func TestRopeGQAAttentionMatchesScalar(t *testing.T) {
 		if d := math.Abs(pattern[i] - captured["attn.hook_pattern"][i]); d > 1e-6 {
 			t.Fatalf("pattern[%d] = %v, scalar attention %v", i, captured["attn.hook_pattern"][i], pattern[i])
 		}
+	}
+	// The scores hook sees q·k/√hd after RoPE, the future keys at -Inf.
+	scores := captured["attn.hook_attn_scores"]
+	for b := 0; b < B; b++ {
+		for h := 0; h < nH; h++ {
+			g := h / (nH / nKV)
+			for tq := 0; tq < T; tq++ {
+				for tk := 0; tk < T; tk++ {
+					got := scores[((b*nH+h)*T+tq)*T+tk]
+					want := math.Inf(-1)
+					if tk <= tq {
+						want = 0
+						for i := 0; i < hd; i++ {
+							want += q[(b*T+tq)*nH*hd+h*hd+i] * k[(b*T+tk)*nKV*hd+g*hd+i]
+						}
+						want /= math.Sqrt(float64(hd))
+					}
+					if got != want && math.Abs(got-want) > 1e-5 {
+						t.Fatalf("scores[%d,%d,%d,%d] = %v, scalar %v", b, h, tq, tk, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAttnScoresKnockout sets one causal entry of attn.hook_attn_scores to
+// -Inf, as an attention-knockout experiment does, and checks that the
+// pattern drops that key and renormalises the rest of its row, that the
+// logits move, and that writing above the diagonal changes nothing.
+func TestAttnScoresKnockout(t *testing.T) {
+	const B, T = 2, 6
+	const bq, hq, tq, tk = 1, 1, 4, 2 // the (sequence, head, query, key) knocked out
+	for ci, tc := range tinyConfigs()[:3] {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			m := mustNew(t, cfg, uint64(ci+21))
+			tokens := randTokens(rand.New(rand.NewPCG(21, uint64(ci))), B*T, cfg.VocabSize)
+			nH := cfg.NumHeads
+			row := func(pat []float32) []float32 {
+				off := ((bq*nH+hq)*T + tq) * T
+				return slices.Clone(pat[off : off+T])
+			}
+			run := func(edit func(scores []float32)) (logits, pat []float32) {
+				h := NewHooks()
+				if edit != nil {
+					h.Add("blocks.0.attn.hook_attn_scores", func(_ string, act []float32, _ []int) { edit(act) })
+				}
+				h.Add("blocks.0.attn.hook_pattern", func(_ string, act []float32, _ []int) { pat = row(act) })
+				got, err := m.Forward(tokens, B, T, h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return slices.Clone(got), pat
+			}
+			base, p0 := run(nil)
+			at := ((bq*nH+hq)*T+tq)*T + tk
+			knocked, p1 := run(func(s []float32) { s[at] = float32(math.Inf(-1)) })
+			if p1[tk] != 0 {
+				t.Fatalf("knocked-out key keeps weight %v", p1[tk])
+			}
+			for j := 0; j <= tq; j++ {
+				if j == tk {
+					continue
+				}
+				want := p0[j] / (1 - p0[tk])
+				if math.Abs(float64(p1[j]-want)) > 1e-6 {
+					t.Fatalf("pattern[%d] after knockout = %v, renormalised %v", j, p1[j], want)
+				}
+			}
+			if slices.Equal(knocked, base) {
+				t.Fatal("knocking a key out left the logits unchanged")
+			}
+			future, _ := run(func(s []float32) { s[at-tk+tq+1] = 100 })
+			if !slices.Equal(future, base) {
+				t.Fatal("a score above the diagonal changed the logits")
+			}
+			same, _ := run(func(s []float32) {})
+			if !slices.Equal(same, base) {
+				t.Fatal("listening to the scores changed the logits")
+			}
+		})
 	}
 }
 
@@ -225,7 +307,7 @@ func TestHooks(t *testing.T) {
 					return []int{B, T, nH, hd}
 				case strings.HasSuffix(name, "hook_k"), strings.HasSuffix(name, "hook_rot_k"), strings.HasSuffix(name, "hook_v"):
 					return []int{B, T, nKV, hd}
-				case strings.HasSuffix(name, "hook_pattern"):
+				case IsAttentionMap(name):
 					return []int{B, nH, T, T}
 				case strings.Contains(name, "mlp.hook_"):
 					return []int{B, T, H}
@@ -255,7 +337,7 @@ func TestHooks(t *testing.T) {
 				t.Fatal("replacing every activation with itself changed the logits")
 			}
 
-			for _, name := range []string{"blocks.0.hook_mlp_out", "blocks.0.attn.hook_pattern", "hook_embed", "blocks.1.attn.hook_q"} {
+			for _, name := range []string{"blocks.0.hook_mlp_out", "blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_pattern", "hook_embed", "blocks.1.attn.hook_q"} {
 				h := NewHooks()
 				h.Add(name, func(_ string, act []float32, _ []int) { clear(act) })
 				got, err := m.Forward(tokens, B, T, h)

@@ -41,6 +41,9 @@ type cacheEntry struct {
 	Shape []int   `json:"shape"`
 	RMS   float64 `json:"rms"`
 	Max   float64 `json:"max_abs"`
+	// NonFinite counts the ±Inf and NaN values RMS and Max leave out (the
+	// masked future keys of attn.hook_attn_scores).
+	NonFinite int `json:"non_finite,omitempty"`
 }
 
 func newInspectCacheCmd() *cobra.Command {
@@ -57,10 +60,10 @@ named by --names (exact TransformerLens names, globs such as 'blocks.*.hook_resi
 regular expressions written re:PATTERN; default every hook point), restricted to --layers and
 --positions. They are saved as runs/<id>/activations.safetensors (or --save FILE), one tensor
 per hook named as the hook ("<i>/<hook>" for prompt i when there are several), shaped
-[1, positions, ...] ([1, heads, positions, T] for attn.hook_pattern), for SAE training and
-probes. With --grad-correct and --grad-wrong it also saves "grad/<hook>": the gradient of
+[1, positions, ...] ([1, heads, positions, T] for attn.hook_attn_scores and attn.hook_pattern),
+for SAE training and probes. With --grad-correct and --grad-wrong it also saves "grad/<hook>": the gradient of
 logit(correct) − logit(wrong) at the last position with respect to each cached activation
-(every hook point but attn.hook_pattern).`,
+(every hook point but attn.hook_attn_scores and attn.hook_pattern).`,
 		Example: `  alignlab inspect cache --model gpt2/ --prompt "The Eiffel Tower is in" --names 'blocks.*.hook_resid_post'
   alignlab inspect cache --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4" \
       --names 're:blocks\.[01]\.hook_(attn|mlp)_out' --positions -1 --grad-correct 7 --grad-wrong 8 --json`,
@@ -179,23 +182,32 @@ logit(correct) − logit(wrong) at the last position with respect to each cached
 	return cmd
 }
 
-// summarize describes one cached tensor by its RMS and largest magnitude.
+// summarize describes one cached tensor by the RMS and largest magnitude
+// of its finite values, counting the others apart: attn.hook_attn_scores
+// holds -Inf for every future key, and JSON has no infinities.
 func summarize(name, hook string, grad bool, a *interp.Activation) cacheEntry {
 	var ss, mx float64
+	n, nonFinite := 0, 0
 	for _, v := range a.Data {
-		ss += float64(v) * float64(v)
-		mx = math.Max(mx, math.Abs(float64(v)))
+		x := float64(v)
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			nonFinite++
+			continue
+		}
+		ss += x * x
+		mx = math.Max(mx, math.Abs(x))
+		n++
 	}
 	rms := 0.0
-	if len(a.Data) > 0 {
-		rms = math.Sqrt(ss / float64(len(a.Data)))
+	if n > 0 {
+		rms = math.Sqrt(ss / float64(n))
 	}
-	return cacheEntry{Name: name, Hook: hook, Grad: grad, Shape: a.Shape, RMS: rms, Max: mx}
+	return cacheEntry{Name: name, Hook: hook, Grad: grad, Shape: a.Shape, RMS: rms, Max: mx, NonFinite: nonFinite}
 }
 
 func cacheResult(d *cacheData) *interp.Result {
 	t := &interp.Table{Title: "Cached activations", Columns: []string{"tensor", "shape", "rms", "max |x|"},
-		Note: "saved in " + d.File + "; grad/ tensors are gradients of the logit difference"}
+		Note: "saved in " + d.File + "; grad/ tensors are gradients of the logit difference; rms and max |x| leave out the -Inf of the attention scores' masked future keys"}
 	for _, e := range d.Tensors {
 		t.Rows = append(t.Rows, []string{e.Name, fmt.Sprint(e.Shape), fmt.Sprintf("%.4g", e.RMS), fmt.Sprintf("%.4g", e.Max)})
 	}

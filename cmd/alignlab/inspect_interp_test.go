@@ -107,6 +107,29 @@ func TestInspectCache(t *testing.T) {
 		t.Fatalf("metric %v, want %g", got.Metric, want.Metric)
 	}
 
+	// Every hook point by default, the attention scores among them, whose
+	// masked entries (-Inf) are counted apart so that the JSON stays valid.
+	out, err = runCLI(t, "inspect", "cache", "--model", mdir, "--prompt", "the answer is", "--out", "", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all cacheData
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(all.Tensors) != len(model.HookNames(m.Config)) {
+		t.Fatalf("%d tensors cached by default, want every one of %d hook points", len(all.Tensors), len(model.HookNames(m.Config)))
+	}
+	for _, e := range all.Tensors {
+		want := 0
+		if strings.HasSuffix(e.Hook, "attn.hook_attn_scores") {
+			want = m.Config.NumHeads * T * (T - 1) / 2
+		}
+		if e.NonFinite != want || math.IsInf(e.RMS, 0) || math.IsNaN(e.RMS) {
+			t.Fatalf("%s: rms %g, %d non-finite values, want %d", e.Name, e.RMS, e.NonFinite, want)
+		}
+	}
+
 	// Several prompts get prefixed names; --save writes elsewhere; --out ""
 	// makes no run directory.
 	save := filepath.Join(dir, "acts.safetensors")

@@ -115,7 +115,7 @@ with one heatmap per hook.`,
 	f.StringVar(&corrupt, "corrupt", "", "the corrupted prompt (same token length)")
 	f.StringVar(&correct, "correct", "", "the token (as text) the clean prompt should favour")
 	f.StringVar(&wrong, "wrong", "", "the token (as text) the corrupted prompt favours")
-	f.StringArrayVar(&hooks, "hook", nil, "per-layer hook patched per (layer, position), after blocks.{i}. (repeat; default hook_resid_pre, hook_attn_out, hook_mlp_out)")
+	f.StringArrayVar(&hooks, "hook", nil, "per-layer hook patched per (layer, position), after blocks.{i}. (repeat; default hook_resid_pre, hook_attn_out, hook_mlp_out; for attn.hook_pattern or attn.hook_attn_scores, the query position's row of every head)")
 	f.BoolVar(&noHeads, "no-heads", false, "skip patching head outputs per (layer, head)")
 	f.BoolVar(&chat, "chat", false, "wrap the prompts in the tokenizer's chat template as a user turn (lab policies always are)")
 	f.StringVar(&out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")

@@ -3,7 +3,6 @@ package probe
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/alignlab/alignlab/model"
 )
@@ -24,14 +23,14 @@ const (
 // Activations runs m on each token sequence and returns, per hook, a
 // [len(seqs), width] matrix of that hook's activation at pos, and the
 // widths. Hooks must be per-token points ([B, T, ...] shapes: residual,
-// attention and MLP outputs, q/k/v/z, MLP hidden); attn.hook_pattern is
-// not. Sequences of equal length run as one batch.
+// attention and MLP outputs, q/k/v/z, MLP hidden); attn.hook_attn_scores
+// and attn.hook_pattern are not. Sequences of equal length run as one batch.
 func Activations(m *model.Model, seqs [][]int32, hooks []string, pos Position) ([][]float32, []int, error) {
 	if pos != PosLast && pos != PosMean {
 		return nil, nil, fmt.Errorf("position %q (want %s or %s)", pos, PosLast, PosMean)
 	}
 	for _, h := range hooks {
-		if strings.HasSuffix(h, "hook_pattern") {
+		if model.IsAttentionMap(h) {
 			return nil, nil, fmt.Errorf("hook %s is [batch, head, query, key], not per token; probe a per-token hook", h)
 		}
 	}

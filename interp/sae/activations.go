@@ -2,7 +2,6 @@ package sae
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/alignlab/alignlab/model"
 )
@@ -29,8 +28,8 @@ func HookWidth(shape []int) int {
 // position. It returns the activations (rows × width), their width and
 // where each row came from.
 func CacheActivations(m *model.Model, hook string, seqs [][]int32) (x []float32, width int, refs []TokenRef, err error) {
-	if hook == "*" || strings.HasSuffix(hook, "hook_pattern") {
-		return nil, 0, nil, fmt.Errorf("cache activations: hook %q: name one hook point with one vector per position (not the attention pattern)", hook)
+	if hook == "*" || model.IsAttentionMap(hook) {
+		return nil, 0, nil, fmt.Errorf("cache activations: hook %q: name one hook point with one vector per position (not the attention scores or pattern)", hook)
 	}
 	h := model.NewHooks()
 	var seq int

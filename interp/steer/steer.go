@@ -96,7 +96,8 @@ func AtLayers(layers []int, point string) []string {
 
 // Width is the row width of hook's activation in a model of cfg (the
 // length a direction there must have), or an error when hook is no hook
-// point of cfg or is the attention pattern, whose rows are not positions.
+// point of cfg or is an attention map (scores or pattern), whose rows are
+// not positions.
 func Width(cfg model.Config, hook string) (int, error) {
 	if err := checkHook(hook); err != nil {
 		return 0, err
@@ -116,10 +117,10 @@ func Width(cfg model.Config, hook string) (int, error) {
 	return cfg.Dim, nil
 }
 
-// checkHook rejects the attention pattern, whose rows are heads and
-// query positions rather than token positions.
+// checkHook rejects the attention scores and pattern, whose rows are
+// heads and query positions rather than token positions.
 func checkHook(hook string) error {
-	if strings.HasSuffix(hook, "hook_pattern") || hook == "*" {
+	if model.IsAttentionMap(hook) || hook == "*" {
 		return fmt.Errorf("steer: cannot steer at %q: choose one hook point whose rows are token positions (e.g. blocks.0.hook_resid_post)", hook)
 	}
 	return nil
