@@ -510,8 +510,9 @@ func (h *Hooks) Sequence(b int) int {
 
 // Position is the position within its sequence of token t of row b of the
 // activation being fired (0 is the sequence's first token): t in Forward,
-// and in the KV-cache path the number of tokens cached before the call plus
-// t. Valid only inside a callback.
+// and in the KV-cache path the position of row b's first token in this
+// activation plus t (a prompt cut across chunks fires in pieces, each
+// starting where the last ended). Valid only inside a callback.
 func (h *Hooks) Position(b, t int) int {
 	if h.rows.starts == nil {
 		return t

@@ -164,11 +164,14 @@ func (c *KVCache) setRows(rows int) {
 // tokens of the call, as rows of shape [k, t, ...] with Forward's trailing
 // dims ([k, t, Dim] for the residual stream): one decode step fires once
 // per point with k = the number of active sequences in increasing sequence
-// order and t = 1; a prefill of equal-length prompts fires once with [batch, promptLen, ...].
-// In general the fed rows (sequence by sequence, in feed order, cut into
-// chunks of SetChunkRows rows) are fired in groups of neighbouring
-// sequences that feed the same number of tokens in that chunk, so prompts
-// of different lengths fire separately. Inside a callback
+// order and t = 1; a prefill of equal-length prompts whose tokens fit one
+// chunk (SetChunkRows, 128 rows by default) fires once with
+// [batch, promptLen, ...]. In general the fed rows (sequence by sequence,
+// in feed order, cut into chunks of SetChunkRows rows) are fired in groups
+// of neighbouring sequences that feed the same number of tokens in that
+// chunk, so prompts of different lengths fire separately and a long prompt
+// fires in pieces: a callback must not assume that one call holds a whole
+// prompt or every sequence. Inside a callback
 // h.Sequence(b) and h.Position(b, t) say which sequence and position row b,
 // token t holds; each fed position is seen exactly once per point (the last
 // token Generate samples is never fed, so no hook sees it). Keys and values

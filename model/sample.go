@@ -95,7 +95,9 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 	sum1 := tensor.ExpShift(probs, logits, mx)
 	lse := mx + float32(math.Log(float64(sum1)))
 	invT := 1 / temperature
-	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(invT), 0) {
+	// A temperature so small that the scaled top logit overflows leaves
+	// all the mass on the maximum: greedy, not Inf − Inf.
+	if temperature <= 0 || topK == 1 || V == 1 || math.IsInf(float64(mx*invT), 0) {
 		a := firstIndexOf(logits, mx)
 		return Sample{Token: int32(a), LogProb: logits[a] - lse}
 	}
@@ -148,7 +150,11 @@ func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP f
 // gives.
 func (s *Sampler) sampleDegenerate(logits []float32, mx float32) Sample {
 	a := firstIndexOf(logits, mx)
-	return Sample{Token: int32(a), LogProb: logits[a] - mx}
+	var lp float32 // +Inf: Inf − Inf would be NaN
+	if !math.IsInf(float64(mx), 1) {
+		lp = logits[a] - mx
+	}
+	return Sample{Token: int32(a), LogProb: lp}
 }
 
 // firstIndexOf returns the lowest index holding v (a NaN v matches the

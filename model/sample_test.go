@@ -150,6 +150,9 @@ func TestSampleDegenerateSettingsAreGreedy(t *testing.T) {
 			{"top-k and top-p tiny", 1, 50, 1e-6},
 			{"temperature 1e-4", 1e-4, 0, 0},
 			{"temperature 1e-30", 1e-30, 0, 0},
+			{"temperature 1e-38 (scaled logits overflow)", 1e-38, 0, 0},
+			{"temperature 1e-38, top-k", 1e-38, 3, 0},
+			{"temperature 1e-38, top-p", 1e-38, 0, 0.9},
 		} {
 			d := s.Sample(logits, tc.temp, tc.topK, tc.topP)
 			if int(d.Token) != best {
@@ -163,6 +166,15 @@ func TestSampleDegenerateSettingsAreGreedy(t *testing.T) {
 	// Ties go to the lowest index.
 	if d := s.Sample([]float32{0, 3, 1, 3}, 0, 0, 0); d.Token != 1 {
 		t.Fatalf("tie: token %d, want 1", d.Token)
+	}
+	// A +Inf logit takes all the mass: log-probability 0, not NaN; a NaN
+	// maximum gives NaN.
+	inf := float32(math.Inf(1))
+	if d := s.Sample([]float32{0, inf, 1, inf}, 1, 0, 0.9); d.Token != 1 || d.LogProb != 0 {
+		t.Fatalf("+Inf logit: %+v, want token 1 with log-prob 0", d)
+	}
+	if d := s.Sample([]float32{0, float32(math.NaN()), 1}, 1, 0, 0); d.Token != 1 || d.LogProb == d.LogProb {
+		t.Fatalf("NaN logit: %+v, want token 1 with log-prob NaN", d)
 	}
 }
 
