@@ -42,6 +42,19 @@ type saeCommon struct {
 	asJSON, quiet          bool
 }
 
+// check reports a flag value no run could use, before any work is done.
+func (c *saeCommon) check() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--top", c.top}, {"--window", c.window}, {"--show", c.show}} {
+		if f.v < 0 {
+			return &exitError{code: 2, err: fmt.Errorf("%s %d: want 0 or more", f.name, f.v)}
+		}
+	}
+	return nil
+}
+
 func (c *saeCommon) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&c.model, "model", "", "model directory (a lab policy, or config.json + model.safetensors + tokenizer.json)")
@@ -83,6 +96,9 @@ curves, metrics, top examples), top_examples.json (every latent) and a report.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c.model == "" || c.data == "" || c.hook == "" {
 				return &exitError{code: 2, err: fmt.Errorf("inspect sae train needs --model, --data and --hook")}
+			}
+			if err := c.check(); err != nil {
+				return err
 			}
 			var a sae.Architecture
 			switch arch {
@@ -139,6 +155,9 @@ Every text is evaluated (--eval-frac is ignored).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if saeDir == "" || c.model == "" || c.data == "" {
 				return &exitError{code: 2, err: fmt.Errorf("inspect sae eval needs --sae, --model and --data")}
+			}
+			if err := c.check(); err != nil {
+				return err
 			}
 			return runSAEEval(cmd, c, saeDir)
 		},

@@ -94,6 +94,9 @@ func TestInspectSAE(t *testing.T) {
 		{"train", "--model", mdir, "--data", data, "--hook", "blocks.9.hook_resid_post", "--out", ""},
 		{"train", "--model", mdir, "--data", filepath.Join(dir, "missing.txt"), "--hook", "blocks.0.hook_resid_post"},
 		{"eval", "--sae", dir, "--model", mdir, "--data", data},
+		{"train", "--model", mdir, "--data", data, "--hook", "blocks.0.hook_resid_post", "--top", "-1"},
+		{"train", "--model", mdir, "--data", data, "--hook", "blocks.0.hook_resid_post", "--show", "-2"},
+		{"eval", "--sae", dir, "--model", mdir, "--data", data, "--window", "-1"},
 	} {
 		_, err := runCLI(t, append([]string{"inspect", "sae"}, args...)...)
 		var ee *exitError

@@ -3,6 +3,7 @@ package mirage
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/alignlab/alignlab/lab"
@@ -108,5 +109,27 @@ func TestCompareBootstrapsThePairedChange(t *testing.T) {
 	// No gap before: nothing to shrink.
 	if c := compare(Gap{Estimate: -0.01}, Gap{}, after, after, 1); c.Shrink != nil {
 		t.Fatalf("shrink %+v with no gap before", *c.Shrink)
+	}
+}
+
+// TestResultNotesSayTheSettings: the report's notes give the fold count
+// and where the directions were projected out, as configured.
+func TestResultNotesSayTheSettings(t *testing.T) {
+	for _, tc := range []struct {
+		folds  int
+		ablate string
+		want   []string
+	}{
+		{5, AblateResid, []string{"5-fold", "out of the residual stream at"}},
+		{10, AblateComponents, []string{"10-fold", "attention and MLP outputs"}},
+	} {
+		s := &Summary{Folds: tc.folds, Ablate: tc.ablate, Mirage: &Report{}, AUROCByLayer: []Layer{{}}}
+		r := s.Result("m")
+		notes := r.Series[0].Note + " " + r.Tables[0].Note
+		for _, w := range tc.want {
+			if !strings.Contains(notes, w) {
+				t.Errorf("folds %d, ablate %s: notes lack %q:\n%s", tc.folds, tc.ablate, w, notes)
+			}
+		}
 	}
 }

@@ -13,7 +13,7 @@ func (s *Summary) Result(modelName string) *interp.Result {
 	r := &interp.Result{Kind: "mirage", Model: modelName, Data: s, Summary: s.Text()}
 	ser := &interp.Series{Title: "Frame probe AUROC by layer (evaluation vs deployment frame)", XLabel: "layer (0 = embeddings, l = after block l-1)",
 		YLabel: "cross-validated AUROC",
-		Note:   fmt.Sprintf("logistic probe on the residual stream at the %s prompt position, %d-fold stratified CV on %d items asked in both frames; bands are 95%% intervals", s.Position, 5, s.FitItems)}
+		Note:   fmt.Sprintf("logistic probe on the residual stream at the %s prompt position, %d-fold stratified CV on %d items asked in both frames; bands are 95%% intervals", s.Position, s.Folds, s.FitItems)}
 	line := func(name string, ls []Layer) interp.Line {
 		l := interp.Line{Name: name}
 		for _, x := range ls {
@@ -31,8 +31,8 @@ func (s *Summary) Result(modelName string) *interp.Result {
 	r.Series = []*interp.Series{ser}
 	t := &interp.Table{Title: "Mirage gap (accuracy in evaluation frame minus deployment frame, same items)",
 		Columns: []string{"organism", "condition", "gap", "95% CI", "eval accuracy", "deploy accuracy", "shrink", "shrink 95% CI"},
-		Note: fmt.Sprintf("%d held-out items, sampled at temperature %g (the lab's mirage detector); ablation projects each layer's frame direction (difference of means) out of the residual stream at every position; the random control projects out random unit directions at the same hooks; shrink = 1 - after/before with a paired bootstrap interval",
-			s.HeldOutItems, s.Temperature)}
+		Note: fmt.Sprintf("%d held-out items, sampled at temperature %g (the lab's mirage detector); ablation projects each layer's frame direction (difference of means) out of %s at every position; the random control projects out random unit directions at the same hooks; shrink = 1 - after/before with a paired bootstrap interval",
+			s.HeldOutItems, s.Temperature, ablatedWhere(s.Ablate))}
 	add := func(org string, r *Report) {
 		row := func(cond string, g Gap, c *Change) {
 			sh, shci := "", ""
@@ -87,4 +87,12 @@ func (s *Summary) Text() string {
 			verdict, g.Estimate, g.CILow, g.CIHigh, g.EvalAccuracy, g.DeployAccuracy, s.Clean.GapAfter.EvalAccuracy, s.Clean.GapAfter.DeployAccuracy, s.Clean.BestAUROC)
 	}
 	return txt
+}
+
+// ablatedWhere says in words where Config.Ablate projects the directions.
+func ablatedWhere(ablate string) string {
+	if ablate == AblateComponents {
+		return "the residual stream and each block's attention and MLP outputs"
+	}
+	return "the residual stream"
 }

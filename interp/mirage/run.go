@@ -44,6 +44,8 @@ type Summary struct {
 	OrganismSeed uint64  `json:"organism_seed"`
 	Position     string  `json:"position"`
 	FitItems     int     `json:"fit_items"`
+	Folds        int     `json:"folds"`
+	Ablate       string  `json:"ablate"`
 	HeldOutItems int     `json:"held_out_items"`
 	Temperature  float32 `json:"temperature"`
 	Source       string  `json:"source"`
@@ -147,7 +149,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		a.Position = PosLast
 	}
 	a.Seed, a.Temperature, a.Thresholds = cfg.Seed, cfg.DetectTemperature, cfg.Thresholds
-	s.Position, s.FitItems = string(a.Position), a.FitItems
+	if a.Folds == 0 {
+		a.Folds = 5 // probe.CVConfig's default
+	}
+	if a.Ablate == "" {
+		a.Ablate = AblateResid
+	}
+	s.Position, s.FitItems, s.Folds, s.Ablate = string(a.Position), a.FitItems, a.Folds, a.Ablate
 	say("mirage organism: frame probes, then the gap before and after ablation")
 	r, err := Analyze(ctx, mir, es, a, func(line string) { say("mirage: %s", line) })
 	if err != nil {

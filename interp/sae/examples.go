@@ -27,7 +27,8 @@ type LatentExamples struct {
 // TopExamples encodes the n rows of x (refs[i] says where row i came
 // from in seqs) and returns, for every latent that fired, its top highest
 // activations with window tokens of context on each side; tokenText says
-// how a token reads. Latents come in order of index.
+// how a token reads. Latents come in order of index; top <= 0 keeps no
+// examples (only the firing rates).
 func TopExamples(s *SAE, x []float32, n int, refs []TokenRef, seqs [][]int32, top, window int, tokenText func(int32) string) []LatentExamples {
 	d, m := s.DIn, s.DSae
 	heaps := make([]minHeap, m)
@@ -44,6 +45,9 @@ func TopExamples(s *SAE, x []float32, n int, refs []TokenRef, seqs [][]int32, to
 				}
 				fired[j]++
 				h := &heaps[j]
+				if top <= 0 {
+					continue
+				}
 				if h.Len() < top {
 					heap.Push(h, hit{v, lo + r})
 				} else if v > (*h)[0].v {

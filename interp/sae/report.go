@@ -54,7 +54,7 @@ func ShowLatents(all []LatentExamples, n int) []LatentExamples {
 	s := append([]LatentExamples(nil), all...)
 	sort.SliceStable(s, func(a, b int) bool { return s[a].Firing > s[b].Firing })
 	if len(s) > n {
-		s = s[:n]
+		s = s[:max(n, 0)]
 	}
 	return s
 }

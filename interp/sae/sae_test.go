@@ -181,6 +181,15 @@ func TestCacheAndTopExamples(t *testing.T) {
 	if met.ExplainedVariance < 0.999999 || met.MSE > 1e-9 {
 		t.Errorf("exact SAE metrics %+v", met)
 	}
+	// top 0 keeps the firing rates and no examples; a negative count of
+	// latents to show shows none.
+	none := TopExamples(s, x, len(refs), refs, seqs, 0, 1, text)
+	if len(none) != len(ex) || none[0].Firing != ex[0].Firing || len(none[0].Examples) != 0 {
+		t.Errorf("top 0: %+v", none[0])
+	}
+	if got := ShowLatents(ex, -1); len(got) != 0 {
+		t.Errorf("ShowLatents(-1) kept %d", len(got))
+	}
 }
 
 // FuzzParseConfig: any cfg.json either parses into a valid shape or is an
