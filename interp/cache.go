@@ -6,6 +6,7 @@ package interp
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -178,12 +179,17 @@ func (c *Cache) Get(name string) *Activation { return c.Acts[name] }
 type MetricFunc func(logits []float32, B, T, V int) (value float64, grad []float32)
 
 // LogitDiffMetric is logits[b, pos, correct] − logits[b, pos, wrong]
-// summed over the batch (pos < 0 counts from the end), with its gradient.
+// summed over the batch (pos < 0 counts from the end), with its gradient;
+// NaN and no gradient when pos or a token is out of range (RunWithCache
+// then reports it).
 func LogitDiffMetric(pos int, correct, wrong int32) MetricFunc {
 	return func(logits []float32, B, T, V int) (float64, []float32) {
 		p := pos
 		if p < 0 {
 			p += T
+		}
+		if p < 0 || p >= T || !inVocab(correct, V) || !inVocab(wrong, V) {
+			return math.NaN(), nil
 		}
 		grad := make([]float32, len(logits))
 		var v float64
@@ -384,6 +390,9 @@ func RunWithCache(m *model.Model, tokens []int32, B, T int, opts CacheOptions) (
 		return c, nil
 	}
 	value, dlogits := opts.Metric(c.Logits, B, T, cfg.VocabSize)
+	if dlogits == nil && math.IsNaN(value) {
+		return nil, fmt.Errorf("the metric is undefined on these logits (%d positions, vocabulary %d): is its position or a token out of range?", T, cfg.VocabSize)
+	}
 	if len(dlogits) != len(c.Logits) {
 		return nil, fmt.Errorf("metric returned %d gradients for %d logits", len(dlogits), len(c.Logits))
 	}
@@ -411,3 +420,6 @@ func numel(shape []int) int {
 	}
 	return n
 }
+
+// inVocab reports whether token id lies in [0, V).
+func inVocab(id int32, V int) bool { return id >= 0 && int(id) < V }

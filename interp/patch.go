@@ -17,12 +17,16 @@ import (
 type Metric func(logits []float32, T, V int) float64
 
 // LogitDiff is logit(correct) − logit(wrong) at pos (negative counts from
-// the end): the default patching metric, at the last position.
+// the end): the default patching metric, at the last position. It is NaN
+// when pos or a token is out of range.
 func LogitDiff(pos int, correct, wrong int32) Metric {
 	return func(logits []float32, T, V int) float64 {
 		p := pos
 		if p < 0 {
 			p += T
+		}
+		if p < 0 || p >= T || !inVocab(correct, V) || !inVocab(wrong, V) {
+			return math.NaN()
 		}
 		row := logits[p*V : (p+1)*V]
 		return float64(row[correct]) - float64(row[wrong])
@@ -35,11 +39,13 @@ func LogitDiff(pos int, correct, wrong int32) Metric {
 type Patch struct {
 	Hook   string
 	Source *Activation
-	// Positions are the token positions patched (nil: all); for
-	// attn.hook_attn_scores and attn.hook_pattern, the query positions.
+	// Positions are the token positions patched (nil: all; negative counts
+	// from the end); for attn.hook_attn_scores and attn.hook_pattern, the
+	// query positions.
 	Positions []int
-	// Heads are the heads patched, for attn.hook_z/q/k/v and the attention
-	// scores and pattern (nil: all).
+	// Heads are the heads patched (nil: all), for the points with a head
+	// axis: attn.hook_q/rot_q/z and the attention scores and pattern count
+	// query heads, attn.hook_k/rot_k/v the KV heads.
 	Heads []int
 }
 
@@ -104,17 +110,53 @@ func (p *Patch) applyAttnMap(act []float32, shape []int) {
 func RunPatched(m *model.Model, tokens []int32, B, T int, patches []Patch) ([]float32, error) {
 	h := model.NewHooks()
 	for i := range patches {
-		p := &patches[i]
-		if p.Source == nil {
-			return nil, fmt.Errorf("patch %s: no source activation", p.Hook)
-		}
-		want := hookShape(m.Config, p.Hook, B, T)
-		if !slices.Equal(want, p.Source.Shape) {
-			return nil, fmt.Errorf("patch %s: source shape %v, the run fires %v (cache the source without a positions filter)", p.Hook, p.Source.Shape, want)
+		p, err := patches[i].resolve(m.Config, B, T)
+		if err != nil {
+			return nil, err
 		}
 		h.Add(p.Hook, func(_ string, act []float32, shape []int) { p.apply(act, shape) })
 	}
 	return m.Forward(tokens, B, T, h)
+}
+
+// resolve checks p against a run of B sequences of T tokens and returns a
+// copy with its positions in [0, T): one hook point of the model, a source
+// of the shape that point fires, positions inside the sequence and heads
+// that the point has.
+func (p *Patch) resolve(cfg model.Config, B, T int) (*Patch, error) {
+	if p.Hook == "*" || !slices.Contains(model.HookNames(cfg), p.Hook) {
+		return nil, fmt.Errorf("patch %q: name one hook point of this model (see model.HookNames)", p.Hook)
+	}
+	if p.Source == nil {
+		return nil, fmt.Errorf("patch %s: no source activation", p.Hook)
+	}
+	want := hookShape(cfg, p.Hook, B, T)
+	if !slices.Equal(want, p.Source.Shape) {
+		return nil, fmt.Errorf("patch %s: source shape %v, the run fires %v (cache the source without a positions filter)", p.Hook, p.Source.Shape, want)
+	}
+	r := *p
+	if p.Positions != nil {
+		pos, err := resolvePositions(p.Positions, T)
+		if err != nil {
+			return nil, fmt.Errorf("patch %s: %w", p.Hook, err)
+		}
+		r.Positions = pos
+	}
+	if p.Heads != nil {
+		heads := 0 // the head axis, if the point has one
+		switch {
+		case model.IsAttentionMap(p.Hook):
+			heads = want[1]
+		case len(want) == 4:
+			heads = want[2]
+		}
+		for _, h := range p.Heads {
+			if h < 0 || h >= heads {
+				return nil, fmt.Errorf("patch %s: head %d, but the point has %d heads", p.Hook, h, heads)
+			}
+		}
+	}
+	return &r, nil
 }
 
 // patchBatchTokens bounds the tokens of one batched patching pass (its
@@ -198,6 +240,9 @@ func ActivationPatching(m *model.Model, clean, corrupt []int32, opts PatchOption
 	}
 	V := cfg.VocabSize
 	res := &Patching{Clean: metric(cc.Logits, T, V)}
+	if math.IsNaN(res.Clean) {
+		return nil, fmt.Errorf("patching: the metric is NaN on the clean run: is its position or a token out of range?")
+	}
 	logits, err := m.Forward(corrupt, 1, T, nil)
 	if err != nil {
 		return nil, fmt.Errorf("patching: corrupted run: %w", err)

@@ -111,9 +111,69 @@ func TestActivationPatchingErrors(t *testing.T) {
 		"vocab":     {toks, toks, PatchOptions{Correct: 1, Wrong: 99}},
 		"bad hook":  {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Hooks: []string{"hook_nothing"}}},
 		"bad label": {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Labels: []string{"a"}}},
+		"bad metric": {toks, append([]int32{5}, toks[1:]...), PatchOptions{Metric: LogitDiff(7, 1, 2)}},
 	} {
 		if _, err := ActivationPatching(m, tc.clean, tc.corrupt, tc.opts); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestRunPatchedPositionsAndErrors: a negative position counts from the
+// end, as everywhere in interp; a position, head or hook the run does not
+// have is an error, not a patch that silently does nothing.
+func TestRunPatchedPositionsAndErrors(t *testing.T) {
+	m := testModels(t)["llama"]
+	const T = 5
+	V := m.Config.VocabSize
+	clean := testTokens(T, V, 21)
+	corrupt := slices.Clone(clean)
+	corrupt[2] = (clean[2] + 1) % int32(V)
+	cc, err := RunWithCache(m, clean, 1, T, CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(p Patch) ([]float32, error) {
+		if p.Source == nil {
+			p.Source = cc.Get(p.Hook)
+		}
+		logits, err := RunPatched(m, corrupt, 1, T, []Patch{p})
+		return slices.Clone(logits), err
+	}
+	resid := "blocks.1.hook_resid_pre"
+	last, err := run(Patch{Hook: resid, Positions: []int{T - 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, err := run(Patch{Hook: resid, Positions: []int{-1}})
+	if err != nil || !slices.Equal(neg, last) {
+		t.Fatalf("position -1 differs from position %d (err %v)", T-1, err)
+	}
+	unpatched, _ := run(Patch{Hook: resid, Positions: []int{0}})
+	if slices.Equal(last, unpatched) {
+		t.Fatal("patching the last position changed nothing")
+	}
+	for name, p := range map[string]Patch{
+		"position T":       {Hook: resid, Positions: []int{T}},
+		"position -T-1":    {Hook: resid, Positions: []int{-T - 1}},
+		"heads on resid":   {Hook: resid, Heads: []int{0}},
+		"query head":       {Hook: "blocks.0.attn.hook_z", Heads: []int{m.Config.NumHeads}},
+		"kv head":          {Hook: "blocks.0.attn.hook_v", Heads: []int{m.Config.NumKVHeads}},
+		"every hook":       {Hook: "*", Source: cc.Get(resid)},
+		"no such hook":     {Hook: "blocks.9.hook_resid_pre", Source: cc.Get(resid)},
+		"source of resid2": {Hook: "blocks.0.mlp.hook_post", Source: cc.Get(resid)},
+	} {
+		if _, err := run(p); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := run(Patch{Hook: "blocks.0.attn.hook_v", Heads: []int{m.Config.NumKVHeads - 1}}); err != nil {
+		t.Errorf("last kv head: %v", err)
+	}
+	// A metric out of range is an error from RunWithCache, not a panic.
+	for _, metric := range []MetricFunc{LogitDiffMetric(T, 1, 2), LogitDiffMetric(-1, int32(V), 2), LogitDiffMetric(0, 1, -1)} {
+		if _, err := RunWithCache(m, clean, 1, T, CacheOptions{Metric: metric}); err == nil {
+			t.Error("an out-of-range metric gave no error")
 		}
 	}
 }

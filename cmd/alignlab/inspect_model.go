@@ -94,14 +94,19 @@ func (im *inspectModel) Token(id int32) string {
 // TokenID returns the id of a token given as text (for a target token).
 func (im *inspectModel) TokenID(s string) (int32, error) {
 	if im.tok != nil {
-		if id, ok := im.tok.TokenID(s); ok {
-			return id, nil
+		id, ok := im.tok.TokenID(s)
+		if !ok {
+			ids := im.tok.EncodeOrdinary(s)
+			if len(ids) != 1 {
+				return 0, fmt.Errorf("%q is %d tokens, not one; pass a single token", s, len(ids))
+			}
+			id = ids[0]
 		}
-		ids := im.tok.EncodeOrdinary(s)
-		if len(ids) == 1 {
-			return ids[0], nil
+		// A tokenizer may know more tokens than the model has rows for.
+		if V := im.Model.Config.VocabSize; int(id) >= V {
+			return 0, fmt.Errorf("%q is token %d, outside the model's vocabulary of %d", s, id, V)
 		}
-		return 0, fmt.Errorf("%q is %d tokens, not one; pass a single token", s, len(ids))
+		return id, nil
 	}
 	for id := int32(0); id < int32(im.Policy.Codec.VocabSize()); id++ {
 		if im.Policy.Codec.Decode([]int32{id}) == s {

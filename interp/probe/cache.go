@@ -30,6 +30,9 @@ func Activations(m *model.Model, seqs [][]int32, hooks []string, pos Position) (
 		return nil, nil, fmt.Errorf("position %q (want %s or %s)", pos, PosLast, PosMean)
 	}
 	for _, h := range hooks {
+		if h == "*" {
+			return nil, nil, fmt.Errorf("hook *: name each hook to probe")
+		}
 		if model.IsAttentionMap(h) {
 			return nil, nil, fmt.Errorf("hook %s is [batch, head, query, key], not per token; probe a per-token hook", h)
 		}

@@ -59,7 +59,9 @@ func TestActivationsPositions(t *testing.T) {
 	if _, _, err := Activations(m, seqs, hooks, "first"); err == nil {
 		t.Fatal("bad position: no error")
 	}
-	if _, _, err := Activations(m, seqs, []string{"blocks.0.attn.hook_pattern"}, PosLast); err == nil {
-		t.Fatal("pattern hook: no error")
+	for _, h := range []string{"blocks.0.attn.hook_pattern", "blocks.0.attn.hook_attn_scores", "*"} {
+		if _, _, err := Activations(m, seqs, []string{h}, PosLast); err == nil {
+			t.Fatalf("hook %s: no error", h)
+		}
 	}
 }
