@@ -106,11 +106,11 @@ func TestActivationPatchingErrors(t *testing.T) {
 		clean, corrupt []int32
 		opts           PatchOptions
 	}{
-		"lengths":   {toks, toks[:3], PatchOptions{Correct: 1, Wrong: 2}},
-		"same":      {toks, toks, PatchOptions{Correct: 1, Wrong: 2}},
-		"vocab":     {toks, toks, PatchOptions{Correct: 1, Wrong: 99}},
-		"bad hook":  {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Hooks: []string{"hook_nothing"}}},
-		"bad label": {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Labels: []string{"a"}}},
+		"lengths":    {toks, toks[:3], PatchOptions{Correct: 1, Wrong: 2}},
+		"same":       {toks, toks, PatchOptions{Correct: 1, Wrong: 2}},
+		"vocab":      {toks, toks, PatchOptions{Correct: 1, Wrong: 99}},
+		"bad hook":   {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Hooks: []string{"hook_nothing"}}},
+		"bad label":  {toks, append([]int32{5}, toks[1:]...), PatchOptions{Correct: 1, Wrong: 2, Labels: []string{"a"}}},
 		"bad metric": {toks, append([]int32{5}, toks[1:]...), PatchOptions{Metric: LogitDiff(7, 1, 2)}},
 	} {
 		if _, err := ActivationPatching(m, tc.clean, tc.corrupt, tc.opts); err == nil {
