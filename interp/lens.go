@@ -41,10 +41,11 @@ type LensRow struct {
 	// "post" (after its MLP).
 	Stage string         `json:"stage"`
 	Top   []TokenLogProb `json:"top"`
-	// TargetLogProb and TargetRank (0 = top) are set when a target was
-	// given.
-	TargetLogProb float64 `json:"target_logprob,omitempty"`
-	TargetRank    int     `json:"target_rank,omitempty"`
+	// TargetLogProb and TargetRank (0 = top) are the target's when one was
+	// given; without one TargetRank is -1 (and the log-prob 0), so that a
+	// rank of 0 is never mistaken for no target.
+	TargetLogProb float64 `json:"target_logprob"`
+	TargetRank    int     `json:"target_rank"`
 }
 
 // Lens is the logit lens at one position, from the embeddings (blocks.0
@@ -96,7 +97,7 @@ func LogitLens(m *model.Model, tokens []int32, opts LensOptions) (*Lens, error) 
 	for i, n := range points {
 		lp := logSoftmax(logits[i*V : (i+1)*V])
 		l, _ := HookLayer(n)
-		row := LensRow{Hook: n, Layer: l, Stage: "pre", Top: topK(lp, opts.TopK)}
+		row := LensRow{Hook: n, Layer: l, Stage: "pre", Top: topK(lp, opts.TopK), TargetRank: -1}
 		switch {
 		case i == 0:
 		case i%2 == 1:
@@ -105,7 +106,7 @@ func LogitLens(m *model.Model, tokens []int32, opts LensOptions) (*Lens, error) 
 			row.Stage = "post"
 		}
 		if opts.Target >= 0 {
-			row.TargetLogProb = lp[opts.Target]
+			row.TargetLogProb, row.TargetRank = lp[opts.Target], 0
 			for _, v := range lp {
 				if v > lp[opts.Target] {
 					row.TargetRank++

@@ -1,7 +1,9 @@
 package interp
 
 import (
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +50,18 @@ func TestLogitLens(t *testing.T) {
 	m := testModels(t)["gpt2"]
 	if _, err := LogitLens(m, []int32{1, 2}, LensOptions{Position: 2, Target: -1}); err == nil {
 		t.Fatal("position 2 of 2 accepted")
+	}
+	// In JSON a rank of 0 (the target is the top token) stays, and no
+	// target reads -1.
+	if raw, _ := json.Marshal(LensRow{TargetRank: 0}); !strings.Contains(string(raw), `"target_rank":0`) {
+		t.Errorf("rank 0 dropped: %s", raw)
+	}
+	lens, err := LogitLens(m, []int32{1, 2}, LensOptions{Position: -1, Target: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := lens.Rows[0]; r.TargetRank != -1 {
+		t.Errorf("no target: rank %d, want -1", r.TargetRank)
 	}
 }
 

@@ -24,7 +24,8 @@ const (
 // [len(seqs), width] matrix of that hook's activation at pos, and the
 // widths. Hooks must be per-token points ([B, T, ...] shapes: residual,
 // attention and MLP outputs, q/k/v/z, MLP hidden); attn.hook_attn_scores
-// and attn.hook_pattern are not. Sequences of equal length run as one batch.
+// and attn.hook_pattern are not. Sequences of equal length run in batches
+// of up to 512 tokens.
 func Activations(m *model.Model, seqs [][]int32, hooks []string, pos Position) ([][]float32, []int, error) {
 	if pos != PosLast && pos != PosMean {
 		return nil, nil, fmt.Errorf("position %q (want %s or %s)", pos, PosLast, PosMean)
@@ -85,7 +86,13 @@ func Activations(m *model.Model, seqs [][]int32, hooks []string, pos Position) (
 	return out, width, nil
 }
 
-// byLength groups sequence indices by length, shortest first.
+// batchTokens bounds the tokens of one forward pass: its logits are
+// batchTokens·VocabSize floats (100 MB at GPT-2's vocabulary), where one
+// batch of every sequence could take gigabytes.
+const batchTokens = 512
+
+// byLength groups sequence indices by length, shortest first, in batches
+// of at most batchTokens tokens (one sequence at least).
 func byLength(seqs [][]int32) [][]int {
 	idx := map[int][]int{}
 	for i, s := range seqs {
@@ -96,9 +103,13 @@ func byLength(seqs [][]int32) [][]int {
 		lens = append(lens, l)
 	}
 	sort.Ints(lens)
-	out := make([][]int, len(lens))
-	for k, l := range lens {
-		out[k] = idx[l]
+	var out [][]int
+	for _, l := range lens {
+		g := idx[l]
+		per := max(1, batchTokens/max(l, 1))
+		for lo := 0; lo < len(g); lo += per {
+			out = append(out, g[lo:min(lo+per, len(g))])
+		}
 	}
 	return out
 }

@@ -65,3 +65,28 @@ func TestActivationsPositions(t *testing.T) {
 		}
 	}
 }
+
+// byLength keeps each batch to one length and at most batchTokens tokens,
+// and lists every sequence once.
+func TestByLengthBatches(t *testing.T) {
+	var seqs [][]int32
+	for i := range 300 {
+		seqs = append(seqs, make([]int32, []int{8, 3, 600}[i%3]))
+	}
+	seen := map[int]bool{}
+	for _, g := range byLength(seqs) {
+		T := len(seqs[g[0]])
+		if len(g) > 1 && len(g)*T > batchTokens {
+			t.Fatalf("batch of %d sequences of %d tokens", len(g), T)
+		}
+		for _, i := range g {
+			if len(seqs[i]) != T || seen[i] {
+				t.Fatalf("sequence %d (length %d) in a batch of length %d, or twice", i, len(seqs[i]), T)
+			}
+			seen[i] = true
+		}
+	}
+	if len(seen) != len(seqs) {
+		t.Fatalf("%d of %d sequences batched", len(seen), len(seqs))
+	}
+}
