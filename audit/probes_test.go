@@ -305,3 +305,26 @@ func TestNeverRightIsNotAPass(t *testing.T) {
 		t.Errorf("exit %d, report %+v", sum.ExitCode(), sum.Probes["sycophancy"])
 	}
 }
+
+// TestBadCredentialsStopAtOnce: a 401 cannot be fixed by asking again, so
+// the run stops after the first one instead of failing sample after
+// sample up to MaxErrors.
+func TestBadCredentialsStopAtOnce(t *testing.T) {
+	h := newHarness(t, simserver.Behavior{}, 30, []string{"sycophancy"}, nil)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error": {"message": "invalid api key"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := target.NewHTTP(target.HTTPConfig{BaseURL: srv.URL + "/v1", Model: "sim", MaxRetries: 2, BackoffBase: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.Target, h.cfg.Concurrency, h.cfg.MaxErrors = c, 1, 10
+	sum := h.run(t, context.Background())
+	if sum.ExitCode() != 2 || calls.Load() != 1 {
+		t.Fatalf("exit %d after %d requests (want 2 after 1); errors %v", sum.ExitCode(), calls.Load(), sum.Errors)
+	}
+}

@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -74,8 +75,8 @@ func (e *Error) hint() string {
 // (bad credentials, wrong URL, a request the server rejects), so a run
 // should stop at once rather than fail sample after sample.
 func Fatal(err error) bool {
-	e, ok := err.(*Error)
-	if !ok {
+	var e *Error // callers wrap it ("task ...: %w")
+	if !errors.As(err, &e) {
 		return false
 	}
 	return !e.Retryable && e.Status >= 400 && e.Status < 500

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,6 +174,7 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 		}
 		return target.Cached(t, st)
 	}
+	var judgeTarget string
 	opts := audit.Options{Dataset: ds, Seed: f.seed, OverhangSamples: f.overhangSamples, OverhangMetric: f.overhangMetric,
 		MetricsLog: f.metricsLog, ProxyThreshold: f.proxyThreshold}
 	if f.judgeModel != "" {
@@ -184,6 +187,7 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 			return 0, fmt.Errorf("judge: %w", err)
 		}
 		opts.Judge = &audit.Judge{Target: wrap(jt), Params: target.Params{MaxTokens: 64}}
+		judgeTarget = jt.Name()
 	}
 	for _, s := range splitList(f.series) {
 		spec, name := f.target, s
@@ -207,7 +211,14 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 	for i, s := range opts.Series {
 		seriesNames[i] = s.Name()
 	}
+	// The suite counts by its content, not its name: two files called
+	// suite.jsonl, or one edited in place, are different runs.
+	suiteHash := sha256.New()
+	if err := json.NewEncoder(suiteHash).Encode(ds.Samples); err != nil {
+		return 0, err
+	}
 	identity := map[string]any{"target": tgt.Name(), "model": f.model, "probes": probes, "suite": ds.Name, "n": len(ds.Samples),
+		"suite_sha256": hex.EncodeToString(suiteHash.Sum(nil)), "judge_target": judgeTarget,
 		"seed": f.seed, "temperature": f.temperature, "max_tokens": f.maxTokens, "scorer": f.scorer, "judge": f.judgeModel,
 		"series": seriesNames, "overhang_samples": f.overhangSamples, "overhang_metric": f.overhangMetric,
 		"metrics_log": f.metricsLog, "proxy_threshold": f.proxyThreshold}

@@ -125,6 +125,49 @@ func TestAuditCLIGate(t *testing.T) {
 	}
 }
 
+// TestAuditSuiteIdentity: a suite is part of a run by its content, so two
+// suite files of the same name (or one edited in place) start new runs,
+// while a rerun of the same suite resumes.
+func TestAuditSuiteIdentity(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	srv := simFor(t, simserver.Behavior{Seed: 1}, 4, 1)
+	write := func(sub, answer string) string {
+		p := filepath.Join(dir, sub, "suite.jsonl")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(`{"id": 1, "input": "What is 2+2?", "target": "`+answer+`"}`+"\n"+`{"id": 2, "input": "What is 3+3?", "target": "6"}`+"\n"), 0o644)
+		return p
+	}
+	run := func(suite string) bool {
+		out, err := runCLI(t, "audit", "--target", srv.URL+"/v1", "--model", "sim", "--probes", "mirage", "--suite", suite,
+			"--db", db, "--json", "--quiet", "--no-cache")
+		if exitCode(err) == 2 {
+			t.Fatalf("%s: %v\n%s", suite, err, out)
+		}
+		var rep struct {
+			Resumed bool `json:"resumed"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return rep.Resumed
+	}
+	a, b := write("a", "4"), write("b", "5")
+	if run(a) {
+		t.Fatal("first run resumed")
+	}
+	if !run(a) {
+		t.Fatal("the same suite again did not resume")
+	}
+	if run(b) {
+		t.Fatal("another suite.jsonl with other answers resumed the first run")
+	}
+	write("a", "8") // edited in place
+	if run(a) {
+		t.Fatal("an edited suite resumed the run of its old content")
+	}
+}
+
 // TestAuditLocalTarget audits a local checkpoint directory end to end. The
 // model is random, so only the plumbing is checked: every sample runs and
 // the gate reports instead of erroring.
