@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -146,13 +147,20 @@ var secretFlags = []string{"--api-key", "--token", "--password", "--secret", "--
 
 // Redact returns a copy of args with the values of secret-bearing flags
 // (--api-key and similar, in both "--flag value" and "--flag=value" form)
-// replaced by "REDACTED". Flags that name an environment variable holding
-// the secret (--api-key-env) are kept: the name is not the secret.
+// replaced by "REDACTED", and so the user info and query values of any URL
+// (https://user:key@host/v1?api_key=...), which endpoints take credentials
+// in. Flags that name an environment variable holding the secret
+// (--api-key-env) are kept: the name is not the secret.
 func Redact(args []string) []string {
 	out := append([]string(nil), args...)
 	for i := 0; i < len(out); i++ {
 		a := out[i]
-		name, _, hasValue := strings.Cut(a, "=")
+		name, value, hasValue := strings.Cut(a, "=")
+		if hasValue && strings.HasPrefix(name, "-") {
+			out[i] = name + "=" + redactURL(value)
+		} else {
+			out[i] = redactURL(a)
+		}
 		if !isSecretFlag(name) {
 			continue
 		}
@@ -164,6 +172,36 @@ func Redact(args []string) []string {
 		}
 	}
 	return out
+}
+
+// redactURL hides the user info and query values of s if it is a URL
+// with either, keeping its shape so the command still reads; anything
+// else comes back as it is.
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.ContainsAny(s, "@?") {
+			return "REDACTED-URL"
+		}
+		return s
+	}
+	if u.User == nil && u.RawQuery == "" {
+		return s
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 func isSecretFlag(name string) bool {

@@ -15,6 +15,10 @@ func TestRedact(t *testing.T) {
 		{[]string{"audit", "--api-key-env", "OPENAI_API_KEY"}, []string{"audit", "--api-key-env", "OPENAI_API_KEY"}},
 		{[]string{"lab", "--quick", "--seed", "3"}, []string{"lab", "--quick", "--seed", "3"}},
 		{[]string{"audit", "--token"}, []string{"audit", "--token"}},
+		// Credentials in URLs: user info and query values.
+		{[]string{"audit", "--target", "https://user:sk-SECRET@host/v1?api_key=sk-SECRET2"}, []string{"audit", "--target", "https://REDACTED@host/v1?api_key=REDACTED"}},
+		{[]string{"audit", "--judge-target=http://h/v1?key=s3"}, []string{"audit", "--judge-target=http://h/v1?key=REDACTED"}},
+		{[]string{"audit", "--series", "http://h:8080/v1"}, []string{"audit", "--series", "http://h:8080/v1"}},
 	} {
 		if got := Redact(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
