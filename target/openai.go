@@ -115,15 +115,22 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		tr.MaxIdleConns = h.cfg.Concurrency * 2
 		h.client = &http.Client{Transport: tr}
 	}
-	root := strings.TrimRight(u.String(), "/")
+	// Paths are joined on the URL's path, so that a query the endpoint
+	// needs (Azure's ?api-version=...) stays at the end.
+	at := func(path string) string {
+		v := *u
+		v.Path, v.RawPath = path, ""
+		return v.String()
+	}
+	root := strings.TrimRight(u.Path, "/")
 	if strings.HasSuffix(root, "/chat/completions") {
-		h.chatURL = root
+		h.chatURL = at(root)
 		root = strings.TrimSuffix(root, "/chat/completions")
 	} else {
-		h.chatURL = root + "/chat/completions"
+		h.chatURL = at(root + "/chat/completions")
 	}
-	h.complURL = root + "/completions"
-	h.shownURL = redactURL(root)
+	h.complURL = at(root + "/completions")
+	h.shownURL = redactURL(at(root))
 	return h, nil
 }
 

@@ -371,3 +371,32 @@ func FuzzParseChatReply(f *testing.F) {
 		}
 	})
 }
+
+// TestBaseURLWithQuery: the endpoint's path is joined before its query
+// (Azure-style ?api-version=...), for a base URL and for a full
+// /chat/completions URL alike.
+func TestBaseURLWithQuery(t *testing.T) {
+	var path, query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, query = r.URL.Path, r.URL.RawQuery
+		okReply(w, "a")
+	}))
+	defer srv.Close()
+	for _, base := range []string{srv.URL + "/v1?api-version=2024-06-01", srv.URL + "/v1/chat/completions?api-version=2024-06-01"} {
+		cfg := fastCfg(srv.URL)
+		cfg.BaseURL = base
+		h, err := NewHTTP(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Chat(context.Background(), Request{Messages: []Message{{Role: "user", Content: "hi"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if path != "/v1/chat/completions" || query != "api-version=2024-06-01" {
+			t.Errorf("%s: request to path %q query %q", base, path, query)
+		}
+		if strings.Contains(h.Name(), "api-version") {
+			t.Errorf("name %q shows the query", h.Name())
+		}
+	}
+}
