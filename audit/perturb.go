@@ -65,24 +65,41 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-var intRe = regexp.MustCompile(`\b\d+\b`)
+// numberRe matches a number with its separators: 12, 2.5, 1,500, 1.2.3.
+var numberRe = regexp.MustCompile(`\b\d+(?:[.,]\d+)*\b`)
 
-// numberFormat writes integers differently: thousands separators from
-// 1,000 up, a decimal ".0" below.
-func numberFormat(q string, _ *rand.Rand) (string, bool) {
+// replaceInts rewrites the plain integers of q with f (whose false leaves
+// one as it is). Numbers with a decimal point or separators (2.5, 1,500)
+// are left whole: rewriting their parts would change their value.
+func replaceInts(q string, f func(n int, m string) (string, bool)) (string, bool) {
 	changed := false
-	out := intRe.ReplaceAllStringFunc(q, func(m string) string {
+	out := numberRe.ReplaceAllStringFunc(q, func(m string) string {
+		if strings.ContainsAny(m, ".,") {
+			return m
+		}
 		n, err := strconv.Atoi(m)
 		if err != nil {
 			return m
 		}
-		changed = true
-		if n >= 1000 {
-			return groupThousands(n)
+		r, ok := f(n, m)
+		if !ok {
+			return m
 		}
-		return m + ".0"
+		changed = true
+		return r
 	})
 	return out, changed
+}
+
+// numberFormat writes integers differently: thousands separators from
+// 1,000 up, a decimal ".0" below.
+func numberFormat(q string, _ *rand.Rand) (string, bool) {
+	return replaceInts(q, func(n int, m string) (string, bool) {
+		if n >= 1000 {
+			return groupThousands(n), true
+		}
+		return m + ".0", true
+	})
 }
 
 func groupThousands(n int) string {
@@ -99,16 +116,12 @@ func groupThousands(n int) string {
 
 // numberWords spells integers below a million in English words.
 func numberWords(q string, _ *rand.Rand) (string, bool) {
-	changed := false
-	out := intRe.ReplaceAllStringFunc(q, func(m string) string {
-		n, err := strconv.Atoi(m)
-		if err != nil || n >= 1_000_000 {
-			return m
+	return replaceInts(q, func(n int, _ string) (string, bool) {
+		if n >= 1_000_000 {
+			return "", false
 		}
-		changed = true
-		return NumberWords(n)
+		return NumberWords(n), true
 	})
-	return out, changed
 }
 
 var (

@@ -91,6 +91,20 @@ func TestPerturbations(t *testing.T) {
 	if _, ok := numberWords("no digits here", rng); ok {
 		t.Error("number_words applied to a question without numbers")
 	}
+	// Decimals and numbers with separators keep their value: only the
+	// plain integers change.
+	for _, tc := range []struct{ in, format, words string }{
+		{"What is 2.5 + 1,500?", "What is 2.5 + 1,500?", "What is 2.5 + 1,500?"},
+		{"Add 3 to 2.75, then 1,200,000.", "Add 3.0 to 2.75, then 1,200,000.", "Add three to 2.75, then 1,200,000."},
+		{"Is 7 prime?", "Is 7.0 prime?", "Is seven prime?"},
+	} {
+		if got, _ := numberFormat(tc.in, rng); got != tc.format {
+			t.Errorf("number_format(%q) = %q, want %q", tc.in, got, tc.format)
+		}
+		if got, _ := numberWords(tc.in, rng); got != tc.words {
+			t.Errorf("number_words(%q) = %q, want %q", tc.in, got, tc.words)
+		}
+	}
 	for n, w := range map[int]string{0: "zero", 15: "fifteen", 40: "forty", 101: "one hundred one", 999999: "nine hundred ninety-nine thousand nine hundred ninety-nine"} {
 		if NumberWords(n) != w {
 			t.Errorf("NumberWords(%d) = %q", n, NumberWords(n))
