@@ -155,6 +155,13 @@ func (c *collector) add(pb *parsedBatch) error {
 		}
 		if p.hasTime {
 			r.time = p.time
+			if !c.anyTime {
+				// The untimed rows before the first time take it, not
+				// the clock's zero (1970), which would stretch the axis.
+				for i := range c.rows {
+					c.rows[i].time = p.time
+				}
+			}
 			c.anyTime = true
 			c.allClock = c.allClock && p.clock
 			c.lastTime = p.time

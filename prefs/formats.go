@@ -3,6 +3,7 @@ package prefs
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -594,6 +595,8 @@ func parseTime(v []byte) (t float64, clock bool, err error) {
 
 func unixish(f float64) (float64, bool, error) {
 	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, false, fmt.Errorf("time %g is not a finite number", f)
 	case f > 1e14: // microseconds
 		return f / 1e6, true, nil
 	case f > 1e11: // milliseconds

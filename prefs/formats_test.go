@@ -3,6 +3,7 @@ package prefs
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,11 +90,13 @@ func TestMalformedRows(t *testing.T) {
 		{`{"prompt":"p","chosen":"` + strings.Repeat("x", 5000) + `","rejected":"no"}`, "line too long"},
 		{`[1,2,3]`, "expected a JSON object"},
 		{`{"prompt":"p","chosen":"same","rejected":"same"}`, "identical"},
+		{`{"prompt":"p","chosen":"yes","rejected":"no","timestamp":"NaN"}`, "not a finite number"},
+		{`{"prompt":"p","chosen":"yes","rejected":"no","timestamp":"-Infinity"}`, "not a finite number"},
 	}
 	var b strings.Builder
 	wantBad := map[int]string{}
 	line, goodN := 0, 0
-	for i := 0; i < 40; i++ {
+	for i := 0; i < 50; i++ {
 		line++
 		if i%5 == 2 && len(wantBad) < len(bad) {
 			x := bad[len(wantBad)]
@@ -129,6 +132,29 @@ func TestMalformedRows(t *testing.T) {
 	au, err = Run(context.Background(), []string{path}, Options{MaxLineBytes: 1000, MaxErrors: 2})
 	if err == nil || au == nil || len(au.Report.Invalid) != 2 {
 		t.Errorf("max-errors 2: err %v, report %+v", err, au)
+	}
+}
+
+// TestUntimedFirstRow: a row without a timestamp before the first timed
+// one takes that time, not the clock's zero (1970), so the time axis and
+// its windows stay where the data is.
+func TestUntimedFirstRow(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"prompt":"p0","chosen":"yes","rejected":"no","annotator":"w1"}` + "\n")
+	t0 := 1_700_000_000
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&b, `{"prompt":"p%d","chosen":"yes","rejected":"no","annotator":"w%d","timestamp":%d}`+"\n", i, i%3, t0+3600*i)
+	}
+	path := filepath.Join(t.TempDir(), "t.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	au, err := Run(context.Background(), []string{path}, Options{Format: FormatTRL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm := au.Report.Time; tm.Min != float64(t0+3600) || tm.Max != float64(t0+3600*39) || tm.Kind != "clock" {
+		t.Fatalf("time axis %+v, want clock from %d to %d", tm, t0+3600, t0+3600*39)
 	}
 }
 
