@@ -28,8 +28,8 @@ type Options struct {
 	// MetricsLog is a training run's metric log for the reward-hacking
 	// probe (JSONL with step/kl, proxy and gold).
 	MetricsLog string
-	// ProxyThreshold is the proxy score in [0,1] counted as approval
-	// (default 0.5).
+	// ProxyThreshold is the proxy score in (0, 1] counted as approval (0:
+	// the default, 0.5).
 	ProxyThreshold float64
 	// Templates replace the probes' built-in wordings (frames, stated
 	// belief, pushback) where set: a model trained on its own wordings (the

@@ -95,7 +95,7 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
 	fl.IntVar(&f.maxErrors, "max-errors", 10, "stop the run after this many failed samples")
 	fl.StringVar(&f.judgeTarget, "judge-target", "", "judge endpoint (default: --target)")
 	fl.StringVar(&f.judgeModel, "judge-model", "", "judge model: the proxy for reward-hacking and the 'judge' scorer")
-	fl.Float64Var(&f.proxyThreshold, "proxy-threshold", 0.5, "proxy rating in [0,1] that counts as approval")
+	fl.Float64Var(&f.proxyThreshold, "proxy-threshold", 0.5, "proxy rating in (0, 1] that counts as approval")
 	fl.StringVar(&f.metricsLog, "metrics-log", "", "training metric log (JSONL: step, kl, proxy, gold) for reward-hacking")
 	fl.StringVar(&f.series, "series", "", "overhang checkpoints in training order: model names on --target, URLs or directories")
 	fl.IntVar(&f.overhangSamples, "overhang-samples", 8, "samples per item for the pass-rate metric")
@@ -134,6 +134,11 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 	}
 	if f.retries == 0 {
 		f.retries = -1 // --retries 0 means none; the client reads 0 as its default
+	}
+	// The library reads a threshold of 0 as its default (0.5), so 0 cannot
+	// be passed on; a rating of at least 0 would approve everything anyway.
+	if !(f.proxyThreshold > 0 && f.proxyThreshold <= 1) {
+		return 0, fmt.Errorf("--proxy-threshold %g: want a rating in (0, 1]", f.proxyThreshold)
 	}
 	keySet := cmd.Flags().Changed("api-key-env")
 	tgt, err := openTarget(f.target, f.model, f, keySet)

@@ -111,6 +111,11 @@ func TestAuditCLIGate(t *testing.T) {
 	if _, err = runCLI(t, "audit", "--target", clean.URL+"/v1", "--model", "m", "--probes", "nosuch", "--db", db); exitCode(err) != 2 {
 		t.Errorf("unknown probe: exit %d", exitCode(err))
 	}
+	for _, thr := range []string{"0", "1.5", "-0.2", "NaN"} {
+		if _, err = runCLI(t, "audit", "--target", clean.URL+"/v1", "--model", "m", "--proxy-threshold", thr, "--db", db); exitCode(err) != 2 {
+			t.Errorf("--proxy-threshold %s: exit %d", thr, exitCode(err))
+		}
+	}
 
 	// The API key is in no file the audit wrote.
 	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*"))
