@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/alignlab/alignlab/tokenizer"
@@ -99,33 +100,56 @@ func TokenizeSFT(tok Tokenizer, raw []byte, assistantOnly bool) (SFTExample, err
 		if err := json.Unmarshal(row.Completion, &cm); err != nil {
 			return SFTExample{}, fmt.Errorf("completion: want a string or a list of messages: %w", err)
 		}
-		return chatExample(tok, pm, cm, true)
+		return chatExample(tok, pm, cm, assistantOnly)
 	}
 	return SFTExample{}, errors.New(`the row has none of "messages", "text" or "prompt"/"completion"`)
 }
 
-// chatExample renders prompt+completion (or one conversation) through the
-// chat template with the assistant mask.
+// chatExample renders one conversation, or a prompt and its completion,
+// through the chat template. A conversation's loss is on its assistant
+// turns (every token when assistantOnly is false). A completion's loss is
+// on what the completion adds to the prompt rendered with its generation
+// prompt, as TRL's completion-only loss has it (and only on its assistant
+// tokens when assistantOnly): assistant turns inside the prompt are
+// context, not targets.
 func chatExample(tok Tokenizer, msgs, completion []tokenizer.Message, assistantOnly bool) (SFTExample, error) {
 	all := append(append([]tokenizer.Message(nil), msgs...), completion...)
 	if len(all) == 0 {
 		return SFTExample{}, errors.New("empty conversation")
 	}
+	targets := all
+	if completion != nil {
+		targets = completion
+	}
 	hasAssistant := false
-	for _, m := range all {
+	for _, m := range targets {
 		hasAssistant = hasAssistant || (m.Role == "assistant" && strings.TrimSpace(m.Content) != "")
 	}
-	if !hasAssistant && assistantOnly {
+	if !hasAssistant && (assistantOnly || completion != nil) {
 		return SFTExample{}, errors.New("empty response: no assistant turn with content, so no token to train on")
 	}
 	ids, mask, err := tok.EncodeChat(all, false)
 	if err != nil {
 		return SFTExample{}, err
 	}
-	if !assistantOnly {
-		mask = allTrue(len(ids))
+	if completion == nil {
+		if !assistantOnly {
+			mask = allTrue(len(ids))
+		}
+		return SFTExample{Tokens: ids, Loss: mask}, nil
 	}
-	return SFTExample{Tokens: ids, Loss: mask}, nil
+	prompt, _, err := tok.EncodeChat(msgs, true)
+	if err != nil {
+		return SFTExample{}, fmt.Errorf("prompt: %w", err)
+	}
+	if len(prompt) >= len(ids) || !slices.Equal(prompt, ids[:len(prompt)]) {
+		return SFTExample{}, errors.New("the chat template renders the prompt with its generation prompt differently from the start of prompt+completion, so the completion cannot be told apart")
+	}
+	loss := make([]bool, len(ids))
+	for i := len(prompt); i < len(ids); i++ {
+		loss[i] = !assistantOnly || mask[i]
+	}
+	return SFTExample{Tokens: ids, Loss: loss}, nil
 }
 
 func allTrue(n int) []bool {

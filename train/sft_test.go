@@ -195,6 +195,31 @@ func TestSFTMaskFollowsTemplate(t *testing.T) {
 	if n := pc.LossTokens(); n != len(tok.Encode(" there"))+1 || pc.Tokens[len(pc.Tokens)-1] != eos {
 		t.Fatalf("prompt/completion loss tokens %d, tokens %v", n, pc.Tokens)
 	}
+	// A conversational prompt's own assistant turns are context: only the
+	// completion is trained on (its assistant tokens, or all it adds to
+	// the prompt when assistantOnly is false).
+	conv := `{"prompt":[{"role":"user","content":"q"},{"role":"assistant","content":"1 2"},{"role":"user","content":"w"}],"completion":[{"role":"assistant","content":"3 4"}]}`
+	for _, tc := range []struct {
+		assistantOnly bool
+		want          string
+	}{{true, "3 4<|im_end|>"}, {false, "3 4<|im_end|>\n"}} {
+		ex, err := TokenizeSFT(tok, []byte(conv), tc.assistantOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Reset()
+		for i, id := range ex.Tokens {
+			if ex.Loss[i] {
+				got.WriteString(tok.Decode([]int32{id}))
+			}
+		}
+		if got.String() != tc.want {
+			t.Errorf("assistantOnly %v: conversational completion loss covers %q, want %q", tc.assistantOnly, got.String(), tc.want)
+		}
+	}
+	if _, err := TokenizeSFT(tok, []byte(`{"prompt":[{"role":"user","content":"q"},{"role":"assistant","content":"1"}],"completion":[{"role":"assistant","content":" "}]}`), true); err == nil {
+		t.Error("an empty completion after a prompt with an assistant turn was accepted")
+	}
 }
 
 // Unusable rows are counted and reported by file:line; long rows are
