@@ -28,7 +28,7 @@ type rlRunConfig struct {
 	ValueModel  string              `json:"value_model,omitempty"`
 	Data        []string            `json:"data,omitempty"`
 	EvalData    string              `json:"eval_data,omitempty"`
-	EvalSplit   float64             `json:"eval_split,omitempty"`
+	EvalSplit   float64             `json:"eval_split"`
 	Prompts     string              `json:"prompts,omitempty"`
 	MaxPrompt   int                 `json:"max_prompt_length,omitempty"`
 	RM          *train.RewardConfig `json:"reward_config,omitempty"`
@@ -82,7 +82,12 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Only what config.json holds counts: a field it leaves out (an
+		// eval split of 0) must not keep this command's default. The
+		// method's own options are read into the structs the command
+		// holds, whose fields the file always lists.
 		method := cfg.Method
+		*cfg = rlRunConfig{Method: method, RM: cfg.RM, PPO: cfg.PPO, RLOO: cfg.RLOO, GRPO: cfg.GRPO}
 		if err := r.ReadConfig(cfg); err != nil {
 			r.Close()
 			return nil, err

@@ -117,3 +117,32 @@ func js(x []int32) string {
 	b, _ := json.Marshal(x)
 	return string(b)
 }
+
+// TestResumeKeepsZeroEvalSplit: a run started with --eval-split 0 resumes
+// with 0, not the command's default of 0.1 (which would move a tenth of
+// the training pairs to eval on resume).
+func TestResumeKeepsZeroEvalSplit(t *testing.T) {
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "m")
+	os.MkdirAll(mdir, 0o755)
+	os.WriteFile(filepath.Join(mdir, "config.json"), []byte("{}"), 0o644)
+	data := filepath.Join(dir, "pairs.jsonl")
+	os.WriteFile(data, []byte("{}\n"), 0o644)
+	rc := train.DefaultRewardConfig()
+	run := filepath.Join(dir, "run")
+	r, err := openRun(runFlags{runDir: run}, &rlRunConfig{Method: "rm", Model: mdir, Data: []string{data}, EvalSplit: 0, RM: &rc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	rc2 := train.DefaultRewardConfig()
+	cfg := rlRunConfig{Method: "rm", EvalSplit: 0.1, RM: &rc2}
+	r, err = openRun(runFlags{resume: run}, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if cfg.EvalSplit != 0 || cfg.Model != mdir || cfg.RM == nil {
+		t.Fatalf("resumed config %+v", cfg)
+	}
+}
