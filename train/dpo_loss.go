@@ -47,7 +47,7 @@ func (c PairLossConfig) Validate() error {
 		return fmt.Errorf("loss_type %q is not one of %v", c.LossType, LossTypes)
 	case !(c.Beta > 0) || math.IsInf(c.Beta, 0):
 		return fmt.Errorf("beta must be a positive number, got %g", c.Beta)
-	case c.LabelSmoothing < 0 || c.LabelSmoothing > 0.5:
+	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing <= 0.5): // NaN too
 		return fmt.Errorf("label_smoothing must be in [0, 0.5], got %g", c.LabelSmoothing)
 	case c.LossType == LossRobust && c.LabelSmoothing >= 0.5:
 		return fmt.Errorf("the robust loss divides by 1 − 2·label_smoothing, so label_smoothing must be below 0.5, got %g", c.LabelSmoothing)

@@ -98,10 +98,36 @@ func TestPairLossConfigValidate(t *testing.T) {
 		{LossType: LossRobust, Beta: 0.1, LabelSmoothing: 0.5},
 		{LossType: LossIPO, Beta: 0.1, LabelSmoothing: 0.1},
 		{LossType: LossSigmoid, Beta: math.NaN()},
+		{LossType: LossSigmoid, Beta: 0.1, LabelSmoothing: math.NaN()},
 	}
 	for _, c := range bad {
 		if c.Validate() == nil {
 			t.Errorf("%+v validated", c)
 		}
+	}
+}
+
+// TestTrainingArgsValidate: NaN and out-of-range optimizer settings are
+// refused up front (a NaN warmup ratio gave a 100x learning rate; a NaN
+// max_grad_norm switched clipping off).
+func TestTrainingArgsValidate(t *testing.T) {
+	nan := math.NaN()
+	for name, edit := range map[string]func(*TrainingArgs){
+		"warmup NaN":     func(a *TrainingArgs) { a.WarmupRatio = nan },
+		"clip NaN":       func(a *TrainingArgs) { a.MaxGradNorm = float32(nan) },
+		"decay NaN":      func(a *TrainingArgs) { a.WeightDecay = float32(nan) },
+		"decay negative": func(a *TrainingArgs) { a.WeightDecay = -0.1 },
+		"beta1 1":        func(a *TrainingArgs) { a.AdamBeta1 = 1 },
+		"beta2 NaN":      func(a *TrainingArgs) { a.AdamBeta2 = float32(nan) },
+		"epsilon 0":      func(a *TrainingArgs) { a.AdamEpsilon = 0 },
+	} {
+		a := DefaultTrainingArgs()
+		edit(&a)
+		if a.Validate() == nil {
+			t.Errorf("%s: validated", name)
+		}
+	}
+	if err := DefaultTrainingArgs().Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
 	}
 }

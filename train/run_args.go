@@ -63,10 +63,16 @@ func (a TrainingArgs) Validate() error {
 		return fmt.Errorf("gradient_accumulation_steps must be at least 1, got %d", a.GradientAccumulationSteps)
 	case a.NumTrainEpochs < 1 && a.MaxSteps < 1:
 		return fmt.Errorf("num_train_epochs must be at least 1 (or set max_steps), got %d", a.NumTrainEpochs)
-	case a.WarmupRatio < 0 || a.WarmupRatio > 1:
+	case !(a.WarmupRatio >= 0 && a.WarmupRatio <= 1): // NaN too
 		return fmt.Errorf("warmup_ratio must be in [0, 1], got %g", a.WarmupRatio)
-	case a.MaxGradNorm < 0:
-		return fmt.Errorf("max_grad_norm must be >= 0, got %g", a.MaxGradNorm)
+	case !(a.MaxGradNorm >= 0) || math.IsInf(float64(a.MaxGradNorm), 0):
+		return fmt.Errorf("max_grad_norm must be a number >= 0 (0: no clipping), got %g", a.MaxGradNorm)
+	case !(a.WeightDecay >= 0) || math.IsInf(float64(a.WeightDecay), 0):
+		return fmt.Errorf("weight_decay must be a number >= 0, got %g", a.WeightDecay)
+	case !(a.AdamBeta1 >= 0 && a.AdamBeta1 < 1) || !(a.AdamBeta2 >= 0 && a.AdamBeta2 < 1):
+		return fmt.Errorf("adam_beta1 and adam_beta2 must be in [0, 1), got %g and %g", a.AdamBeta1, a.AdamBeta2)
+	case !(a.AdamEpsilon > 0) || math.IsInf(float64(a.AdamEpsilon), 0):
+		return fmt.Errorf("adam_epsilon must be a positive number, got %g", a.AdamEpsilon)
 	}
 	switch a.LRSchedulerType {
 	case "", "linear", "cosine", "constant", "constant_with_warmup":
