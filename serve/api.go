@@ -71,7 +71,11 @@ type chatMessage struct {
 	Name        string          `json:"name"`
 	Refusal     json.RawMessage `json:"refusal"`
 	Annotations json.RawMessage `json:"annotations"`
+	Audio       json.RawMessage `json:"audio"`
 	ToolCalls   json.RawMessage `json:"tool_calls"`
+	// FunctionCall is the deprecated form of ToolCalls; openai-python's
+	// model_dump() of a reply still sends it, as null.
+	FunctionCall json.RawMessage `json:"function_call"`
 }
 
 // messageContent is a message's text, from a JSON string, null, or an

@@ -70,12 +70,12 @@ func (s *Server) parseChat(req *chatRequest) (*chatJob, error) {
 		default:
 			return nil, badRequest("messages", "message %d: role %q is not supported (system, developer, user, assistant)", i, m.Role)
 		}
-		if present(m.ToolCalls) {
-			return nil, badRequest("messages", "message %d carries tool_calls; tool calling is not supported", i)
+		if present(m.ToolCalls) || present(m.FunctionCall) {
+			return nil, badRequest("messages", "message %d carries tool_calls or function_call; tool calling is not supported", i)
 		}
 		msgs[i] = tokenizer.Message{Role: role, Content: string(m.Content)}
 	}
-	ids, _, err := s.tok.EncodeChat(msgs, true)
+	ids, err := s.tok.EncodeChatIDs(msgs, true)
 	if err != nil {
 		return nil, badRequest("messages", "could not render the messages with the model's chat template: %v", err)
 	}

@@ -266,3 +266,39 @@ func TestChatStopString(t *testing.T) {
 		t.Errorf("streamed %q, want %q", streamed, want)
 	}
 }
+
+// TestChatEchoedHistory: a conversation as openai-python sends it back
+// (assistant turns with refusal, annotations, audio and function_call all
+// null) is accepted, and so is one under a reasoning model's template,
+// which drops <think> blocks from earlier assistant turns (the loss mask
+// cannot follow that rewrite; serving needs no mask).
+func TestChatEchoedHistory(t *testing.T) {
+	tok, err := tokenizer.Train(testCorpus, tokenizer.TrainConfig{
+		VocabSize: 320, Special: []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reasoning = `{%- for m in messages -%}` +
+		`{%- if m.role == 'assistant' -%}<|im_start|>assistant\n{{ m.content.split('</think>')[-1] | trim }}<|im_end|>\n` +
+		`{%- else -%}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{%- endif -%}{%- endfor -%}` +
+		`{%- if add_generation_prompt -%}<|im_start|>assistant\n<think>\n{%- endif -%}`
+	if err := tok.SetChatTemplate(reasoning); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureTok(t, Config{}, tok)
+	msgs := []map[string]any{
+		{"role": "user", "content": "hi"},
+		{"role": "assistant", "content": "<think>\nhmm\n</think>\n\nhello", "refusal": nil, "annotations": nil, "audio": nil, "function_call": nil, "tool_calls": nil},
+		{"role": "user", "content": "again"},
+	}
+	var r chatReply
+	f.postOK(t, "/v1/chat/completions", map[string]any{"model": "tiny", "messages": msgs, "max_tokens": 2}, &r)
+	if len(r.Choices) != 1 {
+		t.Fatalf("reply %+v", r)
+	}
+	msgs[1]["function_call"] = map[string]any{"name": "f", "arguments": "{}"}
+	if code, body := f.post(t, "/v1/chat/completions", map[string]any{"model": "tiny", "messages": msgs, "max_tokens": 2}); code != http.StatusBadRequest {
+		t.Errorf("a function_call in history: status %d, %s", code, body)
+	}
+}

@@ -208,6 +208,19 @@ func (t *Tokenizer) EncodeChat(msgs []Message, addGenerationPrompt bool) (ids []
 	return ids, assistantMask, nil
 }
 
+// EncodeChatIDs is EncodeChat without the assistant mask, for prompts to
+// generate from: one rendering and one tokenization, linear in the
+// conversation's length (the mask renders a prefix per assistant turn),
+// and no error from templates that rewrite earlier turns (reasoning models
+// drop their <think> blocks from history), which the mask cannot follow.
+func (t *Tokenizer) EncodeChatIDs(msgs []Message, addGenerationPrompt bool) ([]int32, error) {
+	full, err := t.ApplyChatTemplate(msgs, addGenerationPrompt)
+	if err != nil {
+		return nil, err
+	}
+	return t.Encode(full), nil
+}
+
 // assistantSpans returns the byte ranges of full that the assistant turns own.
 func (t *Tokenizer) assistantSpans(msgs []Message, full string) ([][2]int, error) {
 	var stops []string

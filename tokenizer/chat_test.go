@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -108,6 +109,13 @@ func TestEncodeChatMask(t *testing.T) {
 		got := maskedText(tc.tk, ids, mask)
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("%s: assistant tokens %q, want %q", tc.name, got, tc.want)
+		}
+		// Without the mask, the same tokens.
+		for _, gen := range []bool{false, true} {
+			a, _, _ := tc.tk.EncodeChat(conversation, gen)
+			if b, err := tc.tk.EncodeChatIDs(conversation, gen); err != nil || !slices.Equal(a, b) {
+				t.Errorf("%s: EncodeChatIDs differs from EncodeChat's ids (generation prompt %v): %v", tc.name, gen, err)
+			}
 		}
 	}
 }

@@ -69,11 +69,12 @@ func promptIDs(raw []byte, tok Tokenizer) ([]int32, string) {
 	case json.Unmarshal(row.Prompt, &s) == nil:
 		return tok.Encode(s), ""
 	case json.Unmarshal(row.Prompt, &msgs) == nil:
-		ids, _, err := tok.EncodeChat(msgs, true)
+		// One rendering: the assistant mask is not needed here.
+		text, err := tok.ApplyChatTemplate(msgs, true)
 		if err != nil {
 			return nil, "unreadable row: " + err.Error()
 		}
-		return ids, ""
+		return tok.Encode(text), ""
 	}
 	return nil, "unreadable row: prompt is neither a string nor a list of messages"
 }

@@ -138,10 +138,11 @@ func chatExample(tok Tokenizer, msgs, completion []tokenizer.Message, assistantO
 		}
 		return SFTExample{Tokens: ids, Loss: mask}, nil
 	}
-	prompt, _, err := tok.EncodeChat(msgs, true)
+	text, err := tok.ApplyChatTemplate(msgs, true)
 	if err != nil {
 		return SFTExample{}, fmt.Errorf("prompt: %w", err)
 	}
+	prompt := tok.Encode(text)
 	if len(prompt) >= len(ids) || !slices.Equal(prompt, ids[:len(prompt)]) {
 		return SFTExample{}, errors.New("the chat template renders the prompt with its generation prompt differently from the start of prompt+completion, so the completion cannot be told apart")
 	}
