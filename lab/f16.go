@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 
+	"github.com/alignlab/alignlab/ckpt"
 	"github.com/alignlab/alignlab/model"
 )
 
@@ -90,7 +91,12 @@ func saveF16(p *Policy, dir string) error {
 	}
 	out := binary.LittleEndian.AppendUint64(nil, uint64(len(hj)))
 	out = append(append(out, hj...), data...)
-	if err := os.WriteFile(filepath.Join(dir, model.WeightsFile), out, 0o644); err != nil {
+	// It replaces the fp32 file just written: atomically, so that a crash
+	// leaves one whole file or the other.
+	if err := ckpt.WriteAtomic(filepath.Join(dir, model.WeightsFile), func(w io.Writer) error {
+		_, err := w.Write(out)
+		return err
+	}); err != nil {
 		return fmt.Errorf("save half-precision model: %w", err)
 	}
 	return nil

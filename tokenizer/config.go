@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/alignlab/alignlab/ckpt"
 )
 
 // Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json
@@ -193,20 +196,24 @@ func (t *Tokenizer) applyConfig(data []byte) error {
 // Face format, loadable by transformers' AutoTokenizer (as
 // PreTrainedTokenizerFast) and by Load. Fields of a loaded
 // tokenizer_config.json that this package does not interpret are kept. The
-// chat template written is the one ApplyChatTemplate uses.
+// chat template written is the one ApplyChatTemplate uses. Each file is
+// written atomically (ckpt.WriteAtomic): a crash leaves the old file or the
+// new one, never a torn one beside the weights.
 func (t *Tokenizer) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("save tokenizer: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), t.marshalTokenizerJSON(), 0o644); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	cfg, err := t.marshalConfig()
 	if err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), cfg, 0o644); err != nil {
-		return fmt.Errorf("save tokenizer: %w", err)
+	for name, data := range map[string][]byte{"tokenizer.json": t.marshalTokenizerJSON(), "tokenizer_config.json": cfg} {
+		if err := ckpt.WriteAtomic(filepath.Join(dir, name), func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		}); err != nil {
+			return fmt.Errorf("save tokenizer: %w", err)
+		}
 	}
 	return nil
 }
