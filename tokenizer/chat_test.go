@@ -188,6 +188,14 @@ func TestModelTemplateFromConfig(t *testing.T) {
 }
 
 func TestUncompilableModelTemplate(t *testing.T) {
+	// The same in chat_template.jinja, which transformers prefers.
+	jinjaOnly, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "chat_template.jinja": "{% for %}"}))
+	if err != nil {
+		t.Fatalf("an uncompilable chat_template.jinja must not stop Load: %v", err)
+	}
+	if _, err := jinjaOnly.ApplyChatTemplate(conversation, false); err == nil {
+		t.Error("ApplyChatTemplate with a broken chat_template.jinja gave no error")
+	}
 	tk, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": `{"chat_template": "{% for %}"}`}))
 	if err != nil {
 		t.Fatalf("a template the engine cannot compile must not stop Load: %v", err)

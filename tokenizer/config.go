@@ -42,9 +42,9 @@ func Load(dir string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
-		if err := t.setTemplateSource(string(data)); err != nil {
-			return nil, fmt.Errorf("load tokenizer %s: %w", filepath.Join(dir, "chat_template.jinja"), err)
-		}
+		// As for a template in tokenizer_config.json: one that does not
+		// compile leaves the tokenizer usable, and ApplyChatTemplate says why.
+		t.loadTemplateSource(string(data))
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "generation_config.json")); err == nil {
 		var g struct {
