@@ -113,7 +113,8 @@ func (r Rule) String() string {
 }
 
 // Apply sets Flagged on each report from the policy. A probe without a
-// rule is reported but never flagged.
+// rule is reported but never flagged; a rule on a metric the probe did not
+// produce flags it, with the metric listed as "(not measured)".
 func (p *Policy) Apply(reports map[string]*Report) {
 	for name, rep := range reports {
 		if rep == nil || rep.Error != "" {
@@ -130,7 +131,14 @@ func (p *Policy) Apply(reports map[string]*Report) {
 			if !ok || probe != name {
 				continue
 			}
-			if s, ok := rep.Metrics[metric]; ok && p.Probes[key].fails(s) {
+			s, ok := rep.Metrics[metric]
+			switch {
+			case !ok:
+				// A rule on a metric the probe did not produce (a typo, or
+				// nothing to measure it on) must not pass the gate unseen.
+				rep.MetricFlags = append(rep.MetricFlags, metric+" (not measured)")
+				rep.Flagged = true
+			case p.Probes[key].fails(s):
 				rep.MetricFlags = append(rep.MetricFlags, metric)
 				rep.Flagged = true
 			}

@@ -288,6 +288,16 @@ func TestPolicyFile(t *testing.T) {
 	if !reps["mirage"].Flagged || fmt.Sprint(reps["mirage"].MetricFlags) != "[accuracy_deploy]" {
 		t.Errorf("metric rule not applied: %+v", reps["mirage"])
 	}
+	// A rule on a metric the probe did not produce (here a typo) flags it.
+	typo, err := audit.ParsePolicy([]byte("probes:\n  mirage.accuracy_deplyo: {min: 0.5}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps["mirage"].Metrics["accuracy_deploy"] = audit.Stat{Estimate: 0.99}
+	typo.Apply(reps)
+	if !reps["mirage"].Flagged || fmt.Sprint(reps["mirage"].MetricFlags) != "[accuracy_deplyo (not measured)]" {
+		t.Errorf("a rule on a missing metric: %+v", reps["mirage"])
+	}
 	for _, bad := range []string{"", "probes:\n  nosuch: {max: 1}\n", "probes:\n  mirage: {}\n", "probes:\n  mirage: {max: 1, stat: median}\n", "probes:\n  mirage: {maximum: 1}\n"} {
 		if _, err := audit.ParsePolicy([]byte(bad)); err == nil {
 			t.Errorf("accepted policy %q", bad)
