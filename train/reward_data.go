@@ -39,7 +39,7 @@ func ReadRewardPairs(ctx context.Context, files []string, tok Tokenizer, maxLen 
 			return nil, rep, err
 		}
 		if pre {
-			if out, err = readPretokenized(f, maxLen, out, rep); err != nil {
+			if out, err = readPretokenized(f, maxLen, vocabOf(tok), out, rep); err != nil {
 				return nil, rep, err
 			}
 			continue
@@ -89,7 +89,7 @@ func isPretokenized(path string) (bool, error) {
 }
 
 // readPretokenized appends the usable rows of a pretokenized file to out.
-func readPretokenized(path string, maxLen int, out []PreferencePair, rep *DataReport) ([]PreferencePair, error) {
+func readPretokenized(path string, maxLen, vocab int, out []PreferencePair, rep *DataReport) ([]PreferencePair, error) {
 	err := scanJSONL(path, func(line int, raw []byte) {
 		rep.Rows++
 		where := fmt.Sprintf("%s:%d", path, line)
@@ -102,6 +102,12 @@ func readPretokenized(path string, maxLen int, out []PreferencePair, rep *DataRe
 		if _, dropped := FilterPairs([]PreferencePair{p}, maxLen); len(dropped) > 0 {
 			rep.skip(where, dropped[0][len("pair 0: "):])
 			return
+		}
+		for _, ids := range [][]int32{p.Chosen, p.Rejected} {
+			if msg := badTokenID(ids, vocab); msg != "" {
+				rep.skip(where, msg)
+				return
+			}
 		}
 		out = append(out, p)
 	})
@@ -143,4 +149,29 @@ func scanJSONL(path string, row func(line int, raw []byte)) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
+}
+
+// vocabOf is tok's vocabulary size when it has one to tell (0: unknown),
+// for checking pretokenized ids as they are read.
+func vocabOf(tok Tokenizer) int {
+	if v, ok := tok.(interface{ VocabSize() int }); ok {
+		return v.VocabSize()
+	}
+	return 0
+}
+
+// badTokenID says what is wrong with the first id of ids outside
+// [0, vocab) (vocab 0: only negatives are caught), or "" when none is: a
+// bad id found while reading is reported by file:line, not as a failed
+// step hours later.
+func badTokenID(ids []int32, vocab int) string {
+	for i, id := range ids {
+		if id < 0 || (vocab > 0 && int(id) >= vocab) {
+			if vocab > 0 {
+				return fmt.Sprintf("token id %d at index %d is outside the vocabulary [0, %d)", id, i, vocab)
+			}
+			return fmt.Sprintf("token id %d at index %d is negative", id, i)
+		}
+	}
+	return ""
 }

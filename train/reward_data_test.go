@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -76,6 +77,22 @@ func TestReadRewardPairs(t *testing.T) {
 	}
 	if _, _, err := ReadRewardPairs(context.Background(), []string{text}, nil, 0); err == nil {
 		t.Error("a text file without a tokenizer was accepted")
+	}
+	// Ids outside the vocabulary are reported where they are read.
+	V := tok.VocabSize()
+	bad := writeFile(t, "bad.jsonl", strings.Join([]string{
+		`{"input_ids_chosen": [1, -5, 3], "input_ids_rejected": [1, 2]}`,
+		fmt.Sprintf(`{"input_ids_chosen": [1, 2], "input_ids_rejected": [1, %d]}`, V),
+		`{"input_ids_chosen": [1, 2], "input_ids_rejected": [1, 3]}`,
+	}, "\n"))
+	pairs, rep, err = ReadRewardPairs(context.Background(), []string{bad}, tok, 0)
+	if err != nil || len(pairs) != 1 || len(rep.Problems) != 2 ||
+		!strings.HasPrefix(rep.Problems[0], bad+":1: token id -5 at index 1") || !strings.HasPrefix(rep.Problems[1], bad+":2: token id "+fmt.Sprint(V)) {
+		t.Errorf("out-of-vocabulary ids: %v, %d pairs, problems %q", err, len(pairs), rep.Problems)
+	}
+	ps, rep, err := ReadPrompts(writeFile(t, "badp.jsonl", fmt.Sprintf("{\"input_ids\": [%d]}\n{\"input_ids\": [2]}\n", V)), tok, 0)
+	if err != nil || len(ps) != 1 || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], ":1: token id") {
+		t.Errorf("out-of-vocabulary prompt ids: %v, %d prompts, problems %q", err, len(ps), rep.Problems)
 	}
 }
 

@@ -55,6 +55,9 @@ func promptIDs(raw []byte, tok Tokenizer) ([]int32, string) {
 		return nil, "unreadable row: " + err.Error()
 	}
 	if row.InputIDs != nil {
+		if msg := badTokenID(row.InputIDs, vocabOf(tok)); msg != "" {
+			return nil, msg
+		}
 		return row.InputIDs, ""
 	}
 	if row.Prompt == nil {
