@@ -86,6 +86,7 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 			r.Close()
 			return nil, fmt.Errorf("%s is a %s run, not %s", f.resume, cfg.Method, method)
 		}
+		r.SaveTotalLimit = lmSaveTotalLimit // a resumed run prunes as the first did
 		return r, nil
 	}
 	if cfg.Model == "" {
@@ -112,9 +113,12 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 		r.Close()
 		return nil, err
 	}
-	r.SaveTotalLimit = 2
+	r.SaveTotalLimit = lmSaveTotalLimit
 	return r, nil
 }
+
+// lmSaveTotalLimit is how many newest checkpoints an SFT or DPO run keeps.
+const lmSaveTotalLimit = 2
 
 // sequenceLimit is the --max-length a run uses: the flag when it is set
 // and fits the model's context, else the model's context.

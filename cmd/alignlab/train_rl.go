@@ -186,9 +186,15 @@ func loadRL(cfg *rlRunConfig, rc *train.RolloutConfig, progress io.Writer) (*rlS
 	if cfg.Prompts == "" {
 		return nil, fmt.Errorf("no prompts: give --prompts FILE (JSONL with input_ids or prompt)")
 	}
-	maxPrompt := cfg.MaxPrompt
-	if maxPrompt <= 0 {
-		maxPrompt = s.policy.Config.MaxSeqLen - rc.ResponseLength
+	// A prompt and its response must fit the context: a longer prompt
+	// would fail its rollout mid-run, so it is skipped when read.
+	room := s.policy.Config.MaxSeqLen - rc.ResponseLength
+	if room < 1 {
+		return nil, fmt.Errorf("the response length %d leaves no room for a prompt in the model's context of %d tokens", rc.ResponseLength, s.policy.Config.MaxSeqLen)
+	}
+	maxPrompt := room
+	if cfg.MaxPrompt > 0 {
+		maxPrompt = min(cfg.MaxPrompt, room)
 	}
 	var tk train.Tokenizer
 	if s.tok != nil {

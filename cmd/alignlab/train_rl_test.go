@@ -111,6 +111,16 @@ func TestTrainRMThenRL(t *testing.T) {
 			}
 		})
 	}
+	// A response as long as the context leaves no room for a prompt.
+	m, err = model.Load(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := fmt.Sprint(m.Config.MaxSeqLen)
+	if _, stderr, err := exec("rloo", "--model", base, "--reward-model", rmDir, "--prompts", promptPath, "--run-dir", filepath.Join(dir, "long"),
+		"--max-steps", "1", "--response-length", long); err == nil || !strings.Contains(err.Error()+stderr, "no room for a prompt") {
+		t.Errorf("response length %s: err %v\n%s", long, err, stderr)
+	}
 }
 
 func js(x []int32) string {
