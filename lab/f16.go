@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/alignlab/alignlab/ckpt"
+	"github.com/alignlab/alignlab/internal/atomicfile"
 	"github.com/alignlab/alignlab/model"
 )
 
@@ -93,7 +93,7 @@ func saveF16(p *Policy, dir string) error {
 	out = append(append(out, hj...), data...)
 	// It replaces the fp32 file just written: atomically, so that a crash
 	// leaves one whole file or the other.
-	if err := ckpt.WriteAtomic(filepath.Join(dir, model.WeightsFile), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, model.WeightsFile), func(w io.Writer) error {
 		_, err := w.Write(out)
 		return err
 	}); err != nil {

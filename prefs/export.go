@@ -1,15 +1,16 @@
 package prefs
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/alignlab/alignlab/internal/atomicfile"
 )
 
 // Manifest records what ExportClean dropped and why.
@@ -86,9 +87,8 @@ func (au *Audit) ExportClean(ctx context.Context, out string) (*Manifest, error)
 		m.Dropped["invalid"] = len(c.invalid)
 	}
 
-	err := writeAtomic(out, func(f *os.File) error {
-		bw := bufio.NewWriterSize(f, 1<<20)
-		enc := json.NewEncoder(bw)
+	err := atomicfile.Write(out, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		idx := 0
 		cfg := scanConfig{files: au.files, format: au.opts.Format, fields: au.opts.Fields,
@@ -129,13 +129,13 @@ func (au *Audit) ExportClean(ctx context.Context, out string) (*Manifest, error)
 		if idx != len(c.rows) {
 			return fmt.Errorf("export: the input files changed since the audit (%d rows now, %d then)", idx, len(c.rows))
 		}
-		return bw.Flush()
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	err = writeAtomic(ManifestPath(out), func(f *os.File) error {
-		enc := json.NewEncoder(f)
+	err = atomicfile.Write(ManifestPath(out), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(m)
 	})
@@ -168,34 +168,4 @@ func toTRL(c *Comparison) trlRow {
 		}
 	}
 	return r
-}
-
-// writeAtomic writes path through a temporary file in the same directory,
-// synced and renamed into place.
-func writeAtomic(path string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := write(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/alignlab/alignlab/internal/atomicfile"
 	"github.com/alignlab/alignlab/internal/rundir"
 )
 
@@ -51,31 +52,16 @@ func WriteRun(dir string, opts Options) (string, error) {
 	return out, nil
 }
 
-// writeFileAtomic renders p to a temporary file beside path and renames it
-// into place, so a reader never sees half a report.
+// writeFileAtomic renders p into path atomically (atomicfile.Write), so a
+// reader never sees half a report.
 func writeFileAtomic(path string, p *Page) error {
 	if d := filepath.Dir(path); d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.html")
-	if err != nil {
+	if err := atomicfile.Write(path, p.Render); err != nil {
 		return fmt.Errorf("write report: %w", err)
-	}
-	rerr := p.Render(tmp)
-	cerr := tmp.Close()
-	if rerr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write report %s: %w", path, errors.Join(rerr, cerr))
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil
 }

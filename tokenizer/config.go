@@ -16,7 +16,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/alignlab/alignlab/ckpt"
+	"github.com/alignlab/alignlab/internal/atomicfile"
 )
 
 // Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json
@@ -197,7 +197,7 @@ func (t *Tokenizer) applyConfig(data []byte) error {
 // PreTrainedTokenizerFast) and by Load. Fields of a loaded
 // tokenizer_config.json that this package does not interpret are kept. The
 // chat template written is the one ApplyChatTemplate uses. Each file is
-// written atomically (ckpt.WriteAtomic): a crash leaves the old file or the
+// written atomically (internal/atomicfile): a crash leaves the old file or the
 // new one, never a torn one beside the weights.
 func (t *Tokenizer) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -208,7 +208,7 @@ func (t *Tokenizer) Save(dir string) error {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	for name, data := range map[string][]byte{"tokenizer.json": t.marshalTokenizerJSON(), "tokenizer_config.json": cfg} {
-		if err := ckpt.WriteAtomic(filepath.Join(dir, name), func(w io.Writer) error {
+		if err := atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error {
 			_, err := w.Write(data)
 			return err
 		}); err != nil {
