@@ -72,26 +72,36 @@ func Load(dir string) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("load model: %s: %w", cfgPath, err)
 	}
-	p, err := NewParams(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
-	}
 	wPath := filepath.Join(dir, WeightsFile)
 	f, err := ckpt.Open(wPath)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
 	defer f.Close()
+	// Every shape is checked against the file before anything is
+	// allocated: a config.json that disagrees with its weights is an
+	// error, not a huge allocation.
 	want := map[string]bool{}
+	var mismatch error
+	forEachTensor(cfg, func(name string, shape []int) {
+		want[name] = true
+		info, ok := f.Lookup(name)
+		switch {
+		case mismatch != nil:
+		case !ok:
+			mismatch = fmt.Errorf("load model: %s has no tensor %q", wPath, name)
+		case !slices.Equal(info.Shape, shape):
+			mismatch = fmt.Errorf("load model: %s: tensor %q has shape %v, config needs %v", wPath, name, info.Shape, shape)
+		}
+	})
+	if mismatch != nil {
+		return nil, mismatch
+	}
+	p, err := NewParams(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
 	for _, t := range p.Tensors {
-		want[t.Name] = true
-		info, ok := f.Lookup(t.Name)
-		if !ok {
-			return nil, fmt.Errorf("load model: %s has no tensor %q", wPath, t.Name)
-		}
-		if !slices.Equal(info.Shape, t.Shape) {
-			return nil, fmt.Errorf("load model: %s: tensor %q has shape %v, config needs %v", wPath, t.Name, info.Shape, t.Shape)
-		}
 		if err := f.ReadFloat32(t.Name, t.Data); err != nil {
 			return nil, fmt.Errorf("load model: %w", err)
 		}

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +91,28 @@ func TestLoadRejectsMismatches(t *testing.T) {
 		{"bad config", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"family":"llama","num_heads":0}`), 0o644)
 		}, "invalid model config"},
+		{"config larger than its weights", func(t *testing.T, dir string) {
+			// Checked against the file before anything is allocated: had
+			// the 2 GB of parameters been allocated first, this would be
+			// slow (or fail for memory), not a shape error.
+			c := cfg
+			c.VocabSize = 1 << 23
+			raw, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(dir, ConfigFile), raw, 0o644)
+		}, `tensor "wte" has shape`},
+		{"config larger than its weights, allocation", func(t *testing.T, dir string) {
+			c := cfg
+			c.VocabSize = 1 << 23
+			raw, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(dir, ConfigFile), raw, 0o644)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			Load(dir)
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+				t.Errorf("Load allocated %d MB before finding the shapes wrong", got>>20)
+			}
+		}, `tensor "wte" has shape`},
 		{"unknown config field", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"n_embd":768}`), 0o644)
 		}, "unknown field"},

@@ -64,6 +64,14 @@ func (c Config) QKVDim() int { return (c.NumHeads + 2*c.NumKVHeads) * c.HeadDim(
 // Gated reports whether the MLP is SwiGLU (two input branches).
 func (c Config) Gated() bool { return c.Family == Llama }
 
+// Limits that keep every size in range: larger than any published model,
+// small enough that no size computed from them wraps an int (a wrapped
+// size would allocate nothing and index out of range later).
+const (
+	maxConfigSize   = 1 << 24 // any one dimension
+	maxConfigParams = 1 << 38 // parameters in all (1 TiB of float32)
+)
+
 // Validate reports every problem with c in one error, so a user fixes a bad
 // config in one pass.
 func (c Config) Validate() error {
@@ -100,6 +108,34 @@ func (c Config) Validate() error {
 	}
 	if c.Family == Llama && !(c.RopeTheta > 0) {
 		bad("rope_theta must be positive, got %g", c.RopeTheta)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"vocab_size", c.VocabSize}, {"max_seq_len", c.MaxSeqLen}, {"num_layers", c.NumLayers},
+		{"num_heads", c.NumHeads}, {"dim", c.Dim}, {"hidden_dim", c.HiddenDim},
+	} {
+		if f.v > maxConfigSize {
+			bad("%s %d is over the limit of %d", f.name, f.v, maxConfigSize)
+		}
+	}
+	if len(errs) == 0 {
+		// Sizes are counted in float64 so that no int product can wrap.
+		var params float64
+		forEachTensor(c, func(_ string, shape []int) {
+			n := 1.0
+			for _, d := range shape {
+				n *= float64(d)
+			}
+			params += n
+		})
+		if params > maxConfigParams {
+			bad("the config needs %.3g parameters, over the limit of %.3g", params, float64(maxConfigParams))
+		}
+		if rope := float64(c.MaxSeqLen) * float64(c.HeadDim()); rope > maxConfigParams {
+			bad("max_seq_len %d × head dim %d is over the limit of %.3g", c.MaxSeqLen, c.HeadDim(), float64(maxConfigParams))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid model config: %w", errors.Join(errs...))

@@ -186,7 +186,7 @@ func (m *Model) checkGenerate(prompts [][]int32, cfg GenerateConfig) error {
 		if len(p) == 0 {
 			return fmt.Errorf("prompt %d is empty", i)
 		}
-		if len(p)+cfg.MaxNewTokens > c.MaxSeqLen {
+		if cfg.MaxNewTokens > c.MaxSeqLen-len(p) { // not len+new: it could overflow
 			return fmt.Errorf("prompt %d: %d prompt + %d new tokens exceed max_seq_len %d",
 				i, len(p), cfg.MaxNewTokens, c.MaxSeqLen)
 		}

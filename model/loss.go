@@ -50,7 +50,7 @@ func (m *Model) loss(tokens, targets []int32, mask []float32, B, T int, hooks *H
 		return 0, err
 	}
 	copy(w.targets, targets)
-	scale := float32(1)
+	scale := 1.0
 	if normalise {
 		var sum float64
 		for i := range w.rowW {
@@ -60,13 +60,14 @@ func (m *Model) loss(tokens, targets []int32, mask []float32, B, T int, hooks *H
 				sum += float64(mask[i])
 			}
 		}
-		scale = float32(1 / sum)
+		scale = 1 / sum
 	}
+	// In float64: 1/Σmask overflows float32 when the weights are tiny.
 	for i := range w.rowW {
 		if mask == nil {
-			w.rowW[i] = scale
+			w.rowW[i] = float32(scale)
 		} else {
-			w.rowW[i] = mask[i] * scale
+			w.rowW[i] = float32(float64(mask[i]) * scale)
 		}
 	}
 	m.headForward(w)

@@ -401,6 +401,11 @@ func TestBadConfigs(t *testing.T) {
 		{"kv heads do not divide heads", func(c *Config) { *c = LlamaConfig(11, 8, 2, 4, 3, 8, 12) }, "num_heads 4 is not divisible by num_kv_heads 3"},
 		{"odd llama head dim", func(c *Config) { *c = LlamaConfig(11, 8, 2, 2, 2, 6, 12) }, "even head dim"},
 		{"unknown family", func(c *Config) { c.Family = "bert" }, `family "bert"`},
+		// Sizes whose products would wrap an int (then allocate nothing and
+		// index out of range in Forward) or exceed any memory.
+		{"huge vocab", func(c *Config) { c.VocabSize = 1 << 59 }, "vocab_size 576460752303423488 is over the limit"},
+		{"huge context", func(c *Config) { *c = LlamaConfig(11, 1<<62, 2, 2, 2, 8, 12) }, "max_seq_len 4611686018427387904 is over the limit"},
+		{"too many parameters", func(c *Config) { c.VocabSize, c.Dim, c.HiddenDim = 1<<24, 1<<16, 4 }, "parameters, over the limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good
@@ -445,6 +450,10 @@ func TestBadInputs(t *testing.T) {
 			}
 			return m.Backward()
 		}, "Backward needs a Loss"},
+		{"max new tokens that would overflow", func() error {
+			_, err := m.Generate([][]int32{{1}}, GenerateConfig{MaxNewTokens: math.MaxInt})
+			return err
+		}, "exceed max_seq_len"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.run()
@@ -550,4 +559,23 @@ func profiledAllocs() (model, all int64) {
 		}
 	}
 	return model, all
+}
+
+// TestLossTinyMaskWeights: the loss is Σmask·CE/Σmask, so scaling every
+// weight by the same tiny factor changes nothing (1/Σmask overflowed
+// float32 below about 3e-39 and gave +Inf).
+func TestLossTinyMaskWeights(t *testing.T) {
+	m := mustNew(t, GPT2Config(11, 8, 1, 2, 8), 1)
+	tok := []int32{1, 2, 3, 4}
+	ones, err := m.Loss(tok, tok, []float32{1, 1, 1, 1}, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny, err := m.Loss(tok, tok, []float32{1e-45, 1e-45, 1e-45, 1e-45}, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(tiny-ones)) > 1e-5*math.Abs(float64(ones)) {
+		t.Fatalf("loss with tiny weights %v, with ones %v", tiny, ones)
+	}
 }
