@@ -116,6 +116,11 @@ func addAudit(p *Page, dir string, _ bool) error {
 	if len(sum.Probes) == 0 && len(sum.Errors) == 0 {
 		return errors.New("audit.json has no probes")
 	}
+	for n, r := range sum.Probes {
+		if r == nil {
+			return fmt.Errorf("audit.json: probe %q is null", n)
+		}
+	}
 	p.Title = "alignlab audit: " + sum.RunID
 	verdict := "PASS: every policy rule holds"
 	switch sum.ExitCode() {

@@ -151,6 +151,22 @@ func TestLabReport(t *testing.T) {
 			t.Errorf("lab report lacks %q", s)
 		}
 	}
+	// Without run.json the command is rebuilt; a user's organism file is
+	// passed as it is (shell-quoted).
+	var cfg map[string]any
+	raw, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["organisms"].([]any)[0].(map[string]any)["source"] = "my orgs/o.yaml"
+	raw, _ = json.Marshal(cfg)
+	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
+	if p, err = Build(dir); err != nil {
+		t.Fatal(err)
+	}
+	if html := render(t, p); !strings.Contains(html, "--organisms &#39;my orgs/o.yaml&#39;") {
+		t.Error("the rebuilt command does not pass the organism file as it is")
+	}
 	// With run.json, the recorded command replaces the reconstruction.
 	seed := uint64(1)
 	if err := rundir.WriteMeta(dir, rundir.Meta{ID: filepath.Base(dir), Kind: "lab", Command: []string{"/x/alignlab", "lab", "--quick", "--organisms", "my dir/o.yaml"}, Seed: &seed}); err != nil {
@@ -263,6 +279,12 @@ func TestAuditReport(t *testing.T) {
 	}
 	if _, err := AuditFromStore(ctx, db, "audit-nosuch"); err == nil || !strings.Contains(err.Error(), "no audit run") {
 		t.Errorf("unknown id: %v", err)
+	}
+	// A null probe in a hand-edited audit.json is an error, not a panic.
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, AuditFile), []byte(`{"run_id":"a","probes":{"x":null}}`), 0o644)
+	if _, err := Build(bad); err == nil || !strings.Contains(err.Error(), `probe "x" is null`) {
+		t.Errorf("null probe: %v", err)
 	}
 }
 

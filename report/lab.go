@@ -90,7 +90,7 @@ func addLab(p *Page, dir string, hasMeta bool) error {
 		}
 		for _, o := range cfg.Organisms {
 			if o.Source != "" && !strings.HasPrefix(o.Source, "embedded:") {
-				cmd += " --organisms " + shellJoin([]string{"", o.Source})[1:]
+				cmd += " --organisms " + shellQuote(o.Source)
 			}
 		}
 		p.Commands = append(p.Commands, cmd+"   # reconstructed from summary.json and config.json")
