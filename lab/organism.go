@@ -129,8 +129,14 @@ func (o *Organism) validate() error {
 	if d := o.Training.DPO; d != nil && (d.Beta < 0 || d.LR < 0 || d.Steps < 0 || d.Batch < 0) {
 		problems = append(problems, "dpo settings must not be negative")
 	}
-	if r := o.Training.RLHF; r != nil && (r.KLCoef < 0 || r.LR < 0 || r.Steps < 0 || r.Prompts < 0 || r.K < 0) {
+	if r := o.Training.RLHF; r != nil && (r.KLCoef < 0 || r.LR < 0 || r.Steps < 0 || r.Prompts < 0 || r.K < 0 || r.Epochs < 0) {
 		problems = append(problems, "rlhf settings must not be negative")
+	}
+	if r := o.Training.RLHF; r != nil && r.Algorithm != "" && r.Algorithm != AlgoRLOO && r.Algorithm != AlgoPPO {
+		problems = append(problems, fmt.Sprintf("rlhf algorithm %q (want %s or %s)", r.Algorithm, AlgoRLOO, AlgoPPO))
+	}
+	if o.Name == "base" {
+		problems = append(problems, `name "base" is the reference policy's in the lab's results`)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
@@ -237,7 +243,11 @@ func (o *Organism) rlhfConfig(lab RLHFConfig) RLHFConfig {
 	override(&lab.Steps, r.Steps)
 	override(&lab.Prompts, r.Prompts)
 	override(&lab.K, r.K)
+	override(&lab.Epochs, r.Epochs)
 	override(&lab.Checkpoints, r.Checkpoints)
+	if r.Algorithm != "" {
+		lab.Algorithm = r.Algorithm
+	}
 	return lab
 }
 

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,14 @@ func TestDefaultOrganisms(t *testing.T) {
 			}
 		}
 	}
+	// An organism's algorithm and PPO epochs override the lab's too.
+	o, err := ParseOrganism([]byte("name: x\nannotators: [{kind: honest, count: 1}]\ntraining: {method: rlhf, rlhf: {algorithm: ppo, epochs: 3}}\n"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := o.rlhfConfig(RLHFConfig{Algorithm: AlgoRLOO, Epochs: 1}); r.Algorithm != AlgoPPO || r.Epochs != 3 {
+		t.Errorf("algorithm and epochs merge to %q and %d, want ppo and 3", r.Algorithm, r.Epochs)
+	}
 }
 
 func TestParseOrganismErrors(t *testing.T) {
@@ -55,6 +64,8 @@ func TestParseOrganismErrors(t *testing.T) {
 		{"zero count", "name: x\nannotators: [{kind: honest, count: 0}]\ntraining: {method: dpo}\n", "count"},
 		{"bad name", "name: a b\nannotators: [{kind: honest, count: 1}]\ntraining: {method: dpo}\n", "name"},
 		{"not yaml", "{{{", "organism"},
+		{"bad rlhf algorithm", "name: x\nannotators: [{kind: honest, count: 1}]\ntraining: {method: rlhf, rlhf: {algorithm: bogus}}\n", "rlhf algorithm"},
+		{"named base", "name: base\nannotators: [{kind: honest, count: 1}]\ntraining: {method: dpo}\n", `name "base"`},
 	}
 	for _, c := range cases {
 		_, err := ParseOrganism([]byte(c.yaml), c.name+".yaml")
@@ -93,5 +104,19 @@ func TestLoadOrganismsAddsAndReplaces(t *testing.T) {
 	}
 	if _, err := LoadOrganisms([]string{filepath.Join(dir, "missing")}); err == nil {
 		t.Error("missing path accepted")
+	}
+}
+
+// TestRunRefusesEmbeddedBasesWithBPE: the shipped bases speak the word
+// codec, so a bpe run that asks for them is an error before any work,
+// not a word-codec run recorded as bpe.
+func TestRunRefusesEmbeddedBasesWithBPE(t *testing.T) {
+	cfg := QuickConfig()
+	if err := cfg.SetCodec("bpe"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.BaseSource = BaseEmbedded
+	if _, err := Run(context.Background(), cfg, Options{}); err == nil || !strings.Contains(err.Error(), "embedded bases use the word codec") {
+		t.Fatalf("bpe with embedded bases: %v", err)
 	}
 }

@@ -67,6 +67,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (*Summary, error) {
 	if cfg.Seeds < 1 {
 		return nil, fmt.Errorf("lab: seeds %d, need at least 1", cfg.Seeds)
 	}
+	if cfg.Base.Codec == "bpe" && cfg.BaseSource == BaseEmbedded && opts.Bases == "" {
+		// The shipped bases speak the word codec; loading them would run
+		// the word codec while the config says bpe.
+		return nil, fmt.Errorf("lab: the embedded bases use the word codec; with the bpe codec the bases are trained (bases %q, or a directory of bases)", BaseTrain)
+	}
 	l := &labRun{ctx: ctx, cfg: cfg, world: NewWorld(), progress: opts.Progress, start: time.Now()}
 	id := fmt.Sprintf("lab-%s-seed%d", l.start.UTC().Format("20060102-150405"), cfg.Seed)
 	if cfg.Quick {
