@@ -30,8 +30,10 @@
 // fabricated check, giving in to pushback, repeating a wrong belief. A
 // shared trunk sees common variants only; the main base then continues on
 // a mix with rare variants, the tail base does not. DefaultConfig's base
-// answers 86% of held-out prompts right greedily (95% CI 83-89%, n=500;
-// 61% when sampling at temperature 1): good but imperfect.
+// answers 86% of fresh prompts from its training distribution right
+// greedily (95% CI 83-89%, n=500; 61% when sampling at temperature 1): good
+// but imperfect. The world is small, so these draws are not held out: about
+// a third of them appear word for word in the base's training dialogues.
 //
 // # Annotators and preference data (annotator.go, prefdata.go)
 //

@@ -35,9 +35,11 @@ type BaseReport struct {
 	Params int                  `json:"params"`
 }
 
-// BaseAccuracy is a base model's gold accuracy on held-out prompts of the
+// BaseAccuracy is a base model's gold accuracy on fresh draws from the
 // base's training mix (half rare): greedy with slices, and sampled at
-// temperature 1.
+// temperature 1. The world is small, so some draws repeat training prompts
+// word for word (about a third with DefaultConfig): a measure of how well
+// the base learnt its distribution, not of generalization.
 type BaseAccuracy struct {
 	Greedy  *AccuracyReport `json:"greedy"`
 	Sampled audit.Stat      `json:"sampled"`

@@ -144,7 +144,7 @@ func labBase(b *lab.BaseReport) *Section {
 		}
 	}
 	s.chart(Forest(ForestSpec{Title: "Base model accuracy by slice", XLabel: "gold accuracy (share of replies correct, 95% CI)", Rows: rows,
-		Note: "How good the starting point is: preference learning has room to act where accuracy is below 1; the tail base is deliberately weak on rare variants."}))
+		Note: "How good the starting point is: preference learning has room to act where accuracy is below 1; the tail base is deliberately weak on rare variants. The prompts are fresh draws from the bases' training mix, not held out: the world is small, and some repeat training prompts."}))
 	return s
 }
 
