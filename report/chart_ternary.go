@@ -52,10 +52,22 @@ func Ternary(s TernarySpec) *Chart {
 		}
 		lo[k] = math.Max(0, math.Floor((lo[k]-0.03)*20)/20)
 	}
-	side := 1 - lo[0] - lo[1] - lo[2]
-	if side < 0.15 {
-		side = 0.15
+	// A side below 0.15 zooms too far: the minima are lowered, evenly while
+	// they can, so that the shares of every point still sum to 1 on the
+	// zoomed triangle (a larger side on the same minima would not).
+	for i := 0; i < 3 && 1-lo[0]-lo[1]-lo[2] < 0.15; i++ {
+		n := 0
+		for _, l := range lo {
+			if l > 0 {
+				n++
+			}
+		}
+		extra := (0.15 - (1 - lo[0] - lo[1] - lo[2])) / float64(max(n, 1))
+		for k := range lo {
+			lo[k] = math.Max(0, lo[k]-extra)
+		}
 	}
+	side := 1 - lo[0] - lo[1] - lo[2]
 	const px = 360.0
 	h := px * math.Sqrt(3) / 2
 	ax, ay := 90+px/2, 56.0

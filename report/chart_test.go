@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -251,5 +253,23 @@ func TestPalettes(t *testing.T) {
 	var p palette
 	if p.color("x") != okabeIto[0] || p.color("y") != okabeIto[1] || p.color("x") != okabeIto[0] {
 		t.Error("palette should hand out Okabe-Ito colours in order, stably")
+	}
+}
+
+// TestTernaryZoomKeepsPointsInside: when the points sit close together the
+// zoom is limited, and a point still lands where its shares put it: one
+// balanced point at the triangle's centroid, not outside the triangle.
+func TestTernaryZoomKeepsPointsInside(t *testing.T) {
+	c := Ternary(TernarySpec{Title: "t", Axes: [3]string{"a", "b", "c"}, Points: []TernaryPoint{{Label: "p", Group: "g", V: [3]float64{0.5, 0.5, 0.5}}}})
+	m := regexp.MustCompile(`<circle cx="([0-9.]+)" cy="([0-9.]+)" r="[0-9.]+" fill="[^"]*" fill-opacity`).FindStringSubmatch(c.SVG())
+	if m == nil {
+		t.Fatal("no point drawn")
+	}
+	x, _ := strconv.ParseFloat(m[1], 64)
+	y, _ := strconv.ParseFloat(m[2], 64)
+	h := 360 * math.Sqrt(3) / 2
+	cx, cy := 270.0, (56+2*(56+h))/3
+	if math.Abs(x-cx) > 1 || math.Abs(y-cy) > 1 {
+		t.Fatalf("balanced point at (%.1f, %.1f), want the centroid (%.1f, %.1f)", x, y, cx, cy)
 	}
 }
