@@ -151,6 +151,28 @@ func TestLabReport(t *testing.T) {
 			t.Errorf("lab report lacks %q", s)
 		}
 	}
+	// The final-figures table leaves DPO's margins and accuracies blank for
+	// RLHF runs, which never measure them.
+	rlhfRows := 0
+	for _, sec := range p.Sections {
+		for _, b := range sec.Blocks {
+			if b.Table == nil || !strings.HasPrefix(b.Table.Title, "Final training figures") {
+				continue
+			}
+			for _, r := range b.Table.Rows {
+				blank := r[5] == "–" && r[6] == "–"
+				if (r[2] == "rlhf") != blank {
+					t.Errorf("final figures row %v: method %s with margins %q", r, r[2], r[5])
+				}
+				if r[2] == "rlhf" {
+					rlhfRows++
+				}
+			}
+		}
+	}
+	if rlhfRows == 0 {
+		t.Error("no RLHF row in the final training figures")
+	}
 	// Without run.json the command is rebuilt; a user's organism file is
 	// passed as it is (shell-quoted).
 	var cfg map[string]any

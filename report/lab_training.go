@@ -179,8 +179,13 @@ func labTraining(dir string, organisms []string) *Section {
 		if t == nil {
 			continue
 		}
+		// Margins and accuracies are DPO's: an RLHF run never measures them.
+		margins, accs := fmtVal(float64(t.Margins)), fmtVal(float64(t.Accuracies))
+		if t.Method != lab.MethodDPO {
+			margins, accs = "–", "–"
+		}
 		tbl.Rows = append(tbl.Rows, []string{m.Organism, fmt.Sprint(m.Seed), t.Method, fmt.Sprint(t.Steps), fmtVal(float64(t.FinalLoss)),
-			fmtVal(float64(t.Margins)), fmtVal(float64(t.Accuracies)), fmt.Sprintf("%.1f", t.Seconds), fmt.Sprintf("%.1f", t.CPUSeconds), fmt.Sprintf("%.0f", t.PeakHeapMiB)})
+			margins, accs, fmt.Sprintf("%.1f", t.Seconds), fmt.Sprintf("%.1f", t.CPUSeconds), fmt.Sprintf("%.0f", t.PeakHeapMiB)})
 	}
 	tbl.Note = "rewards/margins and rewards/accuracies are means over the last steps (DPO); RLHF runs report the policy loss."
 	s.table(tbl)
