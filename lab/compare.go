@@ -39,11 +39,14 @@ type MethodRun struct {
 
 // Spread is the seed-to-seed spread of gold at a method's default setting.
 type Spread struct {
-	N    int     `json:"n"`
-	Mean float64 `json:"mean"`
-	SD   float64 `json:"sd"`
-	Min  float64 `json:"min"`
-	Max  float64 `json:"max"`
+	// Value is the default setting the spread is taken at (beta for DPO,
+	// kl_coef for RLHF).
+	Value float64 `json:"value"`
+	N     int     `json:"n"`
+	Mean  float64 `json:"mean"`
+	SD    float64 `json:"sd"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
 }
 
 // Verdict is the lab's finding on one claim made for DPO.
@@ -103,6 +106,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 	cfg := l.cfg
 	cmp := &Comparison{Spread: map[string]Spread{}}
 	first := cfg.Seed * 1000
+	defaultBeta := cfg.DPO.Beta // the clean organism's, found below
 	for si := 0; si < cfg.Seeds; si++ {
 		seed := cfg.Seed*1000 + uint64(si)
 		var clean *Trained
@@ -114,8 +118,16 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 		if clean == nil {
 			return nil, fmt.Errorf("dpo vs rlhf: no clean organism (the comparison trains on its data)")
 		}
+		if clean.Organism.Training.Method != MethodDPO {
+			return nil, fmt.Errorf("dpo vs rlhf: the clean organism trains with %s; the comparison takes its policy as the DPO run, so it must train with dpo", clean.Organism.Training.Method)
+		}
+		// The clean organism's own settings (a user's clean.yaml may
+		// override the lab's): its beta labels the default run, its DPO
+		// settings train the sweep, its prompt mix draws the test prompts.
+		dpoCfg := clean.Organism.dpoConfig(cfg.DPO)
+		defaultBeta = dpoCfg.Beta
 		say := l.sub(fmt.Sprintf("seed %d dpo-vs-rlhf", seed))
-		test := l.world.NewSampler(cfg.Pool.Spec, labSeed(seed, "compare-test"), "cmp-").Draw(cfg.Compare.Items)
+		test := l.world.NewSampler(clean.Organism.Pool.apply(cfg.Pool.Spec), labSeed(seed, "compare-test"), "cmp-").Draw(cfg.Compare.Items)
 		evalSeed := int64(labSeed(seed, "compare-sample") >> 1)
 		add := func(r MethodRun) error {
 			var err error
@@ -128,21 +140,21 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 		}
 		// DPO: the clean organism is the default beta; the sweep adds the
 		// other betas on the first seed.
-		if err := add(MethodRun{Method: "dpo", Algorithm: "dpo", Param: "beta", Value: cfg.DPO.Beta, Seed: seed, Seconds: clean.Log.Seconds,
+		if err := add(MethodRun{Method: "dpo", Algorithm: "dpo", Param: "beta", Value: dpoCfg.Beta, Seed: seed, Seconds: clean.Log.Seconds,
 			CPUSeconds: clean.Log.CPUSeconds, PeakHeapMiB: clean.Log.PeakHeapMiB, policy: clean.Policy}); err != nil {
 			return nil, err
 		}
 		ex := clean.Data.Examples()
 		if seed == first {
 			for _, beta := range cfg.Compare.Betas {
-				if beta == cfg.DPO.Beta {
+				if beta == dpoCfg.Beta {
 					continue
 				}
 				pol, err := clean.Ref.Clone()
 				if err != nil {
 					return nil, err
 				}
-				dc := cfg.DPO
+				dc := dpoCfg
 				dc.Beta, dc.Seed = beta, labSeed(seed, "dpo-clean")
 				lg, err := TrainDPO(pol, clean.Ref, ex, dc, nil)
 				if err != nil {
@@ -191,7 +203,7 @@ func (l *labRun) compare(trained map[uint64][]*Trained) (*Comparison, error) {
 			}
 		}
 	}
-	cmp.Spread["dpo"] = spreadOf(cmp.Runs, "dpo", cfg.DPO.Beta)
+	cmp.Spread["dpo"] = spreadOf(cmp.Runs, "dpo", defaultBeta)
 	cmp.Spread["rlhf"] = spreadOf(cmp.Runs, "rlhf", cfg.Compare.RLHF.KLCoef)
 	cmp.Design = map[string]any{
 		"dpo": map[string]any{"stages": 1, "models_trained": 1, "models_in_memory": 1, "samples_in_loop": false, "hyperparameters": []string{"beta", "lr", "steps", "batch", "rpo_alpha"}},
@@ -210,7 +222,7 @@ func spreadOf(runs []MethodRun, method string, value float64) Spread {
 			xs = append(xs, r.Gold.Estimate)
 		}
 	}
-	s := Spread{N: len(xs), Min: math.Inf(1), Max: math.Inf(-1)}
+	s := Spread{Value: value, N: len(xs), Min: math.Inf(1), Max: math.Inf(-1)}
 	for _, x := range xs {
 		s.Mean += x / float64(len(xs))
 		s.Min, s.Max = math.Min(s.Min, x), math.Max(s.Max, x)
@@ -291,7 +303,7 @@ func stabilityVerdict(d, r Spread, cfg Config) Verdict {
 		return v
 	}
 	v.Evidence = fmt.Sprintf("gold across seeds at the default setting: DPO beta %g %.3f ± %.3f (sd, %d seeds), RLHF (PPO) kl_coef %g %.3f ± %.3f (%d seeds)",
-		cfg.DPO.Beta, d.Mean, d.SD, d.N, cfg.Compare.RLHF.KLCoef, r.Mean, r.SD, r.N)
+		d.Value, d.Mean, d.SD, d.N, r.Value, r.Mean, r.SD, r.N)
 	if r.SD == 0 {
 		v.Verdict = "not shown"
 		v.Evidence += "; RLHF's gold did not vary, so there is no ratio to test"

@@ -100,13 +100,13 @@ func (l *labRun) trilemma(first []*Trained, cmp *Comparison) (map[string]Trilemm
 				continue
 			}
 			name := fmt.Sprintf("%s_%s_%g", r.Method, r.Param, r.Value)
-			sc, err := l.scoreTrilemma(r.policy, clean.Ref, l.cfg.Pool.Spec, clean.Panel)
+			sc, err := l.scoreTrilemma(r.policy, clean.Ref, clean.Organism.Pool.apply(l.cfg.Pool.Spec), clean.Panel)
 			if err != nil {
 				return nil, "", fmt.Errorf("trilemma %s: %w", name, err)
 			}
 			out[name] = sc
 		}
-		sc, err := l.scoreTrilemma(clean.Ref, clean.Ref, l.cfg.Pool.Spec, clean.Panel)
+		sc, err := l.scoreTrilemma(clean.Ref, clean.Ref, clean.Organism.Pool.apply(l.cfg.Pool.Spec), clean.Panel)
 		if err != nil {
 			return nil, "", err
 		}
