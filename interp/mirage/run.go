@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/alignlab/alignlab/interp/probe"
 	"github.com/alignlab/alignlab/lab"
 )
 
@@ -150,7 +151,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	a.Seed, a.Temperature, a.Thresholds = cfg.Seed, cfg.DetectTemperature, cfg.Thresholds
 	if a.Folds == 0 {
-		a.Folds = 5 // probe.CVConfig's default
+		a.Folds = probe.DefaultFolds
 	}
 	if a.Ablate == "" {
 		a.Ablate = AblateResid

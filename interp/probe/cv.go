@@ -10,7 +10,7 @@ import (
 
 // CVConfig sets a cross-validation.
 type CVConfig struct {
-	// Folds is k (0: 5). Each class needs at least k rows.
+	// Folds is k (0: DefaultFolds). Each class needs at least k rows.
 	Folds int
 	// Seed fixes the fold assignment.
 	Seed uint64
@@ -65,6 +65,9 @@ func StratifiedFolds(y []int, k int, seed uint64) []int {
 	return fold
 }
 
+// DefaultFolds is the fold count CVConfig's zero Folds means.
+const DefaultFolds = 5
+
 // CrossValidate runs a stratified, seeded k-fold cross-validation of a
 // probe on the [n, d] matrix X with labels y.
 func CrossValidate(X []float32, n, d int, y []int, cfg CVConfig) (*CV, error) {
@@ -73,7 +76,7 @@ func CrossValidate(X []float32, n, d int, y []int, cfg CVConfig) (*CV, error) {
 	}
 	k := cfg.Folds
 	if k == 0 {
-		k = 5
+		k = DefaultFolds
 	}
 	if k < 2 {
 		return nil, fmt.Errorf("probe: %d folds; need at least 2", k)
