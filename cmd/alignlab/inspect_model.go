@@ -65,8 +65,7 @@ func (im *inspectModel) Encode(prompt string) ([]int32, error) {
 		return ids, err
 	}
 	if im.chat {
-		ids, _, err := im.tok.EncodeChat([]tokenizer.Message{{Role: "user", Content: prompt}}, true)
-		return ids, err
+		return im.tok.EncodeChatIDs([]tokenizer.Message{{Role: "user", Content: prompt}}, true)
 	}
 	return im.tok.Encode(prompt), nil
 }
