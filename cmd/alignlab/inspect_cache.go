@@ -61,9 +61,9 @@ regular expressions written re:PATTERN; default every hook point), restricted to
 --positions. They are saved as runs/<id>/activations.safetensors (or --save FILE), one tensor
 per hook named as the hook ("<i>/<hook>" for prompt i when there are several), shaped
 [1, positions, ...] ([1, heads, positions, T] for attn.hook_attn_scores and attn.hook_pattern),
-for SAE training and probes. With --grad-correct and --grad-wrong it also saves "grad/<hook>": the gradient of
-logit(correct) − logit(wrong) at the last position with respect to each cached activation
-(every hook point but attn.hook_attn_scores and attn.hook_pattern).`,
+for SAE training and probes. With --grad-correct and --grad-wrong it also saves "grad/<hook>":
+the gradient of logit(correct) − logit(wrong) at the last position with respect to each cached
+activation (every hook point but attn.hook_attn_scores and attn.hook_pattern).`,
 		Example: `  alignlab inspect cache --model gpt2/ --prompt "The Eiffel Tower is in" --names 'blocks.*.hook_resid_post'
   alignlab inspect cache --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4" \
       --names 're:blocks\.[01]\.hook_(attn|mlp)_out' --positions -1 --grad-correct 7 --grad-wrong 8 --json`,
