@@ -74,7 +74,9 @@ func (s *jsonlSource) next() ([]byte, int, error, error) {
 	for {
 		chunk, err := s.r.ReadSlice('\n')
 		if !tooLong {
-			if len(s.buf)+len(chunk) > s.max+1 { // +1: the newline itself
+			// +2: room for a "\r\n" ending, which does not count toward
+			// the limit; the line's own length is checked once it ends.
+			if len(s.buf)+len(chunk) > s.max+2 {
 				tooLong = true
 				s.buf = s.buf[:0]
 			} else {
@@ -93,10 +95,11 @@ func (s *jsonlSource) next() ([]byte, int, error, error) {
 			return nil, s.line + 1, nil, err
 		}
 		s.line++
-		if tooLong {
+		rec := bytes.TrimRight(s.buf, "\r\n")
+		if tooLong || len(rec) > s.max {
 			return nil, s.line, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, s.max), nil
 		}
-		return bytes.TrimRight(s.buf, "\r\n"), s.line, nil, nil
+		return rec, s.line, nil, nil
 	}
 }
 
