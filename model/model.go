@@ -50,6 +50,9 @@ func FromParams(cfg Config, p *Params) (*Model, error) {
 	if want := NumParams(cfg); len(p.Data) != want {
 		return nil, fmt.Errorf("params hold %d floats, config needs %d", len(p.Data), want)
 	}
+	if err := p.checkLayout(cfg); err != nil {
+		return nil, err
+	}
 	return &Model{Config: cfg, Params: p}, nil
 }
 

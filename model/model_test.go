@@ -579,3 +579,40 @@ func TestLossTinyMaskWeights(t *testing.T) {
 		t.Fatalf("loss with tiny weights %v, with ones %v", tiny, ones)
 	}
 }
+
+// TestFromParamsLayout checks that FromParams refuses weights laid out for
+// another config, even one with the same number of parameters.
+func TestFromParamsLayout(t *testing.T) {
+	a := LlamaConfig(32, 16, 1, 2, 2, 8, 16)
+	a.TieEmbeddings = true
+	b := a
+	b.VocabSize, b.HiddenDim = 35, 15 // three more embedding rows, one fewer hidden unit: same size
+	if NumParams(a) != NumParams(b) {
+		t.Fatalf("test configs differ in size: %d and %d", NumParams(a), NumParams(b))
+	}
+	fresh := func() *Params {
+		p, err := NewParams(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := FromParams(a, fresh()); err != nil {
+		t.Fatalf("own layout refused: %v", err)
+	}
+	cases := map[string]func(p *Params) (Config, *Params){
+		"another config":  func(p *Params) (Config, *Params) { return b, p },
+		"missing layer":   func(p *Params) (Config, *Params) { p.Layers = p.Layers[:0]; return a, p },
+		"moved view":      func(p *Params) (Config, *Params) { p.Layers[0].FCW = p.Layers[0].ProjW; return a, p },
+		"untied head":     func(p *Params) (Config, *Params) { p.LMHead = make([]float32, len(p.TokEmb)); return a, p },
+		"dropped tensors": func(p *Params) (Config, *Params) { p.Tensors = p.Tensors[:3]; return a, p },
+	}
+	for name, mutate := range cases {
+		cfg, p := mutate(fresh())
+		if _, err := FromParams(cfg, p); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}

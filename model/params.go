@@ -1,7 +1,9 @@
 package model
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/alignlab/alignlab/tensor"
 )
@@ -78,6 +80,45 @@ func (p *Params) bind(cfg Config) {
 	if cfg.TieEmbeddings {
 		p.LMHead = p.TokEmb
 	}
+}
+
+// checkLayout reports the first way p's views differ from cfg's layout:
+// Params laid out for another config of the same size (say, NewParams
+// of a config with the width and hidden size swapped) would otherwise be
+// read as the wrong matrices, or index past their layers.
+func (p *Params) checkLayout(cfg Config) error {
+	if len(p.Layers) != cfg.NumLayers {
+		return fmt.Errorf("params have %d layers, config has %d", len(p.Layers), cfg.NumLayers)
+	}
+	off, i := 0, 0
+	var err error
+	forEachTensor(cfg, func(name string, shape []int) {
+		n := prod(shape)
+		defer func() { off, i = off+n, i+1 }()
+		if err != nil {
+			return
+		}
+		if i >= len(p.Tensors) || p.Tensors[i].Name != name || !slices.Equal(p.Tensors[i].Shape, shape) {
+			err = fmt.Errorf("params are not laid out for this config: tensor %d should be %s %v", i, name, shape)
+			return
+		}
+		want := p.Data[off : off+n]
+		if !sameView(p.Tensors[i].Data, want) || !sameView(*p.field(cfg, name), want) {
+			err = fmt.Errorf("params are not laid out for this config: %s is not its slice of the buffer", name)
+		}
+	})
+	if err == nil && len(p.Tensors) != i {
+		err = fmt.Errorf("params have %d tensors, config has %d", len(p.Tensors), i)
+	}
+	if err == nil && cfg.TieEmbeddings && !sameView(p.LMHead, p.TokEmb) {
+		err = errors.New("params are not laid out for this config: tied embeddings, but the head is not the token embedding")
+	}
+	return err
+}
+
+// sameView reports whether a and b are the same stretch of memory.
+func sameView(a, b []float32) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // field maps a tensor name to the view it fills.
