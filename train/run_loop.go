@@ -101,10 +101,14 @@ func (r *Run) Train(ctx context.Context, s Stepper, cfg LoopConfig) error {
 			if err != nil {
 				return fmt.Errorf("evaluate at step %d: %w", step, err)
 			}
-			if err := r.LogMetrics(step, prefixed("eval_", em)); err != nil {
-				return err
+			// A trainer without eval data returns no metrics: nothing to
+			// log, rather than a bare {"step":N} line and "eval at step N:".
+			if len(em) > 0 {
+				if err := r.LogMetrics(step, prefixed("eval_", em)); err != nil {
+					return err
+				}
+				r.progress.note(r.Progress, step, prefixed("eval_", em), keys)
 			}
-			r.progress.note(r.Progress, step, prefixed("eval_", em), keys)
 		}
 		if (cfg.SaveSteps > 0 && step%cfg.SaveSteps == 0) || step == total {
 			if err := save(); err != nil {

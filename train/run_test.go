@@ -252,3 +252,39 @@ func TestMetricsLineEncoding(t *testing.T) {
 		t.Fatalf("got %s want %s", got, want)
 	}
 }
+
+// noEvalStepper is a trainer without eval data: Evaluate returns no metrics.
+type noEvalStepper struct{ *toyStepper }
+
+func (noEvalStepper) Evaluate() (Metrics, error) { return Metrics{}, nil }
+
+// TestRunSkipsEmptyEvaluation checks that a trainer with nothing to
+// evaluate leaves no eval lines in the metrics log or the progress output.
+func TestRunSkipsEmptyEvaluation(t *testing.T) {
+	r, err := CreateRun(filepath.Join(t.TempDir(), "run"), map[string]int{"seed": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress strings.Builder
+	r.Progress = &progress
+	if err := r.Train(context.Background(), noEvalStepper{newToyStepper(1, 6)}, LoopConfig{LoggingSteps: 2, EvalSteps: 2}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	data, err := os.ReadFile(filepath.Join(r.Dir, RunMetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 { // steps 2, 4 and 6: training metrics only
+		t.Errorf("got %d metrics lines, want 3:\n%s", len(lines), data)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `"loss"`) {
+			t.Errorf("metrics line without metrics: %s", l)
+		}
+	}
+	if strings.Contains(progress.String(), "eval at step") {
+		t.Errorf("progress shows an empty evaluation:\n%s", progress.String())
+	}
+}
