@@ -214,6 +214,14 @@ type chatCompletion struct {
 	SystemFingerprint string       `json:"system_fingerprint"`
 }
 
+// chatUsageChunk is a chat stream chunk under stream_options.include_usage:
+// as OpenAI sends them, every chunk has a "usage" key, null until the
+// last chunk, which has the counts and no choices.
+type chatUsageChunk struct {
+	chatCompletion
+	Usage *usage `json:"usage"`
+}
+
 type chatChoice struct {
 	Index        int           `json:"index"`
 	Message      *chatOutMsg   `json:"message,omitempty"`
@@ -253,6 +261,12 @@ type completion struct {
 	Choices           []complChoice `json:"choices"`
 	Usage             *usage        `json:"usage,omitempty"`
 	SystemFingerprint string        `json:"system_fingerprint"`
+}
+
+// complUsageChunk is chatUsageChunk for /v1/completions.
+type complUsageChunk struct {
+	completion
+	Usage *usage `json:"usage"`
 }
 
 type complChoice struct {

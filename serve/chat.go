@@ -162,10 +162,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // and [DONE].
 func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, ru *run, j *chatJob, head chatCompletion) {
 	out := newSSE(w)
-	chunk := func(ch chatChoice) chatCompletion {
+	chunk := func(ch chatChoice) any {
 		c := head
 		c.Object = "chat.completion.chunk"
 		c.Choices = []chatChoice{ch}
+		if j.p.includeUsage {
+			return chatUsageChunk{chatCompletion: c}
+		}
 		return c
 	}
 	empty := ""
@@ -211,8 +214,8 @@ func (s *Server) streamChat(ctx context.Context, w http.ResponseWriter, ru *run,
 		}
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 		c := head
-		c.Object, c.Choices, c.Usage = "chat.completion.chunk", []chatChoice{}, &u
-		out.send(c)
+		c.Object, c.Choices = "chat.completion.chunk", []chatChoice{}
+		out.send(chatUsageChunk{chatCompletion: c, Usage: &u})
 	}
 	out.done()
 }

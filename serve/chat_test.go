@@ -182,6 +182,7 @@ func TestChatStream(t *testing.T) {
 	if events[len(events)-1] != "[DONE]" {
 		t.Fatalf("stream does not end with [DONE]: %q", events[len(events)-1])
 	}
+	checkUsageKeys(t, events, true)
 	text := make([]string, 2)
 	var finish [2]string
 	var roles int
@@ -300,5 +301,29 @@ func TestChatEchoedHistory(t *testing.T) {
 	msgs[1]["function_call"] = map[string]any{"name": "f", "arguments": "{}"}
 	if code, body := f.post(t, "/v1/chat/completions", map[string]any{"model": "tiny", "messages": msgs, "max_tokens": 2}); code != http.StatusBadRequest {
 		t.Errorf("a function_call in history: status %d, %s", code, body)
+	}
+}
+
+// checkUsageKeys checks the "usage" key of a stream's chunks (events,
+// ending with [DONE]) as OpenAI sends them: with include_usage, on every
+// chunk, null but on the last, which has no choices; without, on none.
+func checkUsageKeys(t *testing.T, events []string, included bool) {
+	t.Helper()
+	chunks := events[:len(events)-1]
+	for i, ev := range chunks {
+		var c map[string]json.RawMessage
+		mustUnmarshal(t, ev, &c)
+		u, ok := c["usage"]
+		last := i == len(chunks)-1
+		switch {
+		case !included && ok:
+			t.Errorf("chunk %d has usage without include_usage: %s", i, ev)
+		case included && !ok:
+			t.Errorf("chunk %d has no usage key: %s", i, ev)
+		case included && !last && string(u) != "null":
+			t.Errorf("chunk %d: usage %s before the last chunk", i, u)
+		case included && last && (string(u) == "null" || string(c["choices"]) != "[]"):
+			t.Errorf("last chunk: usage %s, choices %s", u, c["choices"])
+		}
 	}
 }

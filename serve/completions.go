@@ -184,9 +184,12 @@ func (j *complJob) usage(ru *run) *usage {
 // and [DONE].
 func (s *Server) streamCompletions(ctx context.Context, w http.ResponseWriter, ru *run, j *complJob, head completion, builders []*complLogprobsBuilder) {
 	out := newSSE(w)
-	chunk := func(ch complChoice) completion {
+	chunk := func(ch complChoice) any {
 		c := head
 		c.Choices = []complChoice{ch}
+		if j.p.includeUsage {
+			return complUsageChunk{completion: c}
+		}
 		return c
 	}
 	echoed := make([]bool, len(ru.choices))
@@ -234,8 +237,8 @@ func (s *Server) streamCompletions(ctx context.Context, w http.ResponseWriter, r
 	}
 	if j.p.includeUsage {
 		c := head
-		c.Choices, c.Usage = []complChoice{}, j.usage(ru)
-		out.send(c)
+		c.Choices = []complChoice{}
+		out.send(complUsageChunk{completion: c, Usage: j.usage(ru)})
 	}
 	out.done()
 }

@@ -183,6 +183,10 @@ func TestCompletionStreamEcho(t *testing.T) {
 	if events[len(events)-1] != "[DONE]" {
 		t.Fatalf("no [DONE]: %v", events)
 	}
+	checkUsageKeys(t, events, false)
+	body["stream_options"] = map[string]any{"include_usage": true}
+	_, rawUsage := f.post(t, "/v1/completions", body)
+	checkUsageKeys(t, sseEvents(t, rawUsage), true)
 	var text string
 	var lps []*float64
 	var offsets []int
