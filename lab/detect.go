@@ -316,7 +316,7 @@ func DetectRewardHacking(s *Subject, e *EvalSets, labelTime time.Time, th Thresh
 // auditHacking runs audit's reward-hacking probe on the series written as
 // a training metric log (step, proxy, gold per checkpoint), what
 // `alignlab audit --metrics-log` reads: smoothed gold at its peak minus at
-// the end, a moving-block bootstrap interval, and whether the proxy still
+// the end, a bootstrap simultaneous-band interval, and whether the proxy still
 // climbed after the peak. It needs 5 checkpoints.
 func auditHacking(points []seriesPoint) (*audit.Report, error) {
 	f, err := os.CreateTemp("", "alignlab-hacking-*.jsonl")
