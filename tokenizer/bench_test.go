@@ -1,9 +1,11 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 var (
@@ -80,5 +82,74 @@ func BenchmarkTrain(b *testing.B) {
 		if _, err := Train([]string{text}, TrainConfig{VocabSize: 4096, Special: []string{"<|endoftext|>"}}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// sentencePieceFromTrained rewrites the trained byte-level vocabulary as a
+// legacy SentencePiece-style tokenizer.json (Llama-2's normalizer and
+// decoder, "▁" for space, <0xXX> byte tokens), keeping the tokens and merges
+// that are valid UTF-8, so both encoders meet the same vocabulary.
+func sentencePieceFromTrained(tb testing.TB) *Tokenizer {
+	tk := trainedTokenizer(tb)
+	m := tk.model
+	vocab := map[string]int{}
+	for b := range 256 {
+		vocab[byteTokenName(byte(b))] = b
+	}
+	spm := func(id int32) (string, bool) {
+		raw := m.raw[id]
+		if raw == "" || !utf8.ValidString(raw) || tk.IsAdded(id) {
+			return "", false
+		}
+		return strings.ReplaceAll(raw, " ", metaChar), true
+	}
+	for id := range m.vocab {
+		if s, ok := spm(int32(id)); ok {
+			if _, dup := vocab[s]; !dup {
+				vocab[s] = len(vocab)
+			}
+		}
+	}
+	vocab[metaChar] = len(vocab)
+	var merges [][2]string
+	for _, p := range m.mergePairs {
+		a, okA := spm(p[0])
+		b, okB := spm(p[1])
+		if _, okC := vocab[a+b]; okA && okB && okC {
+			merges = append(merges, [2]string{a, b})
+		}
+	}
+	vj, _ := json.Marshal(vocab)
+	mj, _ := json.Marshal(merges)
+	js := `{"normalizer": ` + spmLegacyNormalizer + `, "pre_tokenizer": null, "decoder": ` + spmLegacyDecoder + `,
+	  "model": {"type": "BPE", "byte_fallback": true, "fuse_unk": true, "vocab": ` + string(vj) + `, "merges": ` + string(mj) + `}}`
+	out, err := ParseJSON([]byte(js))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// BenchmarkEncodeSentencePiece: the vocabulary of BenchmarkEncode as a
+// legacy Llama-2-style tokenizer (no pre-tokenizer: the text is merged word
+// by word between "▁"s).
+func BenchmarkEncodeSentencePiece(b *testing.B) {
+	tk := sentencePieceFromTrained(b)
+	if !tk.model.splitMeta || tk.model.metaBefore[' '] || tk.model.metaBefore['e'] {
+		b.Fatalf("the converted vocabulary should merge word by word (metaBefore %v)", tk.model.metaBefore)
+	}
+	benchEncode(b, tk)
+}
+
+// BenchmarkEncodeSentencePieceWhole: the same, merging the whole text at once
+// (as for a vocabulary with merges across "▁"): the heap path.
+func BenchmarkEncodeSentencePieceWhole(b *testing.B) {
+	tk := sentencePieceFromTrained(b)
+	tk.model.splitMeta = false
+	text := benchInput()[:1<<18]
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tk.Encode(text)
 	}
 }

@@ -1,7 +1,8 @@
 package tokenizer
 
 // The BPE model: a vocabulary of byte sequences and merges by rank. A piece
-// starts as one symbol per byte; the adjacent pair with the lowest merge rank
+// starts as one symbol per byte (per character for byte_fallback models:
+// sentencepiece.go); the adjacent pair with the lowest merge rank
 // (leftmost on ties) is merged until no pair has a merge. Short pieces use a
 // scan over a small rank array, long ones a heap, and results are cached per
 // piece.
@@ -20,10 +21,18 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 
 type bpeModel struct {
 	vocab  []string         // id -> vocabulary string (byte-level form); "" where the id is not in the model
-	raw    []string         // id -> the bytes the token stands for
+	raw    []string         // id -> the bytes the token stands for (in normalized text, for byte_fallback models)
 	ids    map[string]int32 // vocabulary string -> id
-	rawIDs map[string]int32 // bytes -> id (ignore_merges)
-	byteID [256]int32       // byte -> id of its one-byte token, -1 if absent
+	rawIDs map[string]int32 // bytes -> id (ignore_merges); vocabulary string -> id for byte_fallback models
+	byteID [256]int32       // byte -> id of its one-byte token (ASCII character for byte_fallback models), -1 if absent
+
+	// byteFallback models start from characters; a character outside the
+	// vocabulary becomes the fallback tokens (<0xXX>) of its bytes.
+	byteFallback bool
+	fallback     [256]int32    // byte -> id of <0xXX>, -1 if absent
+	splitMeta    bool          // words may merge apart, cut before "▁" (appendChars)
+	metaBefore   map[rune]bool // runes some merged token has right before a "▁": no cut after them
+
 	merges map[uint64]mergeVal
 	// mergePairs lists the merges in rank order, for Merges and Save.
 	mergePairs   [][2]int32
@@ -44,6 +53,9 @@ func (m *bpeModel) lookup(a, b int32) mergeVal {
 
 // appendPiece appends the ids of one pre-tokenized piece (raw bytes).
 func (m *bpeModel) appendPiece(dst []int32, p string) []int32 {
+	if m.byteFallback {
+		return m.appendChars(dst, p)
+	}
 	if len(p) == 1 {
 		if id := m.byteID[p[0]]; id >= 0 {
 			return append(dst, id)

@@ -68,19 +68,19 @@ func (t *Tokenizer) encodeSegment(ids []int32, seg string, base int, allow func(
 		return ids
 	}
 	if t.norm == nil {
-		return t.encodeNormalized(ids, seg, base, nil, offs)
+		return t.encodeNormalized(ids, seg, base, nil, base == 0, offs)
 	}
-	nseg, align := t.norm.normalize(seg)
+	nseg, align := t.norm.normalize(seg, offs != nil)
 	prev := 0
 	for _, m := range t.trieNorm.find(nseg, t.added, allow) {
-		ids = t.encodeNormalized(ids, nseg[prev:m.start], base, shiftAlign(align, prev), offs)
+		ids = t.encodeNormalized(ids, nseg[prev:m.start], base, shiftAlign(align, prev), base == 0 && prev == 0, offs)
 		ids = append(ids, t.added[m.tok].ID)
 		if offs != nil {
 			*offs = append(*offs, mapSpan(align, base, m.start, m.end))
 		}
 		prev = m.end
 	}
-	return t.encodeNormalized(ids, nseg[prev:], base, shiftAlign(align, prev), offs)
+	return t.encodeNormalized(ids, nseg[prev:], base, shiftAlign(align, prev), base == 0 && prev == 0, offs)
 }
 
 func shiftAlign(align []span, k int) []span {
@@ -110,9 +110,17 @@ func mapSpan(align []span, base, a, b int) [2]int {
 
 // encodeNormalized pre-tokenizes and merges normalized text. With align,
 // byte k of s came from align[k] of the segment at base; without, from base+k.
-func (t *Tokenizer) encodeNormalized(ids []int32, s string, base int, align []span, offs *[][2]int) []int32 {
+// first says s starts the input (Metaspace's prepend_scheme "first").
+func (t *Tokenizer) encodeNormalized(ids []int32, s string, base int, align []span, first bool, offs *[][2]int) []int32 {
 	if s == "" {
 		return ids
+	}
+	if t.meta != nil {
+		ms, al := t.meta.apply(s, first, offs != nil) // only offsets need the alignment
+		if al != nil {
+			align = composeAlign(align, al)
+		}
+		s = ms
 	}
 	m := t.model
 	if offs == nil {
@@ -127,6 +135,9 @@ func (t *Tokenizer) encodeNormalized(ids []int32, s string, base int, align []sp
 		k := 0
 		for _, id := range ids[n:] {
 			k1 := k + len(m.raw[id])
+			if m.byteFallback && id == m.unk {
+				k1 = k + m.unkLen(p.s, k)
+			}
 			if k1 > len(p.s) {
 				k1 = len(p.s)
 			}
@@ -140,14 +151,43 @@ func (t *Tokenizer) encodeNormalized(ids []int32, s string, base int, align []sp
 // Decode turns ids back into text: the exact inverse of Encode for any input
 // bytes (invalid UTF-8 too) when the tokenizer neither normalizes, nor adds a
 // prefix space, nor has lstrip/rstrip added tokens that swallow whitespace
-// (trained tokenizers, GPT-2, Llama-3). Special tokens appear as their text;
-// unknown ids are skipped.
+// (trained tokenizers, GPT-2, Llama-3). For a SentencePiece-style tokenizer
+// it runs the tokenizer.json decoder chain as Hugging Face does ("▁" to
+// space, <0xXX> runs to bytes, the leading space stripped): the inverse of
+// Encode for valid UTF-8 text without added tokens (and, with a Metaspace
+// pre-tokenizer, not starting with a space). Special tokens appear as their
+// text; unknown ids are skipped.
 func (t *Tokenizer) Decode(ids []int32) string { return t.decode(ids, false) }
 
 // DecodeSkipSpecial is Decode without the special tokens.
 func (t *Tokenizer) DecodeSkipSpecial(ids []int32) string { return t.decode(ids, true) }
 
+// TokenText returns what id adds to a text it does not begin, for decoding
+// one token at a time as a stream: the concatenated TokenText of a sequence
+// is Decode's result, except that for SentencePiece-style tokenizers
+// Decode drops the space in front that the normalizer added and turns a run
+// of byte tokens that is not valid UTF-8 into U+FFFD, where TokenText gives
+// a byte token's one byte (part of a character, perhaps). Unknown ids give "".
+func (t *Tokenizer) TokenText(id int32) string {
+	if id < 0 || int(id) >= len(t.text) {
+		return ""
+	}
+	return t.text[id]
+}
+
 func (t *Tokenizer) decode(ids []int32, skipSpecial bool) string {
+	if t.dec != nil {
+		toks := make([]string, 0, len(ids))
+		for _, id := range ids {
+			if skipSpecial && t.IsSpecial(id) {
+				continue
+			}
+			if s, ok := t.Token(id); ok {
+				toks = append(toks, s)
+			}
+		}
+		return t.dec.decode(toks)
+	}
 	n := 0
 	for _, id := range ids {
 		if id >= 0 && int(id) < len(t.text) {

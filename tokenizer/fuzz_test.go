@@ -51,6 +51,8 @@ func FuzzRoundTrip(f *testing.F) {
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(gpt2JSON()))
 	f.Add([]byte(llama3JSON()))
+	f.Add([]byte(spmLegacyJSON()))
+	f.Add([]byte(spmMetaspaceJSON()))
 	f.Add([]byte(`{"model": {"type": "BPE", "vocab": {"a": 16000000}, "merges": []}, "decoder": {"type": "ByteLevel"}}`))
 	f.Add([]byte(`{"added_tokens": [{"id": 2147483647, "content": "x"}], "model": {"vocab": {}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel"}}`))
 	f.Add([]byte(`{"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "MergedWithNext", "invert": true}, {"type": "Digits"}, {"type": "ByteLevel"}]}, "model": {"vocab": {"a": 0, "aa": 1}, "merges": ["a a"]}}`))

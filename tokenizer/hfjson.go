@@ -1,9 +1,12 @@
 package tokenizer
 
-// Reading and writing Hugging Face tokenizer.json for byte-level BPE models
-// (GPT-2, Llama-3, SmolLM, Qwen2 styles). Sections this package only needs
-// in part (normalizer, pre_tokenizer, post_processor, decoder) are kept as
-// loaded and written back verbatim, so Save(Load(dir)) keeps what it cannot change.
+// Reading and writing Hugging Face tokenizer.json for BPE models: byte-level
+// (GPT-2, Llama-3, SmolLM, Qwen2 styles) and SentencePiece-style with
+// byte_fallback (Llama-2, TinyLlama, Mistral-7B v0.1, CodeLlama: a Prepend +
+// Replace normalizer, or a Metaspace pre-tokenizer, and a ByteFallback
+// decoder chain). Sections this package only needs in part (normalizer,
+// pre_tokenizer, post_processor, decoder) are kept as loaded and written
+// back verbatim, so Save(Load(dir)) keeps what it cannot change.
 
 import (
 	"bytes"
@@ -11,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 type tokenizerJSON struct {
@@ -52,25 +56,41 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 	}
 	mj := j.Model
 	if mj.Type != "" && mj.Type != "BPE" {
-		return nil, fmt.Errorf("model type %q is not supported: only byte-level BPE (GPT-2, Llama-3, Qwen2, SmolLM style)", mj.Type)
-	}
-	if mj.ByteFallback {
-		return nil, fmt.Errorf("model uses byte_fallback (SentencePiece-style BPE such as Llama-2 or Mistral); only byte-level BPE is supported")
+		return nil, fmt.Errorf("model type %q is not supported: only BPE, byte-level (GPT-2, Llama-3, Qwen2, SmolLM style) or with byte_fallback (Llama-2, Mistral style)", mj.Type)
 	}
 	if (mj.ContinuingSubwordPrefix != nil && *mj.ContinuingSubwordPrefix != "") || (mj.EndOfWordSuffix != nil && *mj.EndOfWordSuffix != "") {
-		return nil, fmt.Errorf("continuing_subword_prefix / end_of_word_suffix are not supported by byte-level BPE")
+		return nil, fmt.Errorf("continuing_subword_prefix / end_of_word_suffix are not supported")
 	}
 	t := &Tokenizer{bos: -1, eos: -1, pad: -1, unk: -1}
 	var err error
 	if t.norm, err = parseNormalizer(j.Normalizer); err != nil {
 		return nil, err
 	}
-	var byteLevel bool
-	if t.pre, byteLevel, err = parsePreTokenizer(j.PreTokenizer); err != nil {
+	preRaw := j.PreTokenizer
+	if t.meta, err = topMetaspace(preRaw); err != nil {
 		return nil, err
 	}
-	if !byteLevel && !decoderIsByteLevel(j.Decoder) {
-		return nil, fmt.Errorf("neither pre_tokenizer nor decoder is ByteLevel: not a byte-level BPE tokenizer")
+	var byteLevel bool
+	if t.meta != nil {
+		t.pre, preRaw = noPre{}, nil
+		if t.meta.split {
+			// Hugging Face splits before every replacement, the run of them included.
+			t.pre = &splitPre{literal: t.meta.rep, pattern: t.meta.rep, behavior: behMergedWithNext}
+		}
+	} else if t.pre, byteLevel, err = parsePreTokenizer(preRaw); err != nil {
+		return nil, err
+	}
+	switch {
+	case mj.ByteFallback && (byteLevel || decoderIsByteLevel(j.Decoder)):
+		return nil, fmt.Errorf("model uses byte_fallback with a ByteLevel pre_tokenizer or decoder: a mix this package does not support")
+	case mj.ByteFallback:
+		if t.dec, err = parseDecoder(j.Decoder, 0); err != nil {
+			return nil, err
+		}
+	case t.meta != nil:
+		return nil, fmt.Errorf("Metaspace pre_tokenizer without byte_fallback: only byte-level BPE and SentencePiece-style BPE with byte_fallback are supported")
+	case !byteLevel && !decoderIsByteLevel(j.Decoder):
+		return nil, fmt.Errorf("neither pre_tokenizer nor decoder is ByteLevel, and the model has no byte_fallback: neither byte-level nor SentencePiece-style BPE")
 	}
 	if t.model, err = buildModel(mj, len(j.AddedTokens)); err != nil {
 		return nil, err
@@ -154,20 +174,24 @@ func buildModel(mj *modelJSON, nAdded int) (*bpeModel, error) {
 	for _, s := range dropped {
 		delete(m.ids, s)
 	}
-	for id, s := range m.vocab {
-		if s == "" {
-			continue
+	if mj.ByteFallback {
+		indexChars(m)
+	} else {
+		for id, s := range m.vocab {
+			if s == "" {
+				continue
+			}
+			raw, _ := ByteLevelDecode(s)
+			m.raw[id] = raw
+			if old, ok := m.rawIDs[raw]; !ok || int32(id) < old {
+				m.rawIDs[raw] = int32(id)
+			}
 		}
-		raw, _ := ByteLevelDecode(s)
-		m.raw[id] = raw
-		if old, ok := m.rawIDs[raw]; !ok || int32(id) < old {
-			m.rawIDs[raw] = int32(id)
-		}
-	}
-	for b := range m.byteID {
-		m.byteID[b] = -1
-		if id, ok := m.ids[byteToString[b]]; ok {
-			m.byteID[b] = id
+		for b := range m.byteID {
+			m.byteID[b] = -1
+			if id, ok := m.ids[byteToString[b]]; ok {
+				m.byteID[b] = id
+			}
 		}
 	}
 	if mj.UnkToken != nil {
@@ -194,8 +218,66 @@ func buildModel(mj *modelJSON, nAdded int) (*bpeModel, error) {
 		}
 		m.merges[k] = mergeVal{rank: int32(len(m.mergePairs)), id: c}
 		m.mergePairs = append(m.mergePairs, [2]int32{a, b})
+		if m.byteFallback {
+			m.noteMetaBefore(m.vocab[c])
+		}
 	}
 	return m, nil
+}
+
+// indexChars fills the tables of a byte_fallback model, whose vocabulary
+// strings are text as the normalizer leaves it ("▁the") and whose symbols
+// are characters.
+func indexChars(m *bpeModel) {
+	m.byteFallback = true
+	for id, s := range m.vocab {
+		if s == "" {
+			continue
+		}
+		m.raw[id] = s
+		m.rawIDs[s] = int32(id)
+	}
+	for b := range 256 {
+		m.byteID[b], m.fallback[b] = -1, -1
+		if id, ok := m.ids[string(rune(b))]; ok && b < utf8.RuneSelf {
+			m.byteID[b] = id
+		}
+		if id, ok := m.ids[byteTokenName(byte(b))]; ok {
+			m.fallback[b] = id
+			m.raw[id] = string([]byte{byte(b)}) // one byte of the text
+		}
+	}
+	// Cutting words before "▁" needs "▁" to be a symbol of its own (an
+	// unknown one would fuse with its neighbours); which cuts no merge
+	// crosses, buildModel notes merge by merge (metaBefore).
+	_, m.splitMeta = m.ids[metaChar]
+}
+
+// topMetaspace returns the Metaspace of a pre_tokenizer that is one (or a
+// Sequence of just one); nil otherwise. Metaspace rewrites text and so runs
+// apart from the pre-tokenizers that only cut it.
+func topMetaspace(raw json.RawMessage) (*metaspace, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var p struct {
+		Type          string            `json:"type"`
+		PreTokenizers []json.RawMessage `json:"pretokenizers"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("pre_tokenizer: %w", err)
+	}
+	if p.Type == "Sequence" && len(p.PreTokenizers) == 1 {
+		return topMetaspace(p.PreTokenizers[0])
+	}
+	if p.Type != "Metaspace" {
+		return nil, nil
+	}
+	ms, err := parseMetaspace(raw)
+	if err != nil {
+		return nil, fmt.Errorf("pre_tokenizer %w", err)
+	}
+	return ms, nil
 }
 
 func decoderIsByteLevel(raw json.RawMessage) bool {
@@ -386,7 +468,7 @@ func (t *Tokenizer) marshalTokenizerJSON() []byte {
 		"    \"continuing_subword_prefix\": ", opt(t.modelExtra.continuingSubwordPrefix), ",\n",
 		"    \"end_of_word_suffix\": ", opt(t.modelExtra.endOfWordSuffix), ",\n",
 		"    \"fuse_unk\": ", fmt.Sprint(m.fuseUnk), ",\n",
-		"    \"byte_fallback\": false,\n")
+		"    \"byte_fallback\": ", fmt.Sprint(m.byteFallback), ",\n")
 	if m.ignoreMerges {
 		w("    \"ignore_merges\": true,\n")
 	}

@@ -304,15 +304,15 @@ func TestNFCNormalizer(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	base := gpt2JSON()
 	tests := map[string]string{
-		"wordpiece":      strings.Replace(base, `"type": "BPE"`, `"type": "WordPiece"`, 1),
-		"merge missing":  strings.Replace(base, `"Ġ he"]`, `"Ġ he", "x yz"]`, 1),
-		"merged missing": strings.Replace(base, `"Ġ he"]`, `"Ġ he", "x y"]`, 1),
-		"byte fallback":  strings.Replace(base, `"fuse_unk": false,`, `"fuse_unk": false, "byte_fallback": true,`, 1),
-		"huge id":        strings.Replace(base, `"id": 262`, `"id": 2000000000`, 1),
-		"sparse id":      strings.Replace(base, `"id": 262`, `"id": 900000`, 1),
-		"metaspace":      strings.Replace(strings.Replace(base, `"pre_tokenizer": {"type": "ByteLevel"`, `"pre_tokenizer": {"type": "Metaspace"`, 1), `"decoder": {"type": "ByteLevel"`, `"decoder": {"type": "Metaspace"`, 1),
-		"not json":       base[:100],
-		"bad pattern":    strings.Replace(base, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}`, `"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(("}, "behavior": "Isolated"}`, 1),
+		"wordpiece":                    strings.Replace(base, `"type": "BPE"`, `"type": "WordPiece"`, 1),
+		"merge missing":                strings.Replace(base, `"Ġ he"]`, `"Ġ he", "x yz"]`, 1),
+		"merged missing":               strings.Replace(base, `"Ġ he"]`, `"Ġ he", "x y"]`, 1),
+		"byte fallback with ByteLevel": strings.Replace(base, `"fuse_unk": false,`, `"fuse_unk": false, "byte_fallback": true,`, 1),
+		"huge id":                      strings.Replace(base, `"id": 262`, `"id": 2000000000`, 1),
+		"sparse id":                    strings.Replace(base, `"id": 262`, `"id": 900000`, 1),
+		"metaspace":                    strings.Replace(strings.Replace(base, `"pre_tokenizer": {"type": "ByteLevel"`, `"pre_tokenizer": {"type": "Metaspace"`, 1), `"decoder": {"type": "ByteLevel"`, `"decoder": {"type": "Metaspace"`, 1),
+		"not json":                     base[:100],
+		"bad pattern":                  strings.Replace(base, `"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}`, `"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(("}, "behavior": "Isolated"}`, 1),
 	}
 	for name, js := range tests {
 		if js == base {

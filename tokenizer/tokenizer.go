@@ -6,8 +6,9 @@ import (
 	"hash/maphash"
 )
 
-// Tokenizer is a byte-level BPE tokenizer with added/special tokens,
-// BOS/EOS/PAD and a chat template. Encoding and decoding are safe for
+// Tokenizer is a BPE tokenizer, byte-level (GPT-2, Llama-3, Qwen2) or
+// SentencePiece-style with byte fallback (Llama-2, Mistral-7B v0.1), with
+// added/special tokens, BOS/EOS/PAD and a chat template. Encoding and decoding are safe for
 // concurrent use; the setters (SetChatTemplate) are not.
 type Tokenizer struct {
 	model *bpeModel
@@ -19,9 +20,11 @@ type Tokenizer struct {
 	trieNorm *trie            // normalized tokens, matched after normalization
 
 	norm normalizer   // nil: none
+	meta *metaspace   // the Metaspace pre-tokenizer's rewriting; nil: none
 	pre  preTokenizer // never nil
+	dec  spmDecoder   // the decoder chain of a byte_fallback model; nil: bytes are joined
 
-	text    []string // id -> what the token decodes to (bytes)
+	text    []string // id -> what the token decodes to (bytes; see TokenText)
 	special []bool   // id -> is a special added token
 
 	bos, eos, pad, unk int32 // -1 when unset
@@ -58,6 +61,13 @@ func (t *Tokenizer) build() error {
 	t.text = make([]string, n)
 	t.special = make([]bool, n)
 	copy(t.text, t.model.raw)
+	if t.dec != nil {
+		for id, s := range t.model.vocab {
+			if s != "" {
+				t.text[id] = t.dec.tokenText(s)
+			}
+		}
+	}
 	t.addedIdx = make(map[int32]int32, len(t.added))
 	t.byText = make(map[string]int32, len(t.added))
 	t.trieRaw, t.trieNorm = newTrie(), nil
@@ -81,7 +91,7 @@ func (t *Tokenizer) build() error {
 		t.text[a.ID] = a.Content
 		t.special[a.ID] = a.Special
 		if a.Normalized && t.norm != nil {
-			content, _ := t.norm.normalize(a.Content)
+			content, _ := t.norm.normalize(a.Content, false)
 			t.trieNorm.insert(content, int32(k))
 		} else {
 			t.trieRaw.insert(a.Content, int32(k))
@@ -163,6 +173,24 @@ func (t *Tokenizer) IsAdded(id int32) bool {
 }
 
 func optID(id int32) (int32, bool) { return id, id >= 0 }
+
+// ByteFallback reports whether the tokenizer is SentencePiece-style BPE
+// ("byte_fallback": true: characters as symbols, <0xXX> tokens for the
+// bytes of characters outside the vocabulary) rather than byte-level BPE.
+func (t *Tokenizer) ByteFallback() bool { return t.model.byteFallback }
+
+// UNK returns the unknown token, when the tokenizer has one.
+func (t *Tokenizer) UNK() (int32, bool) { return optID(t.unk) }
+
+// MergeIDs returns the merges in rank order as the ids of the left token,
+// the right token and the token they make.
+func (t *Tokenizer) MergeIDs() [][3]int32 {
+	out := make([][3]int32, len(t.model.mergePairs))
+	for k, p := range t.model.mergePairs {
+		out[k] = [3]int32{p[0], p[1], t.model.merges[pairKey(p[0], p[1])].id}
+	}
+	return out
+}
 
 // BOS returns the beginning-of-sequence token, when the tokenizer has one.
 func (t *Tokenizer) BOS() (int32, bool) { return optID(t.bos) }

@@ -30,8 +30,12 @@
 // llama.cpp's convert_hf_to_gguf.py it permutes the rows of the q and k
 // projections (and their biases) within each head from the rotate_half
 // order to the interleaved order ggml's RoPE uses, keeps norms in f32, and
-// records the tokenizer as a "gpt2" BPE vocabulary with its merges and
-// pre-tokenizer name.
+// records a byte-level tokenizer as a "gpt2" BPE vocabulary with its merges
+// and pre-tokenizer name, and a SentencePiece-style one (Llama-2, TinyLlama)
+// as a "llama" vocabulary with scores from the merge ranks and byte,
+// control and unknown token types; one llama.cpp would split differently
+// (Metaspace pre-tokenizer, merges not derived from SentencePiece scores) is
+// refused with the reason.
 //
 // The GGUF export is checked against llama.cpp itself by a test that runs
 // only when LLAMA_SERVER names a llama-server binary built from llama.cpp

@@ -1,6 +1,7 @@
 // GGUF export of Llama-family models for llama.cpp, following what
 // llama.cpp's convert_hf_to_gguf.py writes for a LlamaForCausalLM with a
-// byte-level BPE ("gpt2") tokenizer.
+// byte-level BPE ("gpt2") tokenizer or a SentencePiece-style one ("llama":
+// gguf_spm.go).
 
 package hf
 
@@ -52,16 +53,26 @@ func ExportGGUF(path string, m *model.Model, tok *tokenizer.Tokenizer, opts GGUF
 	if opts.Type != gguf.F32 && opts.Type != gguf.F16 {
 		return fail(fmt.Errorf("tensor type %s: only F32 and F16 are written", opts.Type))
 	}
-	pre := opts.Pre
-	if pre == "" {
-		var err error
-		if pre, err = detectPre(tok); err != nil {
+	var w gguf.Writer
+	if tok.ByteFallback() {
+		spm, err := sentencePieceVocab(tok, cfg.VocabSize)
+		if err != nil {
 			return fail(err)
 		}
-	}
-	var w gguf.Writer
-	if err := setMetadata(&w, cfg, tok, opts, pre); err != nil {
-		return fail(err)
+		if err := setMetadata(&w, cfg, tok, opts, "", spm); err != nil {
+			return fail(err)
+		}
+	} else {
+		pre := opts.Pre
+		if pre == "" {
+			var err error
+			if pre, err = detectPre(tok); err != nil {
+				return fail(err)
+			}
+		}
+		if err := setMetadata(&w, cfg, tok, opts, pre, nil); err != nil {
+			return fail(err)
+		}
 	}
 	if err := addTensors(&w, m, opts.Type); err != nil {
 		return fail(err)
@@ -73,8 +84,9 @@ func ExportGGUF(path string, m *model.Model, tok *tokenizer.Tokenizer, opts GGUF
 }
 
 // setMetadata records the hyperparameters and the tokenizer under the keys
-// llama.cpp reads.
-func setMetadata(w *gguf.Writer, cfg model.Config, tok *tokenizer.Tokenizer, opts GGUFOptions, pre string) error {
+// llama.cpp reads: a "gpt2" vocabulary with merges and pre-tokenizer pre,
+// or, with spm, a "llama" one with scores.
+func setMetadata(w *gguf.Writer, cfg model.Config, tok *tokenizer.Tokenizer, opts GGUFOptions, pre string, spm *spmVocab) error {
 	name := opts.Name
 	if name == "" {
 		name = "alignlab"
@@ -100,18 +112,29 @@ func setMetadata(w *gguf.Writer, cfg model.Config, tok *tokenizer.Tokenizer, opt
 		{Key: "llama.rope.freq_base", Value: cfg.RopeTheta},
 		{Key: "llama.rope.dimension_count", Value: uint32(cfg.HeadDim())},
 		{Key: "llama.attention.layer_norm_rms_epsilon", Value: cfg.NormEps},
-		{Key: "tokenizer.ggml.model", Value: "gpt2"},
-		{Key: "tokenizer.ggml.pre", Value: pre},
-		{Key: "tokenizer.ggml.tokens", Value: vocab},
-		{Key: "tokenizer.ggml.token_type", Value: types},
-		{Key: "tokenizer.ggml.merges", Value: tok.Merges()},
-		{Key: "tokenizer.ggml.add_bos_token", Value: tok.AddsBOS()},
-		{Key: "tokenizer.ggml.add_eos_token", Value: false},
 	}
+	if spm != nil {
+		kvs = append(kvs,
+			gguf.KV{Key: "tokenizer.ggml.model", Value: "llama"},
+			gguf.KV{Key: "tokenizer.ggml.tokens", Value: spm.tokens},
+			gguf.KV{Key: "tokenizer.ggml.scores", Value: spm.scores},
+			gguf.KV{Key: "tokenizer.ggml.token_type", Value: spm.types},
+			gguf.KV{Key: "tokenizer.ggml.add_space_prefix", Value: true})
+	} else {
+		kvs = append(kvs,
+			gguf.KV{Key: "tokenizer.ggml.model", Value: "gpt2"},
+			gguf.KV{Key: "tokenizer.ggml.pre", Value: pre},
+			gguf.KV{Key: "tokenizer.ggml.tokens", Value: vocab},
+			gguf.KV{Key: "tokenizer.ggml.token_type", Value: types},
+			gguf.KV{Key: "tokenizer.ggml.merges", Value: tok.Merges()})
+	}
+	kvs = append(kvs,
+		gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: tok.AddsBOS()},
+		gguf.KV{Key: "tokenizer.ggml.add_eos_token", Value: false})
 	for _, s := range []struct {
 		key string
 		id  func() (int32, bool)
-	}{{"tokenizer.ggml.bos_token_id", tok.BOS}, {"tokenizer.ggml.eos_token_id", tok.EOS}, {"tokenizer.ggml.padding_token_id", tok.PAD}} {
+	}{{"tokenizer.ggml.bos_token_id", tok.BOS}, {"tokenizer.ggml.eos_token_id", tok.EOS}, {"tokenizer.ggml.padding_token_id", tok.PAD}, {"tokenizer.ggml.unknown_token_id", tok.UNK}} {
 		if id, ok := s.id(); ok {
 			kvs = append(kvs, gguf.KV{Key: s.key, Value: uint32(id)})
 		}
@@ -231,25 +254,38 @@ func permuteHeads(dst, src []float32, heads, hd, cols int) {
 // llama.cpp split text differently from the tokenizer the model was
 // trained with.
 func detectPre(tok *tokenizer.Tokenizer) (string, error) {
-	dir, err := os.MkdirTemp("", "alignlab-tokenizer-")
+	sec, err := tokenizerSections(tok)
 	if err != nil {
 		return "", err
+	}
+	return preName(sec.PreTokenizer)
+}
+
+// sections are the parts of a tokenizer.json that decide how text is split.
+type sections struct {
+	Normalizer   json.RawMessage `json:"normalizer"`
+	PreTokenizer json.RawMessage `json:"pre_tokenizer"`
+}
+
+// tokenizerSections reads tok's normalizer and pre_tokenizer as Save writes them.
+func tokenizerSections(tok *tokenizer.Tokenizer) (sections, error) {
+	var sec sections
+	dir, err := os.MkdirTemp("", "alignlab-tokenizer-")
+	if err != nil {
+		return sec, err
 	}
 	defer os.RemoveAll(dir)
 	if err := tok.Save(dir); err != nil {
-		return "", err
+		return sec, err
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
-		return "", err
+		return sec, err
 	}
-	var tj struct {
-		PreTokenizer json.RawMessage `json:"pre_tokenizer"`
+	if err := json.Unmarshal(raw, &sec); err != nil {
+		return sec, fmt.Errorf("read the tokenizer's pre_tokenizer: %w", err)
 	}
-	if err := json.Unmarshal(raw, &tj); err != nil {
-		return "", fmt.Errorf("read the tokenizer's pre_tokenizer: %w", err)
-	}
-	return preName(tj.PreTokenizer)
+	return sec, nil
 }
 
 // preTok is the part of a tokenizer.json pre_tokenizer that decides the
