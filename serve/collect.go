@@ -115,7 +115,7 @@ func (ru *run) addToken(c *choiceState, ev event) {
 		return
 	}
 	c.keep = append(c.keep, true)
-	c.text = append(c.text, ru.s.tok.DecodeSkipSpecial([]int32{ev.token})...)
+	c.text = append(c.text, ru.s.pieceText(ev.token)...)
 	if len(ru.stopStrs) == 0 {
 		return
 	}

@@ -146,23 +146,20 @@ func (s *Server) addPromptLogprobs(b *complLogprobsBuilder, j *complJob, prompt 
 		return
 	}
 	ids := j.prompts[prompt]
+	pieces := s.promptPieces(ids, j.hidden[prompt], j.texts[prompt])
 	for k, id := range ids {
 		var lp promptLogprob
 		if k < len(c.prompt) {
 			lp = c.prompt[k]
 		}
-		piece := ""
-		if k >= j.hidden[prompt] {
-			piece = s.tok.Decode(ids[k : k+1])
-		}
-		b.add(id, piece, lp.logprob, lp.has, lp.top)
+		b.add(id, pieces[k], lp.logprob, lp.has, lp.top)
 	}
 }
 
 // addTokenLogprobs adds generated tokens idx of c to b.
 func (s *Server) addTokenLogprobs(b *complLogprobsBuilder, c *choiceState, idx []int) {
 	for _, i := range idx {
-		b.add(c.tokens[i], s.tok.DecodeSkipSpecial(c.tokens[i:i+1]), c.lps[i], true, c.tops[i])
+		b.add(c.tokens[i], s.pieceText(c.tokens[i]), c.lps[i], true, c.tops[i])
 	}
 }
 

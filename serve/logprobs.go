@@ -19,7 +19,7 @@ func (s *Server) tokenText(id int32) string {
 	if int(id) >= s.tok.VocabSize() || id < 0 {
 		return fmt.Sprintf("<|token_%d|>", id)
 	}
-	t := s.tok.Decode([]int32{id})
+	t := s.tok.TokenText(id)
 	if !utf8.ValidString(t) {
 		// Part of a character: named by its bytes, as the OpenAI API does,
 		// so that names stay distinct and survive JSON.
@@ -33,10 +33,48 @@ func (s *Server) tokenText(id int32) string {
 	return t
 }
 
+// pieceText is what a generated token adds to the reply: its text in
+// mid-sequence (tokenizer.TokenText), so that a SentencePiece-style
+// token keeps its leading space ("▁world" is " world", where decoding it
+// alone gives "world") and a byte token its one byte (the reply's UTF-8
+// is completed across tokens, not replaced by U+FFFD), or nothing for a
+// special token, as DecodeSkipSpecial leaves them out. The reply
+// continues the prompt's text, as vLLM's incremental detokenizer has it.
+func (s *Server) pieceText(id int32) string {
+	if s.tok.IsSpecial(id) {
+		return ""
+	}
+	return s.tok.TokenText(id)
+}
+
+// promptPieces is each prompt token's share of the echoed prompt text
+// (empty for the first hidden ones, a BOS added by the tokenizer): its
+// TokenText, except that where the pieces join to the text with one space
+// in front (a SentencePiece normalizer prepends "▁", which decoding
+// strips), the first piece gives that space up, so that text offsets
+// count in the echoed text.
+func (s *Server) promptPieces(ids []int32, hidden int, text string) []string {
+	pieces := make([]string, len(ids))
+	var joined strings.Builder
+	for k := hidden; k < len(ids); k++ {
+		pieces[k] = s.tok.TokenText(ids[k])
+		joined.WriteString(pieces[k])
+	}
+	if j := joined.String(); len(j) == len(text)+1 && j[0] == ' ' && j[1:] == text {
+		for k := hidden; k < len(ids); k++ {
+			if pieces[k] != "" {
+				pieces[k] = pieces[k][1:]
+				break
+			}
+		}
+	}
+	return pieces
+}
+
 // tokenBytes is the exact bytes of a token's text, as a JSON list of
 // numbers (not base64).
 func (s *Server) tokenBytes(id int32) []int {
-	str := s.tok.Decode([]int32{id})
+	str := s.tok.TokenText(id)
 	out := make([]int, len(str))
 	for i := 0; i < len(str); i++ {
 		out[i] = int(str[i])
