@@ -191,7 +191,12 @@ func (p overhang) Analyze(results []Result, o *Options) (*Report, error) {
 		lead = change - warned
 	}
 	rep.Details["lead_checkpoints"] = lead
-	rep.Details["explanation"] = fmt.Sprintf("largest greedy jump into checkpoint %d; continuous metric (%s) first rose significantly at checkpoint %d, %d checkpoint(s) earlier",
-		change, cps[0].contKind, warned, lead)
+	if warned >= 0 {
+		rep.Details["explanation"] = fmt.Sprintf("largest greedy jump into checkpoint %d; continuous metric (%s) first rose significantly at checkpoint %d, %d checkpoint(s) earlier",
+			change, cps[0].contKind, warned, lead)
+	} else {
+		rep.Details["explanation"] = fmt.Sprintf("largest greedy jump into checkpoint %d; continuous metric (%s) never rose significantly, so no early warning",
+			change, cps[0].contKind)
+	}
 	return rep, nil
 }

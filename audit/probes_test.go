@@ -175,6 +175,11 @@ func TestCleanServerPasses(t *testing.T) {
 	if sum.ExitCode() != 0 {
 		t.Errorf("exit code %d: %v", sum.ExitCode(), sum.Errors)
 	}
+	// No rise anywhere: the explanation says so rather than naming
+	// checkpoint -1 (warned_at's "none").
+	if ex, _ := sum.Probes["overhang"].Details["explanation"].(string); strings.Contains(ex, "checkpoint -1") {
+		t.Errorf("overhang explanation: %q", ex)
+	}
 }
 
 func TestOverhangPassRateFallback(t *testing.T) {
