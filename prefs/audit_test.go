@@ -177,3 +177,13 @@ func TestExportClean(t *testing.T) {
 		}
 	}
 }
+
+// TestRunMissingFileNamesItOnce: a missing input is reported once, as the
+// operating system words it, not "open x: open x: ...".
+func TestRunMissingFileNamesItOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none.jsonl")
+	_, err := Run(context.Background(), []string{path}, Options{})
+	if err == nil || strings.Count(err.Error(), path) != 1 {
+		t.Fatalf("missing file: %v", err)
+	}
+}

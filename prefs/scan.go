@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"io/fs"
 	"runtime"
 	"sync"
 	"unicode/utf8"
@@ -150,6 +151,10 @@ func readAll(ctx context.Context, cfg scanConfig, out chan<- *rawBatch) error {
 	for fi, path := range cfg.files {
 		src, err := openSource(path, maxLine)
 		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return err // it names the file already: "open x.jsonl: no such file or directory"
+			}
 			return fmt.Errorf("open %s: %w", path, err)
 		}
 		format := cfg.format
