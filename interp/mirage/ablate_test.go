@@ -83,6 +83,11 @@ func TestFitPromptsAvoidHeldOutItems(t *testing.T) {
 	if len(fit) != 300 {
 		t.Fatalf("%d fitting items", len(fit))
 	}
+	for _, n := range []int{0, -5} { // -5 used to panic in make
+		if _, err := FitPrompts(n, 1, held); err == nil {
+			t.Errorf("FitPrompts(%d): no error", n)
+		}
+	}
 	for _, p := range fit {
 		if held[p[0].ItemID] || p[0].ItemID != p[1].ItemID || p[0].Frame != lab.FrameEval || p[1].Frame != lab.FrameDeploy {
 			t.Fatalf("fitting pair %s/%s (%s, %s)", p[0].ID, p[1].ID, p[0].Frame, p[1].Frame)

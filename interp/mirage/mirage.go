@@ -103,6 +103,9 @@ type Report struct {
 // measured on is one the directions were fitted on. The world has few
 // items in some domains; it is an error when n such items cannot be drawn.
 func FitPrompts(n int, seed uint64, exclude map[string]bool) ([][2]lab.Prompt, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("%d fitting items: need at least 1", n)
+	}
 	w := lab.NewWorld()
 	rng := rand.New(rand.NewPCG(seed, 0xf17))
 	out := make([][2]lab.Prompt, 0, n)

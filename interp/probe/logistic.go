@@ -87,6 +87,9 @@ func Fit(X []float32, n, d int, y []int, cfg Config) (*Probe, error) {
 		return nil, errors.New("probe: labels are all one class; need both")
 	}
 	cfg = cfg.withDefaults()
+	if !(cfg.Lambda >= 0) || math.IsInf(cfg.Lambda, 1) {
+		return nil, fmt.Errorf("probe: lambda %v; want a finite number >= 0", cfg.Lambda)
+	}
 	p := &Probe{Mean: make([]float64, d), Scale: make([]float64, d)}
 	for i := 0; i < n; i++ {
 		for j := 0; j < d; j++ {

@@ -291,3 +291,20 @@ func cosine(a []float32, b []float64) float64 {
 	}
 	return ab / math.Sqrt(aa*bb)
 }
+
+// TestFitRejectsBadLambda: a NaN, infinite or negative penalty is an error,
+// not a probe at chance (NaN) or an unbounded objective (negative).
+func TestFitRejectsBadLambda(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	n, d := 40, 3
+	X := gaussian(rng, n, d)
+	y := make([]int, n)
+	for i := range y {
+		y[i] = i % 2
+	}
+	for _, lambda := range []float64{math.NaN(), math.Inf(1), -1} {
+		if _, err := Fit(X, n, d, y, Config{Lambda: lambda}); err == nil {
+			t.Errorf("lambda %v: no error", lambda)
+		}
+	}
+}

@@ -119,6 +119,9 @@ func NewTrainer(s *SAE, cfg TrainConfig) (*Trainer, error) {
 	if cfg.LR <= 0 {
 		return nil, fmt.Errorf("sae: learning rate %g must be positive", cfg.LR)
 	}
+	if cfg.KAux < 0 || cfg.DeadTokens < 0 || cfg.L1Coeff < 0 {
+		return nil, fmt.Errorf("sae: aux-k %d, dead tokens %d and L1 coefficient %g must not be negative", cfg.KAux, cfg.DeadTokens, cfg.L1Coeff)
+	}
 	t := &Trainer{SAE: s, Cfg: cfg, since: make([]int, s.DSae)}
 	for i, n := range []int{len(s.WEnc), len(s.BEnc), len(s.WDec), len(s.BDec)} {
 		t.adam[i] = adamState{make([]float32, n), make([]float32, n)}

@@ -234,3 +234,18 @@ func TestAuxKRevivesDeadLatents(t *testing.T) {
 		t.Errorf("AuxK left %.3f dead, want at most half of %.3f", dead[true], dead[false])
 	}
 }
+
+// TestNewTrainerRejectsNegativeOptions: a negative KAux used to panic in
+// make; negative dead-token counts and L1 coefficients are errors too.
+func TestNewTrainerRejectsNegativeOptions(t *testing.T) {
+	for _, tc := range []TrainConfig{{KAux: -5}, {DeadTokens: -1}, {L1Coeff: -1}} {
+		s, err := New(6, 12, TopK, 3, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.Batch, tc.LR = 4, 1e-3
+		if _, err := NewTrainer(s, tc); err == nil {
+			t.Errorf("%+v: no error", tc)
+		}
+	}
+}
