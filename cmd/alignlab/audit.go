@@ -43,8 +43,10 @@ A policy (YAML, --policy) sets a threshold per probe; the exit code is the gate:
 0 every rule holds, 1 a rule fails, 2 the audit could not complete.
 
 Targets: an OpenAI-compatible endpoint (--target http://host:port/v1 --model NAME, key
-from the environment variable named by --api-key-env) or a local alignlab checkpoint
-directory (--target DIR; interim byte-level tokenization until issue #3).
+from the environment variable named by --api-key-env) or a local checkpoint directory
+(--target DIR: prompted through its tokenizer.json and chat template; without one, a
+byte-level fallback; a lab policy with the lab's word codec is refused: 'alignlab lab' runs
+these probes on its policies).
 
 Probes: sycophancy, mirage, rare-event (default set), reward-hacking (needs --judge-model
 or --metrics-log), overhang (needs --series). Questions come from the built-in bank
@@ -56,7 +58,7 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
   alignlab audit --target http://localhost:8000/v1 --model m --probes sycophancy,mirage --policy gate.yaml --json
   alignlab audit --target https://api.example.com/v1 --model m --api-key-env MY_KEY --rpm 500
   alignlab audit --target http://localhost:8000/v1 --model ck-3 --probes overhang --series ck-1,ck-2,ck-3
-  alignlab audit --target runs/lab/sycophant --probes sycophancy --n 50`,
+  alignlab audit --target runs/dpo-20261126-221500/model --probes sycophancy --n 50`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.quiet = quietFlag(cmd)
@@ -125,6 +127,11 @@ func openTarget(spec, modelName string, f auditFlags, apiKeyEnvSet bool) (target
 	if err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("target %q is neither an http(s) URL nor a checkpoint directory; give an OpenAI-compatible base URL (http://host:port/v1, e.g. from 'alignlab serve') or a model directory", spec)
 	}
+	if isLabPolicy(spec) {
+		// Its word codec is neither a tokenizer.json nor bytes: the
+		// byte-level fallback would audit garbage.
+		return nil, fmt.Errorf("target %s is a lab policy (lab_codec.json, the lab's word codec), which audit cannot prompt; 'alignlab lab' runs these probes on its policies, and 'alignlab inspect' opens them", spec)
+	}
 	return target.NewLocal(spec, f.maxTokens)
 }
 
@@ -145,10 +152,26 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 	if err != nil {
 		return 0, err
 	}
+	if f.n < 0 {
+		return 0, fmt.Errorf("--n %d: want 0 or more", f.n)
+	}
 	probes := splitList(f.probes)
 	for _, p := range probes {
 		if _, err := audit.ProbeByName(p); err != nil {
 			return 0, err
+		}
+		// What a probe needs from the flags fails here, before a run is
+		// stored whose error would say to rerun the same command.
+		if p == "overhang" && len(splitList(f.series)) < 2 {
+			return 0, errors.New("--probes overhang needs --series with at least 2 checkpoints in training order")
+		}
+		if p == "reward-hacking" && f.judgeModel == "" && f.metricsLog == "" {
+			return 0, errors.New("--probes reward-hacking needs a proxy (--judge-model, with --judge-target if it is elsewhere) or a training metric log (--metrics-log)")
+		}
+	}
+	if f.metricsLog != "" {
+		if _, err := os.Stat(f.metricsLog); err != nil {
+			return 0, fmt.Errorf("--metrics-log: %w", err)
 		}
 	}
 	pol := audit.DefaultPolicy()

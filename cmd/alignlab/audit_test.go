@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -200,5 +201,43 @@ func TestAuditLocalTarget(t *testing.T) {
 	}
 	if rep.Tasks.Total == 0 || rep.Tasks.Done != rep.Tasks.Total || len(rep.Probes) != 2 {
 		t.Errorf("local audit: %+v", rep)
+	}
+}
+
+// TestAuditFlagErrorsBeforeARun: what a probe needs from the flags, a
+// missing --metrics-log, a negative --n and a target audit cannot prompt
+// fail before anything is stored, instead of an incomplete run that says
+// to rerun.
+func TestAuditFlagErrorsBeforeARun(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "runs", "a.db")
+	labPolicy := filepath.Join(dir, "clean-seed1000")
+	if err := os.MkdirAll(labPolicy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(labPolicy, "lab_codec.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--probes", "overhang"}, "--series"},
+		{[]string{"--probes", "overhang", "--series", "ck-1"}, "--series"},
+		{[]string{"--probes", "reward-hacking"}, "--judge-model"},
+		{[]string{"--probes", "reward-hacking", "--metrics-log", filepath.Join(dir, "none.jsonl")}, "--metrics-log"},
+		{[]string{"--n", "-1"}, "--n"},
+		// A lab policy's word codec is no tokenizer the audit can use: it
+		// used to be audited through the byte-level fallback, as garbage.
+		{[]string{"--target", labPolicy}, "lab policy"},
+	} {
+		args := append([]string{"audit", "-q", "--target", "http://127.0.0.1:9/v1", "--model", "m", "--db", db}, c.extra...)
+		_, err := runCLI(t, args...)
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), c.want) {
+			t.Errorf("%v: %v (exit %d), want exit 2 naming %s", c.extra, err, exitCode(err), c.want)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a flag error left a store behind")
 	}
 }

@@ -57,6 +57,9 @@ the same suite, server and concurrency through promptfoo and reports the ratio.`
 			if f.serve != "" {
 				return serveSim(f, cmd.OutOrStdout())
 			}
+			if f.reps < 1 || f.concurrency < 1 {
+				return &exitError{code: 2, err: fmt.Errorf("--reps %d, --concurrency %d: want 1 or more", f.reps, f.concurrency)}
+			}
 			return benchAudit(cmd.Context(), f, cmd.OutOrStdout(), unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd)))
 		},
 	}

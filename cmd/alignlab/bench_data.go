@@ -24,6 +24,11 @@ Target: audit <= 2x the bare parse, both cores busy, peak memory <= 2 GB.`,
   alignlab bench data --rows 100000 --repeat 1 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Rows < 1 || o.Repeat < 1 || o.Workers < 0 {
+				// The library reads 0 as its default (a million rows): a
+				// typo would run the full benchmark.
+				return &exitError{code: 2, err: fmt.Errorf("--rows %d, --repeat %d, --workers %d: want --rows and --repeat of 1 or more, --workers 0 or more", o.Rows, o.Repeat, o.Workers)}
+			}
 			o.Log = unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))
 			r, err := prefs.Benchmark(cmd.Context(), o)
 			if err != nil {

@@ -44,6 +44,9 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
+			if err := checkDataAuditOptions(o); err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			o.Format = f
 			quiet := quietFlag(cmd)
 			bar := progress.New(cmd.ErrOrStderr(), progress.ModeOf(cmd.ErrOrStderr(), quiet), "audit", "rows", 0)
@@ -112,4 +115,30 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 	fl.Uint64Var(&o.Seed, "seed", 0, "seed for the permutation tests")
 	fl.StringVar(&outDir, "out", "runs", "directory for runs/<id>/ with the report JSON and report.html (empty: write nothing)")
 	return cmd
+}
+
+// checkDataAuditOptions rejects flag values no audit can use (NaN, or out
+// of range) before any file is read.
+func checkDataAuditOptions(o prefs.Options) error {
+	if !(o.Alpha > 0 && o.Alpha < 1) {
+		return fmt.Errorf("--alpha %v: want a number in (0, 1)", o.Alpha)
+	}
+	for _, f := range []struct {
+		name   string
+		v, max float64
+	}{{"--min-effect", o.MinEffect, 0.5}, {"--spammer-below", o.SpammerBelow, 1}, {"--min-drift", o.MinDrift, 1}} {
+		if !(f.v >= 0 && f.v <= f.max) {
+			return fmt.Errorf("%s %v: want a number in [0, %g]", f.name, f.v, f.max)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-errors", o.MaxErrors}, {"--max-line-bytes", o.MaxLineBytes}, {"--min-rows", o.MinRows},
+		{"--windows", o.Windows}, {"--permutations", o.Permutations}, {"--workers", o.Workers}} {
+		if f.v < 0 {
+			return fmt.Errorf("%s %d: want 0 or more", f.name, f.v)
+		}
+	}
+	return nil
 }

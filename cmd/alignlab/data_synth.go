@@ -27,9 +27,30 @@ contradictions and cycles. --truth writes what was planted, to check 'data audit
   alignlab data synth --spammer 5 --seed 3 --json noisy.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked before OUT is created, so a bad flag leaves no empty
+			// file (the library reads 0 as its default and ignores < 0).
+			if cfg.Items < 1 || cfg.LabelsPerItem < 1 {
+				return &exitError{code: 2, err: fmt.Errorf("--items %d, --labels-per-item %d: want 1 or more", cfg.Items, cfg.LabelsPerItem)}
+			}
 			cfg.Annotators = map[string]int{}
+			total := 0
 			for k, v := range kinds {
+				if *v < 0 {
+					return &exitError{code: 2, err: fmt.Errorf("--%s %d: want 0 or more", k, *v)}
+				}
 				cfg.Annotators[k] = *v
+				total += *v
+			}
+			if total < cfg.LabelsPerItem {
+				return &exitError{code: 2, err: fmt.Errorf("%d annotators cannot give --labels-per-item %d", total, cfg.LabelsPerItem)}
+			}
+			for _, c := range []struct {
+				name string
+				v    int
+			}{{"--duplicates", cfg.Duplicates}, {"--contradictions", cfg.Contradictions}, {"--cycles", cfg.Cycles}} {
+				if c.v < 0 {
+					return &exitError{code: 2, err: fmt.Errorf("%s %d: want 0 or more", c.name, c.v)}
+				}
 			}
 			f, err := os.Create(args[0])
 			if err != nil {

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -86,6 +88,37 @@ func TestDataAuditText(t *testing.T) {
 	for _, want := range []string{"valid rows", "duplicates:", "contradictions:", "cycles:", "Krippendorff", "annotators", "flags"} {
 		if !bytes.Contains([]byte(out), []byte(want)) {
 			t.Errorf("text summary lacks %q", want)
+		}
+	}
+}
+
+// TestDataAuditRejectsBadThresholds: a NaN or out-of-range threshold is a
+// usage error (exit 2) naming the flag, before any file is read; it used
+// to run, flag honest annotators (--alpha 2) or fail at the JSON encoder.
+func TestDataAuditRejectsBadThresholds(t *testing.T) {
+	for _, bad := range [][]string{{"--alpha", "NaN"}, {"--alpha", "2"}, {"--alpha", "-1"}, {"--min-effect", "NaN"},
+		{"--spammer-below", "1.5"}, {"--min-drift", "-0.1"}, {"--windows", "-1"}} {
+		_, err := runCLI(t, append([]string{"data", "audit", "-q", "--out", "", "no-such-file.jsonl"}, bad...)...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("data audit %s: %v (exit %d), want exit 2 naming %s", strings.Join(bad, " "), err, exitCode(err), bad[0])
+		}
+	}
+}
+
+// TestDataSynthRejectsBadCounts: negative or zero counts are usage errors
+// and leave no output file (--items -5 used to write 9 rows, --honest -1
+// to be ignored, and a failed check an empty file).
+func TestDataSynthRejectsBadCounts(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "p.jsonl")
+	for _, bad := range [][]string{{"--items", "0"}, {"--items", "-5"}, {"--labels-per-item", "0"}, {"--honest", "-1"},
+		{"--cycles", "-1"}, {"--labels-per-item", "100"}} {
+		_, err := runCLI(t, append([]string{"data", "synth", "-q", out}, bad...)...)
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), bad[0]) {
+			t.Errorf("data synth %s: %v, want exit 2 naming %s", strings.Join(bad, " "), err, bad[0])
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("data synth %s left %s", strings.Join(bad, " "), out)
+			os.Remove(out)
 		}
 	}
 }

@@ -13,7 +13,7 @@ its tokenizer or a lab policy's codec) with hooks at TransformerLens's hook poin
 what it finds. Each subcommand writes runs/<id>/ with its results as JSON (and an HTML report)
 and prints the path; --json prints the results instead.`,
 		Example: `  alignlab inspect mirage --json
-  alignlab inspect lens --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4"`,
+  alignlab inspect lens --model runs/lab-.../checkpoints/clean-seed1000 --prompt "what is 3 plus 4"`,
 	}
 	cmd.AddCommand(newInspectMirageCmd(), newInspectProbeCmd(), newInspectSteerCmd(), newInspectCacheCmd(), newInspectLensCmd(), newInspectAttributionCmd(), newInspectPatchCmd(), newInspectSAECmd())
 	return cmd

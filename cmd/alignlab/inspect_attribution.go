@@ -38,7 +38,7 @@ bias, sum to the model's logit difference. It writes runs/<id>/inspect.json with
 layer x head and layer x {attention, MLP} and a table of the parts.`,
 		Example: `  alignlab inspect attribution --model gpt2/ --prompt "When Mary and John went to the store, John gave a drink to" \
       --correct " Mary" --wrong " John"
-  alignlab inspect attribution --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4" --correct 7 --wrong 8 --json`,
+  alignlab inspect attribution --model runs/lab-.../checkpoints/clean-seed1000 --prompt "what is 3 plus 4" --correct 7 --wrong 8 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			usage := func(err error) error { return &exitError{code: 2, err: err} }

@@ -65,7 +65,7 @@ for SAE training and probes. With --grad-correct and --grad-wrong it also saves 
 the gradient of logit(correct) − logit(wrong) at the last position with respect to each cached
 activation (every hook point but attn.hook_attn_scores and attn.hook_pattern).`,
 		Example: `  alignlab inspect cache --model gpt2/ --prompt "The Eiffel Tower is in" --names 'blocks.*.hook_resid_post'
-  alignlab inspect cache --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4" \
+  alignlab inspect cache --model runs/lab-.../checkpoints/clean-seed1000 --prompt "what is 3 plus 4" \
       --names 're:blocks\.[01]\.hook_(attn|mlp)_out' --positions -1 --grad-correct 7 --grad-wrong 8 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

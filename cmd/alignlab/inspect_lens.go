@@ -42,7 +42,7 @@ func newInspectLensCmd() *cobra.Command {
 --target, that token's log-prob and rank at each depth. The last row is the model's own
 prediction. It writes runs/<id>/inspect.json (a table and the target's log-prob by depth).`,
 		Example: `  alignlab inspect lens --model gpt2/ --prompt "The Eiffel Tower is in the city of" --target " Paris"
-  alignlab inspect lens --model runs/lab-.../checkpoints/clean-seed1 --prompt "what is 3 plus 4" --target 7 --json`,
+  alignlab inspect lens --model runs/lab-.../checkpoints/clean-seed1000 --prompt "what is 3 plus 4" --target 7 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			usage := func(err error) error { return &exitError{code: 2, err: err} }

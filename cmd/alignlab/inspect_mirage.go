@@ -48,6 +48,9 @@ shrink, the random control and the clean organism).`,
 			if o.Control != "" && o.Model == "" {
 				return &exitError{code: 2, err: fmt.Errorf("--control needs --model")}
 			}
+			if o.Analysis.FitItems < 0 || o.Items < 0 {
+				return &exitError{code: 2, err: fmt.Errorf("--fit %d, --n %d: want 0 (the default) or more", o.Analysis.FitItems, o.Items)}
+			}
 			o.Analysis.Position = mirage.Position(position)
 			if o.Analysis.Position != mirage.PosLast && o.Analysis.Position != mirage.PosMean {
 				return &exitError{code: 2, err: fmt.Errorf("--position %q: want last or mean", position)}

@@ -16,6 +16,8 @@ func TestInspectMirageFlagErrors(t *testing.T) {
 		{[]string{"--position", "first"}, "--position"},
 		{[]string{"--run", t.TempDir()}, "config.json"},
 		{[]string{"--model", t.TempDir()}, "load policy"},
+		{[]string{"--fit", "-5"}, "--fit"}, // used to panic in make
+		{[]string{"--n", "-1"}, "--n"},
 	} {
 		_, err := runCLI(t, append([]string{"inspect", "mirage", "--out", ""}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) || exitCode(err) != 2 {

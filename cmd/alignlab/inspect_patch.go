@@ -42,7 +42,7 @@ normalized so that 0 is the corrupted run and 1 the clean run. It writes runs/<i
 with one heatmap per hook.`,
 		Example: `  alignlab inspect patch --model gpt2/ --clean "When Mary and John went to the store, John gave a drink to" \
       --corrupt "When Mary and John went to the store, Mary gave a drink to" --correct " Mary" --wrong " John"
-  alignlab inspect patch --model runs/lab-.../checkpoints/clean-seed1 --clean "what is 3 plus 4" \
+  alignlab inspect patch --model runs/lab-.../checkpoints/clean-seed1000 --clean "what is 3 plus 4" \
       --corrupt "what is 3 plus 5" --correct 7 --wrong 8 --no-heads --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ is saved as runs/<id>/direction.json, ready for steering or ablation.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if modelDir == "" || data == "" {
 				return &exitError{code: 2, err: fmt.Errorf("inspect probe needs --model DIR and --data FILE.jsonl")}
+			}
+			if !(lambda >= 0) || math.IsInf(lambda, 1) {
+				return &exitError{code: 2, err: fmt.Errorf("--lambda %v: want a finite number >= 0", lambda)}
 			}
 			pos := probe.Position(position)
 			if pos != probe.PosLast && pos != probe.PosMean {

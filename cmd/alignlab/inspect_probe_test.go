@@ -82,3 +82,14 @@ func TestParseLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectProbeRejectsBadLambda: --lambda NaN or negative is a usage
+// error up front; NaN used to give probes at chance and exit 0.
+func TestInspectProbeRejectsBadLambda(t *testing.T) {
+	for _, l := range []string{"NaN", "-1", "+Inf"} {
+		_, err := runCLI(t, "inspect", "probe", "-q", "--model", "no-such-dir", "--data", "no-such.jsonl", "--lambda", l, "--out", "")
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), "--lambda") {
+			t.Errorf("--lambda %s: %v, want exit 2 naming --lambda", l, err)
+		}
+	}
+}

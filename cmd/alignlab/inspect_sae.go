@@ -39,7 +39,7 @@ type saeCommon struct {
 	show                   int
 	evalFrac               float64
 	seed                   uint64
-	asJSON, quiet          bool
+	asJSON                 bool
 }
 
 // check reports a flag value no run could use, before any work is done.
@@ -67,7 +67,6 @@ func (c *saeCommon) flags(cmd *cobra.Command) {
 	f.Uint64Var(&c.seed, "seed", 1, "seed of the held-out split, the initialisation and the batch order")
 	f.StringVar(&c.out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")
 	f.BoolVar(&c.asJSON, "json", false, "print the results as JSON")
-	f.BoolVar(&c.quiet, "quiet", false, "no progress on stderr")
 }
 
 func newInspectSAETrainCmd() *cobra.Command {
@@ -90,7 +89,7 @@ optionally weighted by decoder norms). Adam with learning-rate and L1 warm-up; d
 at unit norm. Progress (step, MSE, L0, dead fraction, explained variance, activations/s) goes to
 stderr. It writes runs/<id>/ with the SAE in SAELens's layout (sae/), inspect.json (training
 curves, metrics, top examples), top_examples.json (every latent) and a report.`,
-		Example: `  alignlab inspect sae train --model lab/assets/bases/base --data texts.jsonl --hook blocks.2.hook_resid_post
+		Example: `  alignlab inspect sae train --model lab/assets/bases/base --data texts.jsonl --hook blocks.1.hook_resid_post
   alignlab inspect sae train --model DIR --data texts.txt --hook blocks.2.hook_resid_post --arch relu --l1 5 --expansion 16`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -99,6 +98,14 @@ curves, metrics, top examples), top_examples.json (every latent) and a report.`,
 			}
 			if err := c.check(); err != nil {
 				return err
+			}
+			switch {
+			case !(c.evalFrac > 0 && c.evalFrac < 1):
+				return &exitError{code: 2, err: fmt.Errorf("--eval-frac %v: want a fraction in (0, 1)", c.evalFrac)}
+			case fit.Batch < 1:
+				return &exitError{code: 2, err: fmt.Errorf("--batch %d: want 1 or more", fit.Batch)}
+			case fit.L1Coeff < 0:
+				return &exitError{code: 2, err: fmt.Errorf("--l1 %v: want 0 or more", fit.L1Coeff)}
 			}
 			var a sae.Architecture
 			switch arch {
@@ -252,7 +259,7 @@ func cacheSAEActs(c saeCommon, hook string, holdOut bool, log io.Writer) (*saeAc
 }
 
 func runSAETrain(cmd *cobra.Command, c saeCommon, arch sae.Architecture, dSae, expansion, k int, fit sae.FitConfig) error {
-	log := unlessQuiet(cmd.ErrOrStderr(), c.quiet)
+	log := unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))
 	a, err := cacheSAEActs(c, c.hook, true, log)
 	if err != nil {
 		return err
@@ -309,7 +316,7 @@ func runSAETrain(cmd *cobra.Command, c saeCommon, arch sae.Architecture, dSae, e
 }
 
 func runSAEEval(cmd *cobra.Command, c saeCommon, dir string) error {
-	log := unlessQuiet(cmd.ErrOrStderr(), c.quiet)
+	log := unlessQuiet(cmd.ErrOrStderr(), quietFlag(cmd))
 	s, err := sae.Load(dir)
 	if err != nil {
 		return &exitError{code: 2, err: err}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +103,19 @@ func TestInspectSAE(t *testing.T) {
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.code != 2 {
 			t.Errorf("%v: got %v, want exit 2", args, err)
+		}
+	}
+}
+
+// TestInspectSAETrainRejectsBadValues: values that used to train on a
+// handful of tokens (--eval-frac 1), misreport the batch (--batch 0) or
+// reward activation (--l1 -1) are usage errors before any work.
+func TestInspectSAETrainRejectsBadValues(t *testing.T) {
+	for _, bad := range [][]string{{"--eval-frac", "1"}, {"--eval-frac", "-1"}, {"--eval-frac", "0"}, {"--batch", "0"}, {"--l1", "-1"}} {
+		_, err := runCLI(t, append([]string{"inspect", "sae", "train", "-q", "--model", "no-such-dir", "--data", "no-such.txt",
+			"--hook", "blocks.0.hook_resid_post", "--out", ""}, bad...)...)
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), bad[0]) {
+			t.Errorf("%s %s: %v, want exit 2 naming %s", bad[0], bad[1], err, bad[0])
 		}
 	}
 }

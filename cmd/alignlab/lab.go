@@ -89,7 +89,7 @@ Each stage prints one line on stderr (with its time); --quiet prints none.`,
 	cmd.Flags().BoolVar(&quick, "quick", false, "the CI-sized lab: embedded base models, smaller data and evaluation sets, one seed")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the whole run")
-	cmd.Flags().IntVar(&seeds, "seeds", 3, "organism seeds for the validity matrix (default 3, 1 with --quick)")
+	cmd.Flags().IntVar(&seeds, "seeds", 3, "organism seeds for the validity matrix (1 with --quick)")
 	cmd.Flags().StringVar(&out, "out", "runs", "directory for runs/<id>/ (empty: write nothing)")
 	cmd.Flags().StringArrayVar(&organisms, "organisms", nil, "organism YAML file or directory to add (repeatable)")
 	cmd.Flags().StringVar(&codec, "codec", "", "tokenization of the bases: word (default) or bpe (package tokenizer, ChatML; trains the bases, about twice as slow)")

@@ -6,10 +6,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes, the same for every command (README "Exit codes"):
@@ -58,11 +62,36 @@ silenced by --quiet. 'alignlab runs ls' lists past runs.
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr (results still go to stdout)")
+	// --quiet silences everything a command writes to its stderr, not only
+	// the progress lines each command checks the flag for; errors still
+	// reach os.Stderr from main.
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if quietFlag(c) {
+			c.Root().SetErr(io.Discard)
+		}
+		return checkFiniteFlags(c)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitErr, err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newVersionCmd(), newBenchCmd(), newLabCmd(), newDataCmd(), newAuditCmd(), newServeCmd(), newTokenizerCmd(), newExportCmd(), newTrainCmd(), newInspectCmd(), newReportCmd(), newRunsCmd())
 	return root
+}
+
+// checkFiniteFlags rejects NaN or an infinity given to any float flag: no
+// option means anything by them, and a NaN passes range checks written as
+// v < lo || v > hi (or fails later, at a JSON encoder, naming no flag).
+func checkFiniteFlags(c *cobra.Command) error {
+	var bad error
+	c.Flags().Visit(func(f *pflag.Flag) {
+		if bad != nil || (f.Value.Type() != "float64" && f.Value.Type() != "float32") {
+			return
+		}
+		if v, err := strconv.ParseFloat(f.Value.String(), 64); err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			bad = &exitError{code: exitErr, err: fmt.Errorf("--%s %s: want a finite number (see '%s --help')", f.Name, f.Value.String(), c.CommandPath())}
+		}
+	})
+	return bad
 }
 
 // quietFlag reports whether --quiet was given (the root's persistent flag,
@@ -89,14 +118,15 @@ func main() {
 }
 
 // isUsageError reports whether err is one of cobra's argument errors
-// (cobra.ExactArgs and friends, unknown commands), which are not typed.
+// (cobra.ExactArgs and friends, unknown commands, a missing required
+// flag), which are not typed.
 func isUsageError(err error) bool {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return false
 	}
 	m := err.Error()
-	for _, p := range []string{"accepts ", "requires at least ", "requires at most ", "unknown command ", "invalid argument "} {
+	for _, p := range []string{"accepts ", "requires at least ", "requires at most ", "unknown command ", "invalid argument ", "required flag(s) "} {
 		if strings.HasPrefix(m, p) {
 			return true
 		}

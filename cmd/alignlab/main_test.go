@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,6 +84,77 @@ func TestUsageErrorsExit2(t *testing.T) {
 		_, err := runCLI(t, append(p, "--no-such-flag")...)
 		if exitCode(err) != 2 || !strings.Contains(err.Error(), "--help") {
 			t.Errorf("alignlab %s --no-such-flag: exit %d (%v), want 2 and a pointer to --help", strings.Join(p, " "), exitCode(err), err)
+		}
+	}
+}
+
+// TestQuietSilencesStderr: --quiet (-q, on every command) leaves nothing on
+// stderr, including the lines a command prints beside its progress, and
+// -q parses on commands that once had a --quiet of their own.
+func TestQuietSilencesStderr(t *testing.T) {
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs([]string{"-q", "data", "synth", "--items", "50", filepath.Join(t.TempDir(), "p.jsonl")})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if errb.Len() != 0 {
+		t.Errorf("data synth -q wrote to stderr: %q", errb.String())
+	}
+	for _, sub := range []string{"train", "eval"} {
+		_, err := runCLI(t, "inspect", "sae", sub, "-q")
+		if err == nil || strings.Contains(err.Error(), "unknown shorthand") {
+			t.Errorf("inspect sae %s -q: %v, want the missing-flag error, not an unknown -q", sub, err)
+		}
+	}
+}
+
+// TestMissingRequiredFlagIsUsageError: a required flag left out is a usage
+// error, so main points at the command's --help as for other usage errors.
+func TestMissingRequiredFlagIsUsageError(t *testing.T) {
+	for _, args := range [][]string{{"tokenizer", "encode", "hi"}, {"tokenizer", "decode", "1"}, {"serve"}} {
+		_, err := runCLI(t, args...)
+		if err == nil || !isUsageError(err) {
+			t.Errorf("alignlab %s: %v, want a usage error (main then names --help)", strings.Join(args, " "), err)
+		}
+	}
+}
+
+// TestNonFiniteFloatFlags: NaN or an infinity in any float flag is a usage
+// error naming the flag, before any work (they used to pass range checks,
+// or fail at config.json's encoder after the run directory was made).
+func TestNonFiniteFloatFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "dpo", "--model", "m", "--data", "d", "--beta", "NaN"},
+		{"train", "ppo", "--model", "m", "--reward-model", "r", "--prompts", "p", "--kl-coef", "NaN"},
+		{"train", "sft", "--model", "m", "--data", "d", "--learning-rate", "+Inf"},
+		{"data", "audit", "x.jsonl", "--min-effect", "NaN"},
+		{"inspect", "steer", "--scale", "-Inf"},
+		{"audit", "--target", "t", "--temperature", "NaN"},
+	} {
+		_, err := runCLI(t, args...)
+		flag := args[len(args)-2]
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), flag+" ") {
+			t.Errorf("alignlab %s: %v (exit %d), want exit 2 naming %s", strings.Join(args, " "), err, exitCode(err), flag)
+		}
+	}
+}
+
+// TestBenchRejectsNonPositiveCounts: --reps 0 used to panic (index out of
+// range) and --rows -5 to run the full million-row benchmark.
+func TestBenchRejectsNonPositiveCounts(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "audit", "-q", "--n", "10", "--reps", "0"},
+		{"bench", "audit", "-q", "--n", "10", "--concurrency", "0"},
+		{"bench", "data", "-q", "--rows", "-5"},
+		{"bench", "data", "-q", "--rows", "100", "--repeat", "0"},
+	} {
+		_, err := runCLI(t, args...)
+		flag := args[len(args)-2]
+		if exitCode(err) != 2 || !strings.Contains(fmt.Sprint(err), flag) {
+			t.Errorf("alignlab %s: %v, want exit 2 naming %s", strings.Join(args, " "), err, flag)
 		}
 	}
 }

@@ -61,6 +61,9 @@ loss, a data audit's row and annotator counts, or an inspect run's summary.`,
   alignlab runs ls --json | jq '.[] | select(.status != "done") | .id'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 0 {
+				return &exitError{code: exitErr, err: fmt.Errorf("--limit %d: want 0 (all) or more", limit)}
+			}
 			runs, err := runIndex(cmd.Context(), f.db, f.root())
 			if err != nil {
 				return &exitError{code: exitErr, err: err}
@@ -79,6 +82,10 @@ loss, a data audit's row and annotator counts, or an inspect run's summary.`,
 					shown = []*runEntry{}
 				}
 				return writeJSON(cmd.OutOrStdout(), shown)
+			}
+			if len(shown) == 0 && len(runs) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no runs of kind %q among the %d in %s or %s (kinds: audit, lab, train, data-audit, inspect)\n", kind, len(runs), f.db, f.root())
+				return nil
 			}
 			if len(shown) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no runs in %s or %s; 'alignlab lab --quick' or 'alignlab audit' make one\n", f.db, f.root())

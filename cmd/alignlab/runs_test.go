@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -222,6 +223,14 @@ func TestTrainRunMeta(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runsDir, "typo")); err == nil {
 		t.Error("a missing model left a run directory")
 	}
+	// An unusable option fails before the run directory is made too.
+	if _, _, err := runTrain(t, "sft", "--model", base, "--data", data, "--run-dir", filepath.Join(runsDir, "badflag"),
+		"--per-device-train-batch-size", "0"); err == nil || !strings.Contains(err.Error(), "per_device_train_batch_size") {
+		t.Errorf("batch size 0: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(runsDir, "badflag")); err == nil {
+		t.Error("an unusable option left a run directory")
+	}
 	out, err := runCLI(t, "runs", "ls", "--dir", runsDir, "--db", filepath.Join(dir, "none.db"), "--json")
 	if err != nil {
 		t.Fatal(err)
@@ -232,5 +241,18 @@ func TestTrainRunMeta(t *testing.T) {
 	}
 	if e := list[0]; e.Kind != "train-sft" || e.Subject != base || e.Status != "done" || !strings.HasPrefix(e.Headline, "loss ") {
 		t.Errorf("train run listed as %+v", e)
+	}
+	// A kind that matches none of the runs says so, rather than that
+	// there are no runs at all; a negative --limit is a usage error.
+	root := newRootCmd()
+	var stdout, stderr bytes.Buffer
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	root.SetArgs([]string{"runs", "ls", "--dir", runsDir, "--db", filepath.Join(dir, "none.db"), "--kind", "bogus"})
+	if err := root.Execute(); err != nil || !strings.Contains(stderr.String(), `no runs of kind "bogus" among the 1`) {
+		t.Errorf("runs ls --kind bogus: %v, stderr %q", err, stderr.String())
+	}
+	if _, err := runCLI(t, "runs", "ls", "--dir", runsDir, "--limit", "-1"); exitCode(err) != 2 {
+		t.Errorf("runs ls --limit -1: %v, want exit 2", err)
 	}
 }

@@ -98,6 +98,9 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	if err := checkRunInputs([]string{cfg.Model, cfg.RefModel}, append(append([]string(nil), cfg.Data...), cfg.EvalData...)); err != nil {
 		return nil, err
 	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	dir := f.runDir
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))
@@ -115,6 +118,23 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	}
 	r.SaveTotalLimit = lmSaveTotalLimit
 	return r, nil
+}
+
+// validate checks the method's options before a run directory is made,
+// so a bad flag leaves no incomplete run behind (the trainers check them
+// again).
+func (c *lmRunConfig) validate() error {
+	var err error
+	switch {
+	case c.DPO != nil:
+		err = c.DPO.Validate()
+	case c.SFT != nil:
+		err = c.SFT.TrainingArgs.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Method, err)
+	}
+	return nil
 }
 
 // lmSaveTotalLimit is how many newest checkpoints an SFT or DPO run keeps.

@@ -101,6 +101,11 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 	if err := checkRunInputs([]string{cfg.Model, cfg.RewardModel, cfg.ValueModel}, append([]string{cfg.EvalData, cfg.Prompts}, cfg.Data...)); err != nil {
 		return nil, err
 	}
+	if a := cfg.trainingArgs(); a != nil { // before the run directory is made
+		if err := a.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Method, err)
+		}
+	}
 	dir := f.runDir
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))
