@@ -2,7 +2,11 @@ package prefs
 
 // Agreement statistics over items with two or more labels. Labels are
 // nominal with three values: the item's first response wins, the second
-// wins, tie.
+// wins, tie. Which response of a pair is "first" is arbitrary (items are
+// unordered pairs, ordered by a hash that changes from run to run), so the
+// chance agreement both statistics subtract counts the two win labels
+// alike: their pooled share, half each. Taken as observed, the figures
+// moved from run to run on the same file.
 
 // labelCounts are the label counts of one item (index: label+1).
 type labelCounts [3]int
@@ -44,11 +48,12 @@ func (a *alphaAcc) alpha() (float64, bool) {
 		return 0, false
 	}
 	var do, de float64
+	nc := symmetric(a.nc)
 	for c := 0; c < 3; c++ {
 		for k := 0; k < 3; k++ {
 			if c != k {
 				do += a.o[c][k]
-				de += a.nc[c] * a.nc[k]
+				de += nc[c] * nc[k]
 			}
 		}
 	}
@@ -56,6 +61,13 @@ func (a *alphaAcc) alpha() (float64, bool) {
 		return 0, false
 	}
 	return 1 - (a.n-1)*do/de, true
+}
+
+// symmetric is label counts with the two win labels (indexes 0 and 2)
+// given their mean, the tie count (index 1) as it is.
+func symmetric(nc [3]float64) [3]float64 {
+	w := (nc[0] + nc[2]) / 2
+	return [3]float64{w, nc[1], w}
 }
 
 // krippendorff computes nominal Krippendorff's alpha from per-item label
@@ -94,6 +106,7 @@ func fleiss(units []labelCounts) (float64, bool) {
 	}
 	pbar /= float64(items)
 	var pe float64
+	nc = symmetric(nc)
 	for c := 0; c < 3; c++ {
 		p := nc[c] / total
 		pe += p * p

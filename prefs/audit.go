@@ -181,7 +181,7 @@ func (a *auditor) analyse() *Report {
 	for an := 0; an < nAnn; an++ {
 		idx := byAnn.of(an)
 		var multiN, orderN int
-		var agreeK, agreeN, annLo, consLo int
+		var agreeK, agreeN int
 		var posK, posN, lenK, lenN, belK, belN int
 		for _, r := range idx {
 			row := &rows[r]
@@ -191,12 +191,6 @@ func (a *auditor) analyse() *Report {
 			if g := agree[r]; g >= 0 {
 				agreeN++
 				agreeK += int(g)
-				if row.label == 1 {
-					annLo++
-				}
-				if (g == 1) == (row.label == 1) {
-					consLo++
-				}
 			}
 			if row.first >= 0 {
 				posN++
@@ -215,7 +209,7 @@ func (a *auditor) analyse() *Report {
 			}
 		}
 		an2 := Annotator{ID: c.anns[an], N: len(idx),
-			Agreement: newRate(agreeK, agreeN, 0.5), Kappa: cohenKappa(agreeN, agreeK, annLo, consLo),
+			Agreement: newRate(agreeK, agreeN, 0.5), Kappa: cohenKappa(agreeN, agreeK),
 			Position: newRate(posK, posN, 0.5), Length: newRate(lenK, lenN, 0.5), Belief: newRate(belK, belN, 0.5),
 			Flags: []string{}}
 		if multiN >= o.MinRows {

@@ -78,18 +78,18 @@ func (a *auditor) looAgree(byItem groups, w []float64) []int8 {
 }
 
 // cohenKappa is the kappa between an annotator's labels and the consensus
-// on the rows where both exist (two categories: lo wins, hi wins).
-func cohenKappa(n, agreeN, annLo, consLo int) *float64 {
+// on the n rows where both exist, agreeN of them alike (two categories:
+// one response of the pair wins, or the other). Which response is which
+// is arbitrary (a hash orders them, differently from run to run), so
+// chance agreement uses the two categories' pooled shares, half each:
+// pe = 1/2, and kappa = 2·po − 1. With the shares as observed, kappa
+// moved from run to run on the same file.
+func cohenKappa(n, agreeN int) *float64 {
 	if n == 0 {
 		return nil
 	}
-	nf := float64(n)
-	po := float64(agreeN) / nf
-	pa, pc := float64(annLo)/nf, float64(consLo)/nf
-	pe := pa*pc + (1-pa)*(1-pc)
-	if pe >= 1 {
-		return nil
-	}
+	po := float64(agreeN) / float64(n)
+	const pe = 0.5
 	k := (po - pe) / (1 - pe)
 	return &k
 }

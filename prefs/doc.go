@@ -61,7 +61,9 @@
 //     and position bias beta, pair score differences d; diagonal Fisher
 //     scoring, at most 30 iterations).
 //   - agreement: Krippendorff's alpha (nominal: first/second/tie) overall
-//     and per time window, Fleiss' kappa (varying raters per item).
+//     and per time window, Fleiss' kappa (varying raters per item); their
+//     chance agreement pools the two win labels, as which response of a
+//     pair is first is arbitrary.
 //   - drift: for each annotator and for the whole data set, a change point
 //     in a 0/1 stream ordered by time (the timestamp column; else batch
 //     order; else file order): agreement with consensus per annotator;

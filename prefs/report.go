@@ -173,7 +173,7 @@ type Annotator struct {
 	// first-shown response when answering at random; null without order.
 	PositionBias *float64 `json:"position_bias"`
 	Agreement    Rate     `json:"agreement"` // with the leave-one-out consensus
-	Kappa        *float64 `json:"kappa"`     // Cohen's kappa with the leave-one-out consensus
+	Kappa        *float64 `json:"kappa"`     // Cohen's kappa with the leave-one-out consensus (chance 1/2: 2·agreement − 1)
 	Position     Rate     `json:"position"`
 	Length       Rate     `json:"length"`
 	Belief       Rate     `json:"belief"`
