@@ -8,8 +8,9 @@ import (
 
 // Tokenizer is a BPE tokenizer, byte-level (GPT-2, Llama-3, Qwen2) or
 // SentencePiece-style with byte fallback (Llama-2, Mistral-7B v0.1), with
-// added/special tokens, BOS/EOS/PAD and a chat template. Encoding and decoding are safe for
-// concurrent use; the setters (SetChatTemplate) are not.
+// added/special tokens, BOS/EOS/PAD and a chat template. Encoding and
+// decoding are safe for concurrent use; the setters (SetChatTemplate) are
+// not.
 type Tokenizer struct {
 	model *bpeModel
 
