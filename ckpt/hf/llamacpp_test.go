@@ -228,3 +228,52 @@ func TestLlamaCppGreedy(t *testing.T) {
 		})
 	}
 }
+
+// TestLlamaCppSentencePiece exports a model with a SentencePiece-style
+// tokenizer (Llama-2's legacy tokenizer.json form) and checks that
+// llama.cpp's "llama" tokenizer, reading the exported vocabulary, splits
+// texts as ours does: words, runs of spaces, byte-fallback characters,
+// special tokens inside the text. Then its greedy tokens on a random model
+// must equal ours.
+func TestLlamaCppSentencePiece(t *testing.T) {
+	bin := os.Getenv("LLAMA_SERVER")
+	if bin == "" {
+		t.Skip("set LLAMA_SERVER to a llama-server binary built from llama.cpp to run this check")
+	}
+	tok, err := tokenizer.ParseJSON([]byte(llama2TokenizerJSON(llama2Normalizer, "null")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := randomModel(t, model.LlamaConfig(tok.VocabSize(), 64, 2, 4, 2, 32, 64), 3)
+	path := filepath.Join(t.TempDir(), "spm.gguf")
+	if err := ExportGGUF(path, m, tok, GGUFOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := startLlamaServer(t, bin, path)
+	for _, text := range []string{"Hello world", "Hello  world", " Hello", "Hello world\n", "héllo wörld 😀",
+		"Hello</s> world", "<s>Hello", "dow lo", "world world world", "\t\tworld", ""} {
+		var tz struct {
+			Tokens []int32 `json:"tokens"`
+		}
+		srv.post(t, "/tokenize", map[string]any{"content": text}, &tz)
+		if want := tok.Encode(text); !slices.Equal(tz.Tokens, want) && !(len(tz.Tokens) == 0 && len(want) == 0) {
+			t.Errorf("llama.cpp tokenizes %q as %v, we do as %v", text, tz.Tokens, want)
+		}
+	}
+	ids := tok.EncodeWithSpecialTokens("Hello world")
+	gen, err := m.Generate([][]int32{ids}, model.GenerateConfig{MaxNewTokens: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Tokens []int32 `json:"tokens"`
+	}
+	srv.post(t, "/completion", map[string]any{
+		"prompt": ids, "n_predict": 12, "temperature": 0, "top_k": 1,
+		"samplers": []string{"top_k", "temperature"}, "repeat_penalty": 1.0,
+		"cache_prompt": false, "return_tokens": true, "ignore_eos": true,
+	}, &resp)
+	if !slices.Equal(resp.Tokens, gen[0].Tokens) {
+		t.Errorf("greedy from %v: llama.cpp %v, ours %v", ids, resp.Tokens, gen[0].Tokens)
+	}
+}
