@@ -131,14 +131,7 @@ func checkDataAuditOptions(o prefs.Options) error {
 			return fmt.Errorf("%s %v: want a number in [0, %g]", f.name, f.v, f.max)
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"--max-errors", o.MaxErrors}, {"--max-line-bytes", o.MaxLineBytes}, {"--min-rows", o.MinRows},
-		{"--windows", o.Windows}, {"--permutations", o.Permutations}, {"--workers", o.Workers}} {
-		if f.v < 0 {
-			return fmt.Errorf("%s %d: want 0 or more", f.name, f.v)
-		}
-	}
-	return nil
+	return checkNonNegative(intFlag{"--max-errors", o.MaxErrors}, intFlag{"--max-line-bytes", o.MaxLineBytes},
+		intFlag{"--min-rows", o.MinRows}, intFlag{"--windows", o.Windows}, intFlag{"--permutations", o.Permutations},
+		intFlag{"--workers", o.Workers})
 }

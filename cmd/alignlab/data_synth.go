@@ -44,13 +44,9 @@ contradictions and cycles. --truth writes what was planted, to check 'data audit
 			if total < cfg.LabelsPerItem {
 				return &exitError{code: 2, err: fmt.Errorf("%d annotators cannot give --labels-per-item %d", total, cfg.LabelsPerItem)}
 			}
-			for _, c := range []struct {
-				name string
-				v    int
-			}{{"--duplicates", cfg.Duplicates}, {"--contradictions", cfg.Contradictions}, {"--cycles", cfg.Cycles}} {
-				if c.v < 0 {
-					return &exitError{code: 2, err: fmt.Errorf("%s %d: want 0 or more", c.name, c.v)}
-				}
+			if err := checkNonNegative(intFlag{"--duplicates", cfg.Duplicates}, intFlag{"--contradictions", cfg.Contradictions},
+				intFlag{"--cycles", cfg.Cycles}); err != nil {
+				return &exitError{code: 2, err: err}
 			}
 			f, err := os.Create(args[0])
 			if err != nil {

@@ -44,13 +44,8 @@ type saeCommon struct {
 
 // check reports a flag value no run could use, before any work is done.
 func (c *saeCommon) check() error {
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"--top", c.top}, {"--window", c.window}, {"--show", c.show}} {
-		if f.v < 0 {
-			return &exitError{code: 2, err: fmt.Errorf("%s %d: want 0 or more", f.name, f.v)}
-		}
+	if err := checkNonNegative(intFlag{"--top", c.top}, intFlag{"--window", c.window}, intFlag{"--show", c.show}); err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	return nil
 }

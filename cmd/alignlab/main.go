@@ -94,6 +94,22 @@ func checkFiniteFlags(c *cobra.Command) error {
 	return bad
 }
 
+// intFlag is an integer flag's name and value, for checkNonNegative.
+type intFlag struct {
+	name string
+	v    int
+}
+
+// checkNonNegative reports the first of flags below 0, naming it.
+func checkNonNegative(flags ...intFlag) error {
+	for _, f := range flags {
+		if f.v < 0 {
+			return fmt.Errorf("%s %d: want 0 or more", f.name, f.v)
+		}
+	}
+	return nil
+}
+
 // quietFlag reports whether --quiet was given (the root's persistent flag,
 // or a command's own).
 func quietFlag(c *cobra.Command) bool {
