@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -66,6 +67,8 @@ type Run struct {
 
 	metrics    *os.File
 	metricsOff int64 // bytes of metrics.jsonl written so far
+	created    bool  // CreateRun made Dir (it did not exist before)
+	trained    bool  // Train has been called
 	progress   progressLine
 	window     logWindow // metrics averaged since the last log line
 }
@@ -83,6 +86,7 @@ func CreateRun(dir string, config any) (*Run, error) {
 	if _, err := os.Stat(filepath.Join(dir, RunConfigFile)); err == nil {
 		return nil, fmt.Errorf("create run %s: it already exists; resume it with --resume %s or choose another --run-id", dir, dir)
 	}
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(filepath.Join(dir, RunCheckpoints), 0o755); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
@@ -93,7 +97,7 @@ func CreateRun(dir string, config any) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
-	return &Run{Dir: dir, metrics: f}, nil
+	return &Run{Dir: dir, metrics: f, created: errors.Is(statErr, fs.ErrNotExist)}, nil
 }
 
 // OpenRun opens an existing run directory (to resume it, or to read its
@@ -127,6 +131,22 @@ func (r *Run) Close() error {
 	r.progress.finish(r.Progress)
 	err := r.metrics.Close()
 	r.metrics = nil
+	return err
+}
+
+// Discard closes the run and, if CreateRun made its directory and Train
+// has not been called, removes the directory: for a command that fails
+// while it sets up (a model without a tokenizer, data with no usable
+// example), so that no run that never trained is left to list or resume.
+// A run that existed before, or has started training, is only closed.
+func (r *Run) Discard() error {
+	err := r.Close()
+	if !r.created || r.trained {
+		return err
+	}
+	if rerr := os.RemoveAll(r.Dir); rerr != nil && err == nil {
+		err = rerr
+	}
 	return err
 }
 

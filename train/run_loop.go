@@ -60,6 +60,7 @@ var ErrStopped = errors.New("training stopped early")
 // (a NaN loss, say) it returns that error, naming the step and the last
 // good checkpoint, and writes nothing more.
 func (r *Run) Train(ctx context.Context, s Stepper, cfg LoopConfig) error {
+	r.trained = true
 	logEvery := max(cfg.LoggingSteps, 1)
 	total := s.NumSteps()
 	keys := cfg.ProgressKeys

@@ -288,3 +288,44 @@ func TestRunSkipsEmptyEvaluation(t *testing.T) {
 		t.Errorf("progress shows an empty evaluation:\n%s", progress.String())
 	}
 }
+
+// TestRunDiscard checks that Discard removes a run directory CreateRun
+// made when training never started, and keeps any other.
+func TestRunDiscard(t *testing.T) {
+	root := t.TempDir()
+	fresh, err := CreateRun(filepath.Join(root, "fresh"), map[string]int{"seed": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fresh.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a run that never trained is still there: %v", err)
+	}
+	// A directory the user made beforehand is theirs.
+	mine := filepath.Join(root, "mine")
+	if err := os.Mkdir(mine, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := CreateRun(mine, map[string]int{"seed": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Discard()
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("a directory that existed before was removed: %v", err)
+	}
+	// A run that has trained is kept, whatever failed after.
+	trained, err := CreateRun(filepath.Join(root, "trained"), map[string]int{"seed": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trained.Train(context.Background(), newToyStepper(1, 2), LoopConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	trained.Discard()
+	if _, err := os.Stat(filepath.Join(trained.Dir, RunConfigFile)); err != nil {
+		t.Errorf("a trained run was removed: %v", err)
+	}
+}

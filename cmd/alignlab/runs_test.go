@@ -231,6 +231,23 @@ func TestTrainRunMeta(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runsDir, "badflag")); err == nil {
 		t.Error("an unusable option left a run directory")
 	}
+	// So does a failure while the command sets up, after the directory is
+	// made: a model without its tokenizer, data with no usable example.
+	noTok := filepath.Join(dir, "notok")
+	lmTestModel(t, noTok)
+	if err := os.Remove(filepath.Join(noTok, "tokenizer.json")); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.jsonl")
+	os.WriteFile(empty, []byte(`{"messages":[{"role":"user","content":"q"}]}`+"\n"), 0o644)
+	for name, args := range map[string][]string{"notok": {"--model", noTok, "--data", data}, "nodata": {"--model", base, "--data", empty}} {
+		if _, _, err := runTrain(t, append([]string{"sft"}, append(args, "--run-dir", filepath.Join(runsDir, name))...)...); err == nil {
+			t.Errorf("%s: trained", name)
+		}
+		if _, err := os.Stat(filepath.Join(runsDir, name)); err == nil {
+			t.Errorf("%s: a failed set-up left a run directory", name)
+		}
+	}
 	out, err := runCLI(t, "runs", "ls", "--dir", runsDir, "--db", filepath.Join(dir, "none.db"), "--json")
 	if err != nil {
 		t.Fatal(err)

@@ -40,13 +40,13 @@ checkpoints/; --resume runs/<id> continues exactly), the trained model to runs/<
   alignlab train dpo --model ./base --data prefs.jsonl --loss-type ipo --lora-r 8 --json
   alignlab train dpo --model ./base --data prefs.jsonl --export-trl trl-exp --export-only`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.DPO, cfg.LoRA = &c, lf.lora()
 			r, err := openLMRun(f, &cfg)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeRun(r, &err)
 			c := cfg.DPO
 			log := cmd.ErrOrStderr()
 			m, tok, err := loadLMModel(cfg.Model)

@@ -26,13 +26,13 @@ with --resume) and the policy to runs/<id>/model.`,
 		Example: `  alignlab train ppo --model runs/sft-1/model --reward-model runs/rm-1/model --prompts prompts.jsonl
   alignlab train ppo --model ./policy --reward-model ./rm --prompts prompts.jsonl --kl-coef 0.05 --total-episodes 2000 --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.PPO = &c
 			r, err := openRun(f, &cfg)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeRun(r, &err)
 			c := cfg.PPO
 			s, err := loadRL(&cfg, &c.RolloutConfig, cmd.ErrOrStderr())
 			if err != nil {

@@ -121,6 +121,18 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 	return r, nil
 }
 
+// closeRun closes r after a train command: when the command failed,
+// through train.Run.Discard, which removes a run it created that never
+// started training (a model without a tokenizer, data with no usable
+// example), so that 'runs ls' does not list it as incomplete.
+func closeRun(r *train.Run, err *error) {
+	if *err != nil {
+		r.Discard()
+		return
+	}
+	r.Close()
+}
+
 // trainRun drives s in r (resuming first when asked) with a progress line
 // on stderr, stopping cleanly on Ctrl-C with a checkpoint.
 func trainRun(cmd *cobra.Command, r *train.Run, s train.Stepper, resume bool, a train.TrainingArgs, keys []string) error {
@@ -276,13 +288,13 @@ checkpoints) and the policy to runs/<id>/model.`,
 		Example: `  alignlab train rloo --model runs/sft-1/model --reward-model runs/rm-1/model --prompts prompts.jsonl --rloo-k 4
   alignlab train rloo --model ./policy --reward-model ./rm --prompts prompts.jsonl --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.RLOO = &c
 			r, err := openRun(f, &cfg)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeRun(r, &err)
 			c := cfg.RLOO
 			s, err := loadRL(&cfg, &c.RolloutConfig, cmd.ErrOrStderr())
 			if err != nil {
@@ -332,7 +344,7 @@ each group, a clipped surrogate per token plus --beta times the k3 KL to the sta
 		Example: `  alignlab train grpo --model runs/sft-1/model --reward-model runs/rm-1/model --prompts prompts.jsonl --num-generations 8
   alignlab train grpo --model ./policy --reward-model ./rm --prompts prompts.jsonl --loss-type dr_grpo --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			c.MaxCompletionLength, c.StopTokenIDs = rc.ResponseLength, rc.StopTokenIDs
 			c.MissingEOSPenalty, c.LocalRolloutForwardBatchSize = rc.MissingEOSPenalty, rc.LocalRolloutForwardBatchSize
 			cfg.GRPO = &c
@@ -340,7 +352,7 @@ each group, a clipped surrogate per token plus --beta times the k3 KL to the sta
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeRun(r, &err)
 			c := cfg.GRPO
 			rc := train.RolloutConfig{ResponseLength: c.MaxCompletionLength, StopTokenIDs: c.StopTokenIDs}
 			s, err := loadRL(&cfg, &rc, cmd.ErrOrStderr())

@@ -32,13 +32,13 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 		Example: `  alignlab train rm --model runs/sft-20261126-221500/model --data prefs.jsonl
   alignlab train rm --model ./base --data prefs.jsonl --eval-split 0.1 --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.RM = &c
 			r, err := openRun(f, &cfg)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeRun(r, &err)
 			c := cfg.RM
 			base, tok, err := loadModel(cfg.Model)
 			if err != nil {

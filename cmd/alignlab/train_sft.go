@@ -35,13 +35,13 @@ runs/<id>/adapter.`,
   alignlab train sft --model ./base --data chats.jsonl --lora-r 8 --json
   alignlab train sft --resume runs/sft-20261126-221500`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.SFT, cfg.LoRA = &c, lf.lora()
 			r, err := openLMRun(f, &cfg)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer closeRun(r, &err)
 			c := cfg.SFT
 			log := cmd.ErrOrStderr()
 			m, tok, err := loadLMModel(cfg.Model)
