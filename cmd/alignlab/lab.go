@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/alignlab/alignlab/internal/progress"
 	"github.com/alignlab/alignlab/lab"
@@ -73,7 +74,10 @@ Each stage prints one line on stderr (with its time); --quiet prints none.`,
 			}
 			sum, err := lab.Run(cmd.Context(), cfg, opts)
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("lab: %w", err)}
+				if !strings.HasPrefix(err.Error(), "lab: ") { // most of lab's errors name it already
+					err = fmt.Errorf("lab: %w", err)
+				}
+				return &exitError{code: 2, err: err}
 			}
 			if sum.Dir != "" {
 				labReport(cmd, sum) // run.json and report.html in the run directory

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/alignlab/alignlab/lab"
@@ -117,5 +118,18 @@ func TestLabBadOrganismFile(t *testing.T) {
 	ee, ok := err.(*exitError)
 	if !ok || ee.code != 2 {
 		t.Fatalf("bad organism file: error %v, want exit code 2", err)
+	}
+}
+
+// TestLabBadSeeds checks that a lab error is named once: "lab: seeds 0",
+// not "lab: lab: seeds 0".
+func TestLabBadSeeds(t *testing.T) {
+	root := newRootCmd()
+	root.SetArgs([]string{"lab", "--seeds", "0", "--out", ""})
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	err := root.Execute()
+	if ee, ok := err.(*exitError); !ok || ee.code != 2 || !strings.HasPrefix(err.Error(), "lab: seeds 0") {
+		t.Fatalf("lab --seeds 0: %v, want exit code 2 and \"lab: seeds 0...\"", err)
 	}
 }
