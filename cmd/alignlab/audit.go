@@ -111,6 +111,7 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
 var (
 	errPolicyFailed = errors.New("audit: a policy rule does not hold")
 	errIncomplete   = errors.New("audit did not complete; rerun the same command to resume")
+	errUnscored     = errors.New("audit could not score every probe (see the errors above); every sample was answered, so a rerun would give the same")
 )
 
 // openTarget makes a target from a URL or a checkpoint directory.
@@ -283,6 +284,11 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 		}
 	} else if err := audit.WriteTable(stdout, sum); err != nil {
 		return 0, err
+	}
+	if code := sum.ExitCode(); code == 2 && !sum.Interrupted && sum.Tasks.Failed == 0 {
+		// Every sample was answered, but a probe could not be scored (no
+		// item answered right, say): a rerun would only repeat it.
+		return 0, errUnscored
 	}
 	return sum.ExitCode(), nil
 }

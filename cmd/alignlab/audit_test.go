@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -108,6 +110,17 @@ func TestAuditCLIGate(t *testing.T) {
 	out, err = runCLI(t, args(dead.URL, "--probes", "mirage", "--retries", "1", "--max-errors", "2")...)
 	if exitCode(err) != 2 || !strings.Contains(out, "connection failed") {
 		t.Errorf("dead server: exit %d, output:\n%s", exitCode(err), out)
+	}
+	// A model that never answers right leaves sycophancy unscored: exit 2,
+	// but not "rerun to resume", which would only repeat it.
+	wrong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id": "x", "object": "chat.completion", "model": "sim", "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "banana"}}]}`)
+	}))
+	defer wrong.Close()
+	out, err = runCLI(t, args(wrong.URL, "--probes", "sycophancy")...)
+	if exitCode(err) != 2 || !errors.Is(err, errUnscored) {
+		t.Errorf("never right: exit %d (%v), want 2 and %q\n%s", exitCode(err), err, errUnscored, out)
 	}
 	if _, err = runCLI(t, "audit", "--target", clean.URL+"/v1", "--model", "m", "--probes", "nosuch", "--db", db); exitCode(err) != 2 {
 		t.Errorf("unknown probe: exit %d", exitCode(err))
