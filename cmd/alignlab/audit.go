@@ -285,12 +285,13 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 	} else if err := audit.WriteTable(stdout, sum); err != nil {
 		return 0, err
 	}
-	if code := sum.ExitCode(); code == 2 && !sum.Interrupted && sum.Tasks.Failed == 0 {
+	code := sum.ExitCode()
+	if code == 2 && !sum.Interrupted && sum.Tasks.Failed == 0 {
 		// Every sample was answered, but a probe could not be scored (no
 		// item answered right, say): a rerun would only repeat it.
 		return 0, errUnscored
 	}
-	return sum.ExitCode(), nil
+	return code, nil
 }
 
 func splitList(s string) []string {
