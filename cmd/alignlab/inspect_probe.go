@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,7 +54,7 @@ is saved as runs/<id>/direction.json, ready for steering or ablation.`,
 			if modelDir == "" || data == "" {
 				return &exitError{code: 2, err: fmt.Errorf("inspect probe needs --model DIR and --data FILE.jsonl")}
 			}
-			if !(lambda >= 0) || math.IsInf(lambda, 1) {
+			if lambda < 0 { // NaN and infinities are refused for every float flag (checkFiniteFlags)
 				return &exitError{code: 2, err: fmt.Errorf("--lambda %v: want a finite number >= 0", lambda)}
 			}
 			pos := probe.Position(position)
