@@ -74,8 +74,9 @@ func splitMix64(x uint64) uint64 {
 // off. Each non-greedy draw uses exactly one random number.
 //
 // Cost: two passes over the logits for plain sampling (one exp each) and
-// a partial scan for the draw; O(V log k) with top-k (a size-k heap, never
-// a full sort); O(V) for top-p alone (a two-level histogram of the
+// a partial scan for the draw; with top-k, a size-k heap over the first
+// few thousand logits and a vector scan that passes it only the rest that
+// can displace its weakest (never a full sort); O(V) for top-p alone (a two-level histogram of the
 // probabilities' float bits finds the nucleus boundary, and only the
 // handful of tokens in the boundary bucket are sorted).
 func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP float32) Sample {
@@ -230,30 +231,91 @@ func candBefore(v []float32, a, b int32) bool {
 	return v[a] > v[b] || (v[a] == v[b] && a < b)
 }
 
-// topK returns the indices of the k largest logits in descending order,
-// using a size-k min-heap (the root is the weakest kept candidate).
+// topKHead is the fewest leading logits topK heaps before it filters the
+// rest with a vector scan: enough that the weakest of the k kept is a
+// threshold few of the others pass.
+const topKHead = 1024
+
+// topK returns the indices of the k largest logits (no NaN or +Inf among
+// them) in descending order, using a size-k heap whose root is the weakest
+// kept candidate. The heap takes the first max(topKHead, 8k) logits; of
+// the rest only those at least as large as its root can enter (a later
+// index loses a tie), and a vector scan lists them, so over a 32000-token
+// vocabulary the heap sees a few thousand logits, not all of them
+// (logits in ascending order still send every one through it).
 func (s *Sampler) topK(logits []float32, k int) []int32 {
 	h := s.heap[:0]
-	for i := range logits {
-		i := int32(i)
-		if len(h) < k {
-			h = append(h, i)
-			candUp(h, len(h)-1, func(a, b int32) bool { return candBefore(logits, b, a) })
-			continue
+	head := len(logits)
+	if n := max(topKHead, 8*k); n < len(logits)/2 {
+		head = n
+	}
+	for i := range int32(head) {
+		h = offerTopK(h, k, logits, i)
+	}
+	if rest := logits[head:]; len(rest) > 0 {
+		if cap(s.edge) < len(rest) {
+			s.edge = make([]int32, 0, len(logits))
 		}
-		if candBefore(logits, i, h[0]) {
-			h[0] = i
-			candDown(h, 0, len(h), func(a, b int32) bool { return candBefore(logits, b, a) })
+		cand := s.edge[:len(rest)]
+		n := tensor.IndicesInRange(cand, rest, logits[h[0]], float32(math.Inf(1)))
+		for _, j := range cand[:n] {
+			h = offerTopK(h, k, logits, int32(head)+j)
 		}
 	}
 	// Heapsort in place: repeatedly move the weakest to the end, giving
 	// descending order.
 	for n := len(h) - 1; n > 0; n-- {
 		h[0], h[n] = h[n], h[0]
-		candDown(h, 0, n, func(a, b int32) bool { return candBefore(logits, b, a) })
+		weakestDown(h[:n], logits)
 	}
 	s.heap = h
 	return h
+}
+
+// offerTopK adds candidate i to the heap h of at most k, displacing its
+// weakest member if i ranks above it.
+func offerTopK(h []int32, k int, logits []float32, i int32) []int32 {
+	if len(h) < k {
+		h = append(h, i)
+		weakestUp(h, logits)
+	} else if candBefore(logits, i, h[0]) {
+		h[0] = i
+		weakestDown(h, logits)
+	}
+	return h
+}
+
+// weakestUp restores the heap order of h (the weakest candidate, by
+// candBefore, at the root) after an append.
+func weakestUp(h []int32, v []float32) {
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !candBefore(v, h[p], h[i]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+// weakestDown restores the heap order of h after its root changed.
+func weakestDown(h []int32, v []float32) {
+	i, n := 0, len(h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && candBefore(v, h[c], h[c+1]) {
+			c++
+		}
+		if !candBefore(v, h[i], h[c]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // nucleusBuckets1 and nucleusBuckets2 are the two histogram levels of
@@ -444,34 +506,4 @@ func nucleusPrefix(kept []int32, probs []float32, z float64, topP float32) ([]in
 		}
 	}
 	return kept, acc
-}
-
-// candUp and candDown maintain a binary heap in which first(a, b) means a
-// belongs nearer the root than b.
-func candUp(h []int32, i int, first func(a, b int32) bool) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !first(h[i], h[p]) {
-			return
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func candDown(h []int32, i, n int, first func(a, b int32) bool) {
-	for {
-		c := 2*i + 1
-		if c >= n {
-			return
-		}
-		if c+1 < n && first(h[c+1], h[c]) {
-			c++
-		}
-		if !first(h[c], h[i]) {
-			return
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
 }

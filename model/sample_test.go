@@ -202,7 +202,7 @@ func TestSamplerSeeds(t *testing.T) {
 func TestTopKAndNucleusSelection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	s := NewSampler(0)
-	for trial := range 310 {
+	for trial := range 340 {
 		V, scale := 1+rng.IntN(300), 1.0
 		if trial >= 300 { // large, nearly flat: a big nucleus, crowded buckets
 			V, scale = 5000+rng.IntN(30000), 0.05
@@ -213,6 +213,22 @@ func TestTopKAndNucleusSelection(t *testing.T) {
 				logits[i] = float32(rng.IntN(4))
 			}
 		}
+		k := 1 + rng.IntN(V)
+		if trial >= 310 {
+			// A small k over a large vocabulary: topK heaps the head and
+			// scans the rest against the heap's weakest, which must
+			// not lose a tie at the threshold or a candidate past the
+			// head. Some trials sort the logits so that the head holds
+			// the smallest (every later one passes) or the largest.
+			k = 1 + rng.IntN(100)
+			switch trial % 3 {
+			case 1:
+				slices.Sort(logits)
+			case 2:
+				slices.Sort(logits)
+				slices.Reverse(logits)
+			}
+		}
 		order := make([]int32, V)
 		for i := range order {
 			order[i] = int32(i)
@@ -220,7 +236,6 @@ func TestTopKAndNucleusSelection(t *testing.T) {
 		sort.SliceStable(order, func(a, b int) bool { return logits[order[a]] > logits[order[b]] })
 		s.probs = make([]float32, V)
 		s.heap = make([]int32, 0, V)
-		k := 1 + rng.IntN(V)
 		if got := s.topK(logits, k); !slices.Equal(got, order[:k]) {
 			t.Fatalf("trial %d: top-%d %v, want %v", trial, k, got, order[:k])
 		}
