@@ -66,9 +66,10 @@ type Run struct {
 	SaveTotalLimit int
 
 	metrics    *os.File
-	metricsOff int64 // bytes of metrics.jsonl written so far
-	created    bool  // CreateRun made Dir (it did not exist before)
-	trained    bool  // Train has been called
+	lock       *os.File // held while the run is open (lockRun)
+	metricsOff int64    // bytes of metrics.jsonl written so far
+	created    bool     // CreateRun made Dir (it did not exist before)
+	trained    bool     // Train has been called
 	progress   progressLine
 	window     logWindow // metrics averaged since the last log line
 }
@@ -82,40 +83,106 @@ func NewRunID(method string, now time.Time) string {
 // CreateRun makes a new run directory dir (its parent is created if
 // missing) and writes config (any JSON-encodable value) to config.json. It
 // refuses a directory that already holds a run: use OpenRun to resume it.
+// The run is locked against other processes until Close.
 func CreateRun(dir string, config any) (*Run, error) {
-	if _, err := os.Stat(filepath.Join(dir, RunConfigFile)); err == nil {
-		return nil, fmt.Errorf("create run %s: it already exists; resume it with --resume %s or choose another --run-id", dir, dir)
+	exists := func() error {
+		if _, err := os.Stat(filepath.Join(dir, RunConfigFile)); err == nil {
+			return fmt.Errorf("create run %s: it already exists; resume it with --resume %s or choose another --run-dir", dir, dir)
+		}
+		return nil
+	}
+	if err := exists(); err != nil {
+		return nil, err
 	}
 	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(filepath.Join(dir, RunCheckpoints), 0o755); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
+	lock, err := lockRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Another process may have created the run while this one waited for
+	// nothing but the directory.
+	if err := exists(); err != nil {
+		lock.Close()
+		return nil, err
+	}
 	if err := WriteJSON(filepath.Join(dir, RunConfigFile), config); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("create run: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, RunMetricsFile), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("create run: %w", err)
 	}
-	return &Run{Dir: dir, metrics: f, created: errors.Is(statErr, fs.ErrNotExist)}, nil
+	return &Run{Dir: dir, metrics: f, lock: lock, created: errors.Is(statErr, fs.ErrNotExist)}, nil
 }
 
-// OpenRun opens an existing run directory (to resume it, or to read its
-// config). Metrics are appended after whatever Resume keeps.
+// OpenRun opens an existing run directory to resume it, locking it
+// against other processes until Close, and removes what a process killed
+// mid-write left behind (temporary checkpoint and model directories, a
+// checkpoint half removed by pruning). Metrics are appended after
+// whatever Resume keeps.
 func OpenRun(dir string) (*Run, error) {
 	if _, err := os.Stat(filepath.Join(dir, RunConfigFile)); err != nil {
 		return nil, fmt.Errorf("open run %s: no %s (is this a run directory?): %w", dir, RunConfigFile, err)
 	}
+	lock, err := lockRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := removeLeftovers(dir); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open run %s: %w", dir, err)
+	}
 	f, err := os.OpenFile(filepath.Join(dir, RunMetricsFile), os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open run: %w", err)
 	}
 	off, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		f.Close()
+		lock.Close()
 		return nil, fmt.Errorf("open run: %w", err)
 	}
-	return &Run{Dir: dir, metrics: f, metricsOff: off}, nil
+	return &Run{Dir: dir, metrics: f, lock: lock, metricsOff: off}, nil
+}
+
+// tmpPfx starts the names of directories being written or removed; only a
+// process killed midway leaves one behind.
+const tmpPfx = ".tmp-"
+
+// removeLeftovers deletes, in a run directory no process has open, the
+// temporary directories of interrupted writes and the checkpoint
+// directories that lack their run state (a checkpoint is renamed into
+// place whole, so only an interrupted removal leaves one incomplete).
+func removeLeftovers(dir string) error {
+	for _, d := range []string{dir, filepath.Join(dir, RunCheckpoints)} {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return err
+		}
+		for _, e := range ents {
+			name := e.Name()
+			stale := e.IsDir() && strings.HasPrefix(name, tmpPfx)
+			if d != dir && e.IsDir() && strings.HasPrefix(name, checkpointPfx) {
+				_, err := os.Stat(filepath.Join(d, name, runStateFile))
+				stale = errors.Is(err, fs.ErrNotExist)
+			}
+			if stale {
+				if err := os.RemoveAll(filepath.Join(d, name)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ReadConfig decodes the run's config.json into v.
@@ -123,7 +190,7 @@ func (r *Run) ReadConfig(v any) error {
 	return ReadJSON(filepath.Join(r.Dir, RunConfigFile), v)
 }
 
-// Close closes the metrics file.
+// Close closes the metrics file and releases the run's lock.
 func (r *Run) Close() error {
 	if r.metrics == nil {
 		return nil
@@ -131,6 +198,10 @@ func (r *Run) Close() error {
 	r.progress.finish(r.Progress)
 	err := r.metrics.Close()
 	r.metrics = nil
+	if r.lock != nil {
+		r.lock.Close()
+		r.lock = nil
+	}
 	return err
 }
 
@@ -245,7 +316,7 @@ func (r *Run) SaveCheckpoint(step int, s Checkpointer) error {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
-	tmp, err := os.MkdirTemp(root, ".tmp-"+checkpointPfx)
+	tmp, err := os.MkdirTemp(root, tmpPfx+checkpointPfx)
 	if err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
@@ -291,7 +362,15 @@ func (r *Run) prune() error {
 		return err
 	}
 	for len(steps) > r.SaveTotalLimit {
-		if err := os.RemoveAll(r.CheckpointDir(steps[0])); err != nil {
+		// Renamed out of the listing first, so that a kill during the
+		// removal leaves a temporary directory (removed on resume), not
+		// a checkpoint missing some of its files.
+		old := r.CheckpointDir(steps[0])
+		gone := filepath.Join(filepath.Dir(old), tmpPfx+"removed-"+filepath.Base(old))
+		if err := os.Rename(old, gone); err != nil {
+			return fmt.Errorf("remove old checkpoint: %w", err)
+		}
+		if err := os.RemoveAll(gone); err != nil {
 			return fmt.Errorf("remove old checkpoint: %w", err)
 		}
 		steps = steps[1:]
@@ -352,14 +431,20 @@ func (r *Run) LatestCheckpoint() (dir string, step int, ok bool, err error) {
 
 // Resume restores s from the newest checkpoint and cuts metrics.jsonl back
 // to what had been logged when it was taken. It returns the checkpoint's
-// step, or an error when the run has no checkpoint.
+// step. A run stopped before its first checkpoint starts again from step
+// 0: s is left as built, fresh from the run's config as a new run's
+// trainer is, and metrics.jsonl is emptied.
 func (r *Run) Resume(s Checkpointer) (int, error) {
 	dir, _, ok, err := r.LatestCheckpoint()
 	if err != nil {
 		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
 	}
 	if !ok {
-		return 0, fmt.Errorf("resume %s: the run has no checkpoint yet; start it again instead", r.Dir)
+		if err := r.truncateMetrics(0); err != nil {
+			return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
+		}
+		r.window = logWindow{}
+		return 0, nil
 	}
 	var st runState
 	if err := ReadJSON(filepath.Join(dir, runStateFile), &st); err != nil {
@@ -371,15 +456,24 @@ func (r *Run) Resume(s Checkpointer) (int, error) {
 	if st.MetricsOffset > r.metricsOff {
 		return 0, fmt.Errorf("resume %s: %s has %d bytes but the checkpoint logged %d; the file was truncated or replaced", r.Dir, RunMetricsFile, r.metricsOff, st.MetricsOffset)
 	}
-	if err := r.metrics.Truncate(st.MetricsOffset); err != nil {
+	if err := r.truncateMetrics(st.MetricsOffset); err != nil {
 		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
 	}
-	if _, err := r.metrics.Seek(st.MetricsOffset, io.SeekStart); err != nil {
-		return 0, fmt.Errorf("resume %s: %w", r.Dir, err)
-	}
-	r.metricsOff = st.MetricsOffset
 	r.window = st.Window
 	return st.Step, nil
+}
+
+// truncateMetrics cuts metrics.jsonl to its first off bytes and appends
+// after them.
+func (r *Run) truncateMetrics(off int64) error {
+	if err := r.metrics.Truncate(off); err != nil {
+		return err
+	}
+	if _, err := r.metrics.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	r.metricsOff = off
+	return nil
 }
 
 // WriteJSON writes v as indented JSON to path atomically.

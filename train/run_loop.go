@@ -159,7 +159,7 @@ type logWindow struct {
 
 // lastValueKeys are metrics that describe where the run is rather than how
 // a step went; the log line shows their latest value, as TRL does.
-var lastValueKeys = map[string]bool{"epoch": true, "learning_rate": true, "num_tokens": true}
+var lastValueKeys = map[string]bool{"epoch": true, "learning_rate": true, "num_tokens": true, "episode": true, "lr": true}
 
 // add accumulates one step's metrics; non-finite values are left out of the
 // means (JSON could not carry them into a checkpoint).

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -327,5 +328,129 @@ func TestRunDiscard(t *testing.T) {
 	trained.Discard()
 	if _, err := os.Stat(filepath.Join(trained.Dir, RunConfigFile)); err != nil {
 		t.Errorf("a trained run was removed: %v", err)
+	}
+}
+
+// A run open in one process cannot be opened or created in another (here,
+// a second Run in the same process, which flock tells apart the same way)
+// until the first closes it.
+func TestRunLock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no run lock where flock is missing")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := CreateRun(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenRun(dir); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("OpenRun of an open run: %v, want 'in use'", err)
+	}
+	r.Close()
+	r2, err := OpenRun(dir)
+	if err != nil {
+		t.Fatalf("OpenRun after Close: %v", err)
+	}
+	r2.Close()
+}
+
+// What a killed process leaves mid-write (temporary checkpoint and model
+// directories, a checkpoint half removed) is removed when the run is
+// opened; complete checkpoints stay.
+func TestOpenRunRemovesLeftovers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := CreateRun(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background(), newToyStepper(1, 4), LoopConfig{SaveSteps: 2}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	ck := filepath.Join(dir, RunCheckpoints)
+	stale := []string{filepath.Join(ck, ".tmp-step-123"), filepath.Join(ck, ".tmp-removed-step-1"), filepath.Join(dir, ".tmp-model-9"), filepath.Join(ck, "step-3")}
+	for _, d := range stale {
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "model.safetensors"), []byte("partial"), 0o644)
+	}
+	r, err = OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, d := range stale {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s left in place", d)
+		}
+	}
+	if steps, _ := r.Checkpoints(); !reflect.DeepEqual(steps, []int{2, 4}) {
+		t.Errorf("checkpoints %v after opening, want [2 4]", steps)
+	}
+}
+
+// A run stopped before its first checkpoint resumes at step 0 with its
+// metrics emptied, and then trains exactly as an uninterrupted run.
+func TestResumeWithoutCheckpointStartsOver(t *testing.T) {
+	root := t.TempDir()
+	full, _ := CreateRun(filepath.Join(root, "full"), nil)
+	a := newToyStepper(1, 6)
+	if err := full.Train(context.Background(), a, LoopConfig{LoggingSteps: 1, SaveSteps: 3}); err != nil {
+		t.Fatal(err)
+	}
+	full.Close()
+
+	dir := filepath.Join(root, "early")
+	r, _ := CreateRun(dir, nil)
+	r.LogMetrics(1, map[string]float64{"loss": 123}) // logged, then killed before step 3's checkpoint
+	r.Close()
+	re, err := OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newToyStepper(1, 6)
+	step, err := re.Resume(b)
+	if err != nil || step != 0 {
+		t.Fatalf("resume: step %d, %v; want 0", step, err)
+	}
+	if err := re.Train(context.Background(), b, LoopConfig{LoggingSteps: 1, SaveSteps: 3}); err != nil {
+		t.Fatal(err)
+	}
+	re.Close()
+	want, _ := os.ReadFile(filepath.Join(root, "full", RunMetricsFile))
+	got, _ := os.ReadFile(filepath.Join(dir, RunMetricsFile))
+	if string(want) != string(got) || !reflect.DeepEqual(a.w, b.w) {
+		t.Fatalf("restarted run differs:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Where the run is (epoch, learning rate, tokens and, for the RL
+// trainers, episodes) is logged as its latest value, not the window's
+// mean: after 2 steps of 8 episodes, episode 16, not 12.
+func TestLogWindowKeepsPositionMetrics(t *testing.T) {
+	var w logWindow
+	w.add(Metrics{"episode": 8, "lr": 2e-3, "loss": 1})
+	w.add(Metrics{"episode": 16, "lr": 1e-3, "loss": 3})
+	m := w.mean()
+	if m["episode"] != 16 || m["lr"] != 1e-3 || m["loss"] != 2 {
+		t.Fatalf("window gives %v; want episode 16, lr 1e-3 (latest) and loss 2 (mean)", m)
+	}
+}
+
+// RunInUse tells a run being trained from one that is not.
+func TestRunInUse(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no run lock where flock is missing")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := CreateRun(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !RunInUse(dir) {
+		t.Error("an open run is not in use")
+	}
+	r.Close()
+	if RunInUse(dir) {
+		t.Error("a closed run is in use")
 	}
 }
