@@ -142,7 +142,10 @@ func describeDir(e *runEntry) {
 		if train.ReadJSON(filepath.Join(e.Dir, train.RunConfigFile), &cfg) == nil {
 			e.Subject = cfg.Model
 		}
-		if isDir(filepath.Join(e.Dir, "model")) {
+		switch {
+		case train.RunInUse(e.Dir):
+			e.Status = "running"
+		case isDir(filepath.Join(e.Dir, "model")):
 			e.Status = "done"
 		}
 		if ms, err := train.ReadMetrics(e.Dir); err == nil {

@@ -42,7 +42,7 @@ checkpoints/; --resume runs/<id> continues exactly), the trained model to runs/<
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.DPO, cfg.LoRA = &c, lf.lora()
-			r, err := openLMRun(f, &cfg)
+			r, err := openLMRun(cmd, f, &cfg)
 			if err != nil {
 				return err
 			}

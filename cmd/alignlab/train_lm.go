@@ -33,6 +33,8 @@ type lmRunConfig struct {
 	LoRA         *train.LoRAConfig `json:"lora,omitempty"`
 	DPO          *train.DPOConfig  `json:"dpo_config,omitempty"`
 	SFT          *train.SFTConfig  `json:"sft_config,omitempty"`
+	// Inputs is the SHA-256 of each data file, checked on resume.
+	Inputs map[string]string `json:"inputs_sha256,omitempty"`
 }
 
 // lmFlags are the flags of lmRunConfig beyond the method's own.
@@ -69,9 +71,13 @@ func (f *lmFlags) lora() *train.LoRAConfig {
 }
 
 // openLMRun creates the run directory, or opens it when resuming and reads
-// its config into cfg (which must be of the same method).
-func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
+// its config into cfg (which must be of the same method, with the same
+// data).
+func openLMRun(cmd *cobra.Command, f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	if f.resume != "" {
+		if err := checkResumeFlags(cmd); err != nil {
+			return nil, err
+		}
 		r, err := train.OpenRun(f.resume)
 		if err != nil {
 			return nil, err
@@ -85,6 +91,10 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 		if cfg.Method != method {
 			r.Close()
 			return nil, fmt.Errorf("%s is a %s run, not %s", f.resume, cfg.Method, method)
+		}
+		if err := checkInputDigests(f.resume, cfg.Inputs); err != nil {
+			r.Close()
+			return nil, err
 		}
 		r.SaveTotalLimit = lmSaveTotalLimit // a resumed run prunes as the first did
 		return r, nil
@@ -107,6 +117,19 @@ func openLMRun(f runFlags, cfg *lmRunConfig) (*train.Run, error) {
 	}
 	if cfg.RefCacheDir == "" && cfg.Method == "dpo" {
 		cfg.RefCacheDir = filepath.Join(filepath.Dir(dir), "ref-cache")
+	}
+	if err := absPaths(&cfg.Model, &cfg.RefModel, &cfg.RefCacheDir, &cfg.ExportTRL); err != nil {
+		return nil, err
+	}
+	if err := absSlice(cfg.Data); err != nil {
+		return nil, err
+	}
+	if err := absSlice(cfg.EvalData); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.Inputs, err = inputDigests(append(append([]string(nil), cfg.Data...), cfg.EvalData...)); err != nil {
+		return nil, err
 	}
 	r, err := train.CreateRun(dir, cfg)
 	if err != nil {
@@ -188,7 +211,10 @@ func finishLM(cmd *cobra.Command, r *train.Run, f runFlags, cfg *lmRunConfig, m 
 		return err
 	}
 	if l != nil {
-		if err := l.SaveAdapter(filepath.Join(r.Dir, "adapter"), cfg.Model); err != nil {
+		err := saveDirAtomic(filepath.Join(r.Dir, "adapter"), func(tmp string) error {
+			return l.SaveAdapter(tmp, cfg.Model)
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "PEFT adapter written to %s\n", filepath.Join(r.Dir, "adapter"))

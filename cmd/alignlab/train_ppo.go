@@ -28,13 +28,13 @@ with --resume) and the policy to runs/<id>/model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.PPO = &c
-			r, err := openRun(f, &cfg)
+			r, err := openRun(cmd, f, &cfg)
 			if err != nil {
 				return err
 			}
 			defer closeRun(r, &err)
 			c := cfg.PPO
-			s, err := loadRL(&cfg, &c.RolloutConfig, cmd.ErrOrStderr())
+			s, err := loadRL(r, &cfg, &c.RolloutConfig, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

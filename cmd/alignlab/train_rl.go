@@ -35,6 +35,9 @@ type rlRunConfig struct {
 	PPO         *train.PPOConfig    `json:"ppo_config,omitempty"`
 	RLOO        *train.RLOOConfig   `json:"rloo_config,omitempty"`
 	GRPO        *train.GRPOConfig   `json:"grpo_config,omitempty"`
+	// Inputs is the SHA-256 of each data or prompts file, checked on
+	// resume.
+	Inputs map[string]string `json:"inputs_sha256,omitempty"`
 }
 
 // runFlags are the flags every training command here shares.
@@ -74,10 +77,14 @@ func addRolloutFlags(fl *pflag.FlagSet, rc *train.RolloutConfig, lengthName stri
 	fl.IntVar(&rc.LocalRolloutForwardBatchSize, "local-rollout-forward-batch-size", rc.LocalRolloutForwardBatchSize, "sequences per scoring forward pass")
 }
 
-// openRun creates the run directory, or opens it when resuming and reads
+// openRun creates the run directory, or opens it when resuming (with no
+// other flag that changes the run, over the same data) and reads
 // its config into cfg.
-func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
+func openRun(cmd *cobra.Command, f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 	if f.resume != "" {
+		if err := checkResumeFlags(cmd); err != nil {
+			return nil, err
+		}
 		r, err := train.OpenRun(f.resume)
 		if err != nil {
 			return nil, err
@@ -96,6 +103,10 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 			r.Close()
 			return nil, fmt.Errorf("%s is a %s run, not %s", f.resume, cfg.Method, method)
 		}
+		if err := checkInputDigests(f.resume, cfg.Inputs); err != nil {
+			r.Close()
+			return nil, err
+		}
 		return r, nil
 	}
 	if err := checkRunInputs([]string{cfg.Model, cfg.RewardModel, cfg.ValueModel}, append([]string{cfg.EvalData, cfg.Prompts}, cfg.Data...)); err != nil {
@@ -109,6 +120,16 @@ func openRun(f runFlags, cfg *rlRunConfig) (*train.Run, error) {
 	dir := f.runDir
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))
+	}
+	if err := absPaths(&cfg.Model, &cfg.RewardModel, &cfg.ValueModel, &cfg.EvalData, &cfg.Prompts); err != nil {
+		return nil, err
+	}
+	if err := absSlice(cfg.Data); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.Inputs, err = inputDigests(append([]string{cfg.EvalData, cfg.Prompts}, cfg.Data...)); err != nil {
+		return nil, err
 	}
 	r, err := train.CreateRun(dir, cfg)
 	if err != nil {
@@ -144,7 +165,11 @@ func trainRun(cmd *cobra.Command, r *train.Run, s train.Stepper, resume bool, a 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "resuming %s at step %d of %d\n", r.Dir, step, s.NumSteps())
+		if step == 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s stopped before its first checkpoint: starting it again from step 0 of %d\n", r.Dir, s.NumSteps())
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "resuming %s at step %d of %d\n", r.Dir, step, s.NumSteps())
+		}
 	}
 	ctx, stop := signal.NotifyContext(contextOf(cmd), os.Interrupt)
 	defer stop()
@@ -160,13 +185,40 @@ func loadModel(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
 }
 
 // savePolicy writes the trained policy (and its tokenizer) to dir in
-// alignlab's layout; 'alignlab export hf' converts it.
+// alignlab's layout ('alignlab export hf' converts it), atomically
+// (saveDirAtomic).
 func savePolicy(dir string, m *model.Model, tok *tokenizer.Tokenizer) error {
-	if err := m.Save(dir); err != nil {
+	return saveDirAtomic(dir, func(tmp string) error {
+		if err := m.Save(tmp); err != nil {
+			return err
+		}
+		if tok != nil {
+			return tok.Save(tmp)
+		}
+		return nil
+	})
+}
+
+// saveDirAtomic has write fill a temporary directory beside dir and then
+// puts it in dir's place, so that a process killed while writing leaves
+// no dir that looks complete ('runs ls' takes a run with a model/ as
+// done) but only the temporary one, which resuming removes.
+func saveDirAtomic(dir string, write func(tmp string) error) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+filepath.Base(dir)+"-")
+	if err != nil {
 		return err
 	}
-	if tok != nil {
-		return tok.Save(dir)
+	if err := write(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
 	}
 	return nil
 }
@@ -182,7 +234,7 @@ type rlSetup struct {
 // loadRL loads the policy (and a frozen copy as the reference), the
 // reward model and the prompts, checking they fit together; stop tokens
 // default to the tokenizer's.
-func loadRL(cfg *rlRunConfig, rc *train.RolloutConfig, progress io.Writer) (*rlSetup, error) {
+func loadRL(r *train.Run, cfg *rlRunConfig, rc *train.RolloutConfig, progress io.Writer) (*rlSetup, error) {
 	var s rlSetup
 	var err error
 	if s.policy, s.tok, err = loadModel(cfg.Model); err != nil {
@@ -219,7 +271,9 @@ func loadRL(cfg *rlRunConfig, rc *train.RolloutConfig, progress io.Writer) (*rlS
 	}
 	prompts, rep, err := train.ReadPrompts(cfg.Prompts, tk, maxPrompt)
 	if rep != nil {
-		rep.Print(progress, cfg.Prompts)
+		if werr := reportData(progress, r, "data_report.json", rep, []string{cfg.Prompts}); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -290,13 +344,13 @@ checkpoints) and the policy to runs/<id>/model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.RLOO = &c
-			r, err := openRun(f, &cfg)
+			r, err := openRun(cmd, f, &cfg)
 			if err != nil {
 				return err
 			}
 			defer closeRun(r, &err)
 			c := cfg.RLOO
-			s, err := loadRL(&cfg, &c.RolloutConfig, cmd.ErrOrStderr())
+			s, err := loadRL(r, &cfg, &c.RolloutConfig, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -348,14 +402,14 @@ each group, a clipped surrogate per token plus --beta times the k3 KL to the sta
 			c.MaxCompletionLength, c.StopTokenIDs = rc.ResponseLength, rc.StopTokenIDs
 			c.MissingEOSPenalty, c.LocalRolloutForwardBatchSize = rc.MissingEOSPenalty, rc.LocalRolloutForwardBatchSize
 			cfg.GRPO = &c
-			r, err := openRun(f, &cfg)
+			r, err := openRun(cmd, f, &cfg)
 			if err != nil {
 				return err
 			}
 			defer closeRun(r, &err)
 			c := cfg.GRPO
 			rc := train.RolloutConfig{ResponseLength: c.MaxCompletionLength, StopTokenIDs: c.StopTokenIDs}
-			s, err := loadRL(&cfg, &rc, cmd.ErrOrStderr())
+			s, err := loadRL(r, &cfg, &rc, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

@@ -140,14 +140,14 @@ func TestResumeKeepsZeroEvalSplit(t *testing.T) {
 	os.WriteFile(data, []byte("{}\n"), 0o644)
 	rc := train.DefaultRewardConfig()
 	run := filepath.Join(dir, "run")
-	r, err := openRun(runFlags{runDir: run}, &rlRunConfig{Method: "rm", Model: mdir, Data: []string{data}, EvalSplit: 0, RM: &rc})
+	r, err := openRun(&cobra.Command{}, runFlags{runDir: run}, &rlRunConfig{Method: "rm", Model: mdir, Data: []string{data}, EvalSplit: 0, RM: &rc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Close()
 	rc2 := train.DefaultRewardConfig()
 	cfg := rlRunConfig{Method: "rm", EvalSplit: 0.1, RM: &rc2}
-	r, err = openRun(runFlags{resume: run}, &cfg)
+	r, err = openRun(&cobra.Command{}, runFlags{resume: run}, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

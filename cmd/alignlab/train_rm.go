@@ -27,14 +27,14 @@ implicit prompts, HH-RLHF, UltraFeedback, ...), tokenized with the model's token
 does; rows that are unreadable, empty, ties, have chosen equal to rejected or exceed
 --max-length are reported by file:line and skipped.
 Held-out pair accuracy is measured on --eval-data, or on --eval-split of --data. Writes
-runs/<id>/ (config, metrics.jsonl, checkpoints; resume with --resume) and the reward model to
+runs/<id>/ (config, metrics.jsonl, data_report.json, checkpoints; resume with --resume) and the reward model to
 runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 		Example: `  alignlab train rm --model runs/sft-20261126-221500/model --data prefs.jsonl
   alignlab train rm --model ./base --data prefs.jsonl --eval-split 0.1 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.RM = &c
-			r, err := openRun(f, &cfg)
+			r, err := openRun(cmd, f, &cfg)
 			if err != nil {
 				return err
 			}
@@ -53,24 +53,26 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 				tk = tok
 			}
 			progress := cmd.ErrOrStderr()
-			read := func(files []string) ([]train.PreferencePair, error) {
+			read := func(files []string, report string) ([]train.PreferencePair, error) {
 				ps, rep, err := train.ReadRewardPairs(contextOf(cmd), files, tk, maxLen)
 				if err != nil {
 					return nil, err
 				}
-				rep.Print(progress, strings.Join(files, ", "))
+				if err := reportData(progress, r, report, rep, files); err != nil {
+					return nil, err
+				}
 				if len(ps) == 0 {
 					return nil, fmt.Errorf("%s: no usable preference pair", strings.Join(files, ", "))
 				}
 				return ps, nil
 			}
-			pairs, err := read(cfg.Data)
+			pairs, err := read(cfg.Data, "data_report.json")
 			if err != nil {
 				return err
 			}
 			var eval []train.PreferencePair
 			if cfg.EvalData != "" {
-				if eval, err = read([]string{cfg.EvalData}); err != nil {
+				if eval, err = read([]string{cfg.EvalData}, "eval_data_report.json"); err != nil {
 					return err
 				}
 			} else if cfg.EvalSplit > 0 {
@@ -89,13 +91,17 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 				return err
 			}
 			out := filepath.Join(r.Dir, "model")
-			if err := rm.Save(out); err != nil {
-				return err
-			}
-			if tok != nil {
-				if err := tok.Save(out); err != nil {
+			err = saveDirAtomic(out, func(tmp string) error {
+				if err := rm.Save(tmp); err != nil {
 					return err
 				}
+				if tok != nil {
+					return tok.Save(tmp)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			final := map[string]float64{}
 			if len(eval) > 0 {

@@ -37,7 +37,7 @@ runs/<id>/adapter.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg.SFT, cfg.LoRA = &c, lf.lora()
-			r, err := openLMRun(f, &cfg)
+			r, err := openLMRun(cmd, f, &cfg)
 			if err != nil {
 				return err
 			}
