@@ -63,6 +63,10 @@ func TestTrainRMThenRL(t *testing.T) {
 	if !strings.Contains(stderr, "prefs.jsonl:41: chosen equals rejected") {
 		t.Errorf("the bad row was not reported by line:\n%s", stderr)
 	}
+	var rep train.DataReport
+	if err := train.ReadJSON(filepath.Join(rmRun, "data_report.json"), &rep); err != nil || len(rep.Problems) == 0 {
+		t.Errorf("data_report.json, which the report points to: %v, %d problems listed", err, len(rep.Problems))
+	}
 	var res struct {
 		Model   string             `json:"model"`
 		Metrics map[string]float64 `json:"metrics"`
@@ -93,6 +97,9 @@ func TestTrainRMThenRL(t *testing.T) {
 			}
 			if _, err := model.Load(filepath.Join(run, "model")); err != nil {
 				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(run, "data_report.json")); err != nil {
+				t.Errorf("no prompts report: %v", err)
 			}
 			ms, err := train.ReadMetrics(run)
 			if err != nil || len(ms) != 3 {
