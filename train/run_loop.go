@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 )
 
 // Stepper is a trainer that Run.Train can drive.
@@ -135,7 +136,7 @@ func (r *Run) stepFailed(err error) error {
 	case lerr != nil || !ok:
 		return fmt.Errorf("%w; no checkpoint was written before it", err)
 	default:
-		return fmt.Errorf("%w; the last good checkpoint is %s (resume with --resume %s after changing what failed)", err, dir, r.Dir)
+		return fmt.Errorf("%w; the last good checkpoint is %s (change what failed, e.g. a lower learning_rate in %s, then resume with --resume %s)", err, dir, filepath.Join(r.Dir, RunConfigFile), r.Dir)
 	}
 }
 

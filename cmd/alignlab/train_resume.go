@@ -38,7 +38,7 @@ func checkResumeFlags(cmd *cobra.Command) error {
 	if len(extra) == 0 {
 		return nil
 	}
-	return fmt.Errorf("--resume continues the run with the settings in its config.json; drop %s (to change them, start a new run)", strings.Join(extra, ", "))
+	return fmt.Errorf("--resume continues the run with the settings in its config.json; drop %s (to change a setting, edit that file or start a new run)", strings.Join(extra, ", "))
 }
 
 // absPath makes a non-empty path absolute, so that the run's config
