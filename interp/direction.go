@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // Direction is a vector in activation space found at one hook point: a
@@ -64,7 +66,7 @@ func (d *Direction) Save(path string) error {
 
 // LoadDirection reads a direction written by Save.
 func LoadDirection(path string) (*Direction, error) {
-	data, err := os.ReadFile(path)
+	data, err := textfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load direction: %w", err)
 	}

@@ -1,6 +1,9 @@
 package interp
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 func TestMatrixValidate(t *testing.T) {
 	m := NewMatrix("t", "layer", "position", "x", []string{"0", "1"}, []string{"a", "b", "c"})
@@ -33,5 +36,17 @@ func TestDirectionRoundTrip(t *testing.T) {
 	}
 	if _, err := (&Direction{Hook: "h", Vector: []float32{0, 0}}).Unit(); err == nil {
 		t.Fatal("a zero vector has a unit direction")
+	}
+}
+
+// A direction file written by hand in an editor that starts files with a
+// byte order mark still loads.
+func TestLoadDirectionBOM(t *testing.T) {
+	path := t.TempDir() + "/d.json"
+	if err := os.WriteFile(path, []byte("\xef\xbb\xbf{\"hook\": \"blocks.0.hook_resid_post\", \"vector\": [1, 0]}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := LoadDirection(path); err != nil || d.Hook != "blocks.0.hook_resid_post" {
+		t.Errorf("LoadDirection = %+v, %v", d, err)
 	}
 }

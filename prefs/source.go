@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -76,7 +77,7 @@ func (s *jsonlSource) next() ([]byte, int, error, error) {
 		if !tooLong {
 			// +2: room for a "\r\n" ending, which does not count toward
 			// the limit; the line's own length is checked once it ends.
-			if len(s.buf)+len(chunk) > s.max+2 {
+			if len(s.buf)+len(chunk) > s.max+2+s.bomRoom() {
 				tooLong = true
 				s.buf = s.buf[:0]
 			} else {
@@ -96,11 +97,25 @@ func (s *jsonlSource) next() ([]byte, int, error, error) {
 		}
 		s.line++
 		rec := bytes.TrimRight(s.buf, "\r\n")
+		if s.line == 1 {
+			// Editors on Windows start a file with a byte order mark;
+			// it is not part of the first row.
+			rec = textfile.Trim(rec)
+		}
 		if tooLong || len(rec) > s.max {
 			return nil, s.line, fmt.Errorf("%w: over %d bytes", ErrLineTooLong, s.max), nil
 		}
 		return rec, s.line, nil, nil
 	}
+}
+
+// bomRoom is how many bytes over the limit the line being read may hold
+// before it is trimmed: a byte order mark's, on line 1.
+func (s *jsonlSource) bomRoom() int {
+	if s.line == 0 {
+		return len(textfile.BOM)
+	}
+	return 0
 }
 
 func (s *jsonlSource) close() error {

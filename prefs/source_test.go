@@ -1,7 +1,11 @@
 package prefs
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,6 +27,10 @@ func TestJSONLSourceLineLimit(t *testing.T) {
 		{"crlf", at + "\r\n" + over + "\r\n" + at + "\r\n", []string{at, "", at}},
 		{"last line at the limit", over + "\n" + at, []string{"", at}},
 		{"last line over the limit", at + "\n" + over, []string{at, ""}},
+		// A byte order mark opening the file is dropped and not counted;
+		// anywhere else it is data.
+		{"byte order mark", "\xef\xbb\xbf" + at + "\r\n" + at + "\n", []string{at, at}},
+		{"byte order mark on line 2", at + "\n\xef\xbb\xbf" + at + "\n", []string{at, ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "d.jsonl")
@@ -59,5 +67,38 @@ func TestJSONLSourceLineLimit(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A byte order mark before the first row, plain or inside gzip, leaves
+// the row readable (it used to be "invalid JSON ... at byte 0").
+func TestReadSkipsBOM(t *testing.T) {
+	const rows = "\xef\xbb\xbf{\"prompt\":\"q\",\"chosen\":\"a\",\"rejected\":\"b\"}\n{\"prompt\":\"q\",\"chosen\":\"c\",\"rejected\":\"d\"}\n"
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "bom.jsonl")
+	if err := os.WriteFile(plain, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(rows))
+	zw.Close()
+	zipped := filepath.Join(dir, "bom.jsonl.gz")
+	if err := os.WriteFile(zipped, zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{plain, zipped} {
+		var chosen []string
+		err := Read(context.Background(), []string{path}, ReadOptions{}, func(file string, line int, c *Comparison, rowErr error) error {
+			if rowErr != nil {
+				return fmt.Errorf("%s:%d: %w", file, line, rowErr)
+			}
+			ch, _ := c.Chosen()
+			chosen = append(chosen, ch)
+			return nil
+		})
+		if err != nil || strings.Join(chosen, ",") != "a,c" {
+			t.Errorf("%s: chosen %q, %v", path, chosen, err)
+		}
 	}
 }

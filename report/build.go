@@ -10,6 +10,7 @@ import (
 
 	"github.com/alignlab/alignlab/internal/atomicfile"
 	"github.com/alignlab/alignlab/internal/rundir"
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // File names inside a run directory that the report reads or writes.
@@ -155,9 +156,10 @@ func shellQuote(a string) string {
 	return a
 }
 
-// readJSON decodes dir/name into v.
+// readJSON decodes dir/name into v (a byte order mark, left by an editor,
+// skipped).
 func readJSON(dir, name string, v any) error {
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	data, err := textfile.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ package report
 // metrics/<organism>-seed<N>-rlhf.jsonl.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/alignlab/alignlab/audit"
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/alignlab/alignlab/lab"
 )
 
@@ -62,7 +62,7 @@ func readLabMetrics(dir string) ([]*labMetrics, error) {
 	var out []*labMetrics
 	for _, p := range paths {
 		var m labMetrics
-		data, err := os.ReadFile(p)
+		data, err := textfile.ReadFile(p)
 		if err != nil {
 			return nil, err
 		}
@@ -92,19 +92,21 @@ func readRLPoints(path string) ([]lab.RLPoint, error) {
 	}
 	defer f.Close()
 	var out []lab.RLPoint
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc := textfile.NewScanner(f, 1<<20)
+	for sc.Scan() {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
 		}
 		var pt lab.RLPoint
 		if err := json.Unmarshal(sc.Bytes(), &pt); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
+			return nil, fmt.Errorf("%s line %d: %w", path, sc.Line(), err)
 		}
 		out = append(out, pt)
 	}
-	return out, sc.Err()
+	if err := sc.FileErr(path); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // labTraining draws the training curves of the first seed's organisms

@@ -7,11 +7,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/alignlab/alignlab/train"
 )
 
@@ -113,7 +113,7 @@ func addTrain(p *Page, dir string, _ bool) error {
 		s.text("metrics.jsonl has no logged values yet.")
 	}
 	p.Sections = append(p.Sections, s)
-	if raw, err := os.ReadFile(filepath.Join(dir, train.RunConfigFile)); err == nil {
+	if raw, err := textfile.ReadFile(filepath.Join(dir, train.RunConfigFile)); err == nil {
 		var buf bytes.Buffer
 		if json.Indent(&buf, raw, "", "  ") == nil {
 			raw = buf.Bytes()

@@ -7,13 +7,14 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"unicode/utf8"
 
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/alignlab/alignlab/prefs"
 )
 
@@ -71,8 +72,7 @@ func isPretokenized(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<28)
+	sc := textfile.NewScanner(f, maxDataLine)
 	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
@@ -85,7 +85,7 @@ func isPretokenized(path string) (bool, error) {
 		_, ok := probe["input_ids_chosen"]
 		return ok, nil
 	}
-	return false, sc.Err()
+	return false, sc.FileErr(path)
 }
 
 // readPretokenized appends the usable rows of a pretokenized file to out.
@@ -93,6 +93,10 @@ func readPretokenized(path string, maxLen, vocab int, out []PreferencePair, rep 
 	err := scanJSONL(path, func(line int, raw []byte) {
 		rep.Rows++
 		where := fmt.Sprintf("%s:%d", path, line)
+		if !utf8.Valid(raw) {
+			rep.skip(where, "invalid UTF-8")
+			return
+		}
 		var row pretokenizedRow
 		if err := json.Unmarshal(raw, &row); err != nil {
 			rep.skip(where, "unreadable row: "+err.Error())
@@ -129,26 +133,6 @@ func merge(rep, r *DataReport) {
 			rep.Problems = append(rep.Problems, p)
 		}
 	}
-}
-
-// scanJSONL calls row with each non-blank line and its 1-based number.
-func scanJSONL(path string, row func(line int, raw []byte)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<28)
-	for n := 1; sc.Scan(); n++ {
-		if raw := sc.Bytes(); len(bytes.TrimSpace(raw)) > 0 {
-			row(n, raw)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	return nil
 }
 
 // vocabOf is tok's vocabulary size when it has one to tell (0: unknown),

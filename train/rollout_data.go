@@ -5,6 +5,7 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/alignlab/alignlab/tokenizer"
 )
@@ -50,6 +51,9 @@ func ReadPrompts(path string, tok Tokenizer, maxLen int) ([][]int32, *DataReport
 
 // promptIDs tokenizes one row, or says why it cannot.
 func promptIDs(raw []byte, tok Tokenizer) ([]int32, string) {
+	if !utf8.Valid(raw) {
+		return nil, "invalid UTF-8"
+	}
 	var row promptRow
 	if err := json.Unmarshal(raw, &row); err != nil {
 		return nil, "unreadable row: " + err.Error()

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/alignlab/alignlab/ckpt"
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // Run file and directory names inside a run directory.
@@ -268,7 +269,7 @@ func appendFloat(b []byte, v float64) []byte {
 // ReadMetrics reads a run's metrics.jsonl: one map per line, with "step"
 // among the keys (null values are NaN).
 func ReadMetrics(dir string) ([]map[string]float64, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, RunMetricsFile))
+	raw, err := textfile.ReadFile(filepath.Join(dir, RunMetricsFile))
 	if err != nil {
 		return nil, err
 	}
@@ -488,9 +489,10 @@ func WriteJSON(path string, v any) error {
 	})
 }
 
-// ReadJSON decodes the JSON file at path into v.
+// ReadJSON decodes the JSON file at path (a leading UTF-8 BOM skipped, as
+// an editor may write one into a config.json) into v.
 func ReadJSON(path string, v any) error {
-	raw, err := os.ReadFile(path)
+	raw, err := textfile.ReadFile(path)
 	if err != nil {
 		return err
 	}

@@ -10,16 +10,13 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alignlab/alignlab/tokenizer"
 )
@@ -59,6 +56,11 @@ type sftRow struct {
 // token in the loss, TRL's default); text plus EOS with every token in the
 // loss; prompt and completion with the completion (plus EOS) in the loss.
 func TokenizeSFT(tok Tokenizer, raw []byte, assistantOnly bool) (SFTExample, error) {
+	// encoding/json would train on U+FFFD in place of the bad bytes; the
+	// preference readers and the data audit refuse such rows too.
+	if !utf8.Valid(raw) {
+		return SFTExample{}, errors.New("invalid UTF-8")
+	}
 	var row sftRow
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&row); err != nil {
@@ -197,33 +199,4 @@ func ReadSFTExamples(files []string, tok Tokenizer, maxLength int, assistantOnly
 	}
 	rep.Kept = len(out)
 	return out, rep, nil
-}
-
-// eachLine calls fn with every line of file (1-based numbers).
-func eachLine(file string, fn func(line int, raw []byte)) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(file, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-		defer gz.Close()
-		r = gz
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		fn(line, sc.Bytes())
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s line %d: %w", file, line+1, err)
-	}
-	return nil
 }

@@ -8,9 +8,10 @@ package rundir
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // LabSummaryFile is the lab's result file inside its run directory.
@@ -51,7 +52,7 @@ type LabSummary struct {
 
 // ReadLabSummary reads dir/summary.json.
 func ReadLabSummary(dir string) (*LabSummary, error) {
-	data, err := os.ReadFile(filepath.Join(dir, LabSummaryFile))
+	data, err := textfile.ReadFile(filepath.Join(dir, LabSummaryFile))
 	if err != nil {
 		return nil, fmt.Errorf("read lab run %s: %w (a run without summary.json did not finish)", dir, err)
 	}

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // MetaFile is the name of the run description inside a run directory.
@@ -104,7 +106,7 @@ func WriteMeta(dir string, m Meta) error {
 // ReadMeta reads dir/run.json.
 func ReadMeta(dir string) (Meta, error) {
 	var m Meta
-	data, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	data, err := textfile.ReadFile(filepath.Join(dir, MetaFile))
 	if err != nil {
 		return m, fmt.Errorf("read run %s: %w", dir, err)
 	}

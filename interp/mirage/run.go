@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/alignlab/alignlab/interp/probe"
 	"github.com/alignlab/alignlab/lab"
 )
@@ -86,7 +86,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	cfg := lab.QuickConfig()
 	if o.Run != "" {
-		data, err := os.ReadFile(filepath.Join(o.Run, "config.json"))
+		data, err := textfile.ReadFile(filepath.Join(o.Run, "config.json"))
 		if err != nil {
 			return nil, fmt.Errorf("--run %s: %w (pass a lab run directory)", o.Run, err)
 		}

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // Example is one labelled text for a probe: {"text": ..., "label": 0 or 1}.
@@ -21,6 +23,9 @@ type Example struct {
 
 // maxLineErrors is how many bad lines ReadExamples lists before it stops.
 const maxLineErrors = 10
+
+// maxLineBytes bounds one line of an examples file.
+const maxLineBytes = 16 << 20
 
 // ReadExamples reads JSONL examples from path. Blank lines are skipped;
 // every malformed line (bad JSON, missing text, a label other than 0 or 1)
@@ -35,26 +40,27 @@ func ReadExamples(path string) ([]Example, error) {
 }
 
 // ParseExamples reads JSONL examples from r; name labels error positions.
+// A leading byte order mark is skipped; a line over 16 MiB is an
+// error naming it.
 func ParseExamples(r io.Reader, name string) ([]Example, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	sc := textfile.NewScanner(r, maxLineBytes)
 	var out []Example
 	var bad []string
-	for line := 1; sc.Scan(); line++ {
+	for sc.Scan() {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
-		if err := parseExample(b, line, &out); err != nil {
-			bad = append(bad, fmt.Sprintf("%s:%d: %v", name, line, err))
+		if err := parseExample(b, sc.Line(), &out); err != nil {
+			bad = append(bad, fmt.Sprintf("%s:%d: %v", name, sc.Line(), err))
 			if len(bad) == maxLineErrors {
 				bad = append(bad, "(stopped after 10 bad lines)")
 				break
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+	if err := sc.FileErr(name); err != nil {
+		return nil, err
 	}
 	if len(bad) > 0 {
 		return nil, errors.New("malformed examples (want one {\"text\": \"...\", \"label\": 0 or 1} per line):\n  " + strings.Join(bad, "\n  "))
@@ -63,6 +69,11 @@ func ParseExamples(r io.Reader, name string) ([]Example, error) {
 }
 
 func parseExample(b []byte, line int, out *[]Example) error {
+	// encoding/json would turn bad bytes into U+FFFD and the probe would
+	// learn from text nobody wrote; the data audit rejects such rows too.
+	if !utf8.Valid(b) {
+		return errors.New("invalid UTF-8")
+	}
 	var raw struct {
 		Text  *string          `json:"text"`
 		Label *json.RawMessage `json:"label"`

@@ -46,3 +46,21 @@ func FuzzParseExamples(f *testing.F) {
 		}
 	})
 }
+
+// Files as editors and other tools write them: a byte order mark first,
+// a line too long to read, bytes that are not UTF-8.
+func TestParseExamplesFileEdges(t *testing.T) {
+	ex, err := ParseExamples(strings.NewReader("\xef\xbb\xbf{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 0}\n"), "bom.jsonl")
+	if err != nil || len(ex) != 2 || ex[0].Text != "a" || ex[0].Line != 1 {
+		t.Errorf("a byte order mark must be skipped: %+v, %v", ex, err)
+	}
+	long := "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"" + strings.Repeat("x", maxLineBytes) + "\", \"label\": 0}\n"
+	_, err = ParseExamples(strings.NewReader(long), "long.jsonl")
+	if err == nil || err.Error() != "long.jsonl line 2: longer than the 16 MiB line limit" {
+		t.Errorf("over-long line: %v", err)
+	}
+	_, err = ParseExamples(strings.NewReader("{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\xff\", \"label\": 0}\n"), "x.jsonl")
+	if err == nil || !strings.Contains(err.Error(), "x.jsonl:2: invalid UTF-8") {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
+}

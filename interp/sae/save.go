@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/alignlab/alignlab/ckpt"
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // The files of an SAE directory, as SAELens names them.
@@ -117,7 +118,7 @@ func (s *SAE) Save(dir string) error {
 // package reads). Architectures other than standard and topk, and
 // activation normalisation, are refused rather than misread.
 func Load(dir string) (*SAE, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	raw, err := textfile.ReadFile(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		return nil, fmt.Errorf("load sae: %w (an SAE directory holds %s and %s)", err, ConfigFile, WeightsFile)
 	}
