@@ -34,6 +34,8 @@ type chatState struct {
 	source string // template in use; "" until one is loaded or set (then a built-in is chosen)
 	tmpl   *jinja.Template
 	err    error           // why a loaded template did not compile (reported when it is used)
+	broken bool            // err is a Jinja syntax error, which Load refuses
+	origin string          // the file the model's template came from
 	named  []namedTemplate // a tokenizer_config.json list of named templates, as loaded
 }
 
@@ -47,7 +49,7 @@ type namedTemplate struct {
 func (t *Tokenizer) loadChatTemplate(raw json.RawMessage) error {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		t.loadTemplateSource(s)
+		t.loadTemplateSource(s, configFile)
 		return nil
 	}
 	var list []namedTemplate
@@ -57,19 +59,25 @@ func (t *Tokenizer) loadChatTemplate(raw json.RawMessage) error {
 	t.chat.named = list
 	for _, nt := range list {
 		if nt.Name == "default" {
-			t.loadTemplateSource(nt.Template)
+			t.loadTemplateSource(nt.Template, configFile)
 		}
 	}
 	return nil
 }
 
-// loadTemplateSource installs a model's own template. One that does not
-// compile does not stop the tokenizer from loading: encoding needs no
-// template, and ApplyChatTemplate reports the error.
-func (t *Tokenizer) loadTemplateSource(src string) {
-	if err := t.setTemplateSource(src); err != nil {
-		t.chat.source, t.chat.tmpl, t.chat.err = src, nil, err
+// loadTemplateSource installs a model's own template, read from origin.
+// One that is not Jinja (checkJinjaSyntax) marks the tokenizer broken, and
+// Load refuses it. One that is Jinja but that the engine cannot compile
+// does not stop the tokenizer from loading: encoding needs no template,
+// and ApplyChatTemplate reports the error.
+func (t *Tokenizer) loadTemplateSource(src, origin string) {
+	var tmpl *jinja.Template
+	err := checkJinjaSyntax(src)
+	broken := err != nil
+	if !broken {
+		tmpl, err = jinja.Compile(src)
 	}
+	t.chat.source, t.chat.tmpl, t.chat.err, t.chat.broken, t.chat.origin = src, tmpl, err, broken, origin
 }
 
 func (t *Tokenizer) setTemplateSource(src string) error {
@@ -77,7 +85,7 @@ func (t *Tokenizer) setTemplateSource(src string) error {
 	if err != nil {
 		return fmt.Errorf("chat template: %w", err)
 	}
-	t.chat.source, t.chat.tmpl, t.chat.err = src, tmpl, nil
+	t.chat.source, t.chat.tmpl, t.chat.err, t.chat.broken = src, tmpl, nil, false
 	return nil
 }
 
@@ -119,7 +127,7 @@ func (t *Tokenizer) template() (*jinja.Template, error) {
 		return t.chat.tmpl, nil
 	}
 	if t.chat.err != nil {
-		return nil, fmt.Errorf("the model's chat template: %w (choose another with SetChatTemplate)", t.chat.err)
+		return nil, fmt.Errorf("the chat template in the model's %s: this Jinja engine cannot compile it: %w", t.chat.origin, t.chat.err)
 	}
 	return jinja.Compile(t.ChatTemplate())
 }

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -187,29 +188,59 @@ func TestModelTemplateFromConfig(t *testing.T) {
 	}
 }
 
+// A model whose template is good Jinja that this engine cannot compile
+// ({% with %} here) still loads: encoding needs no template, and using the
+// template says which file holds it.
 func TestUncompilableModelTemplate(t *testing.T) {
+	const unsupported = "{% with greeting = 'hi' %}{{ greeting }}{% endwith %}{% for m in messages %}{{ m['content'] }}{% endfor %}"
 	// The same in chat_template.jinja, which transformers prefers.
-	jinjaOnly, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "chat_template.jinja": "{% for %}"}))
+	jinjaOnly, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "chat_template.jinja": unsupported}))
 	if err != nil {
 		t.Fatalf("an uncompilable chat_template.jinja must not stop Load: %v", err)
 	}
-	if _, err := jinjaOnly.ApplyChatTemplate(conversation, false); err == nil {
-		t.Error("ApplyChatTemplate with a broken chat_template.jinja gave no error")
+	if _, err := jinjaOnly.ApplyChatTemplate(conversation, false); err == nil || !strings.Contains(err.Error(), "chat_template.jinja") {
+		t.Errorf("ApplyChatTemplate with an uncompilable chat_template.jinja: %v", err)
 	}
-	tk, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": `{"chat_template": "{% for %}"}`}))
+	tk, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": `{"chat_template": ` + jsonString(unsupported) + `}`}))
 	if err != nil {
 		t.Fatalf("a template the engine cannot compile must not stop Load: %v", err)
 	}
 	if len(tk.Encode("the")) == 0 {
 		t.Fatal("encode")
 	}
-	if _, err := tk.ApplyChatTemplate(conversation, false); err == nil || !strings.Contains(err.Error(), "SetChatTemplate") {
-		t.Errorf("ApplyChatTemplate with a broken template: %v", err)
+	if _, err := tk.ApplyChatTemplate(conversation, false); err == nil || !strings.Contains(err.Error(), "tokenizer_config.json") || !strings.Contains(err.Error(), "with") {
+		t.Errorf("ApplyChatTemplate with an uncompilable template: %v", err)
 	}
 	if err := tk.SetChatTemplate("chatml"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tk.ApplyChatTemplate(conversation, false); err != nil {
 		t.Error(err)
+	}
+}
+
+// A template that is not Jinja at all stops Load with the file and the
+// error, instead of failing every conversation later.
+func TestBrokenModelTemplate(t *testing.T) {
+	const broken = "{% for m in messages %}{{ m['content'] }}{% endfor"
+	const want = "line 1, column 42: the {% opened here is never closed (no %})"
+	dir := writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": `{"chat_template": ` + jsonString(broken) + `}`})
+	_, err := Load(dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "tokenizer_config.json")) || !strings.Contains(err.Error(), want) {
+		t.Errorf("broken tokenizer_config.json template: %v", err)
+	}
+	named := `{"chat_template": [{"name": "default", "template": ` + jsonString(broken) + `}, {"name": "tool_use", "template": "x"}]}`
+	if _, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": named})); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("broken default of named templates: %v", err)
+	}
+	dir = writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "chat_template.jinja": "{% if x %}a{% endfor %}"})
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "chat_template.jinja")) || !strings.Contains(err.Error(), "{% endfor %} where {% endif %} was due") {
+		t.Errorf("broken chat_template.jinja: %v", err)
+	}
+	// transformers reads chat_template.jinja instead of the config's
+	// template, so a broken one there is never used.
+	tk, err := Load(writeDir(t, map[string]string{"tokenizer.json": gpt2JSON(), "tokenizer_config.json": `{"chat_template": ` + jsonString(broken) + `}`, "chat_template.jinja": ChatMLTemplate}))
+	if err != nil || tk.ChatTemplate() != ChatMLTemplate {
+		t.Errorf("chat_template.jinja over a broken config template: %v", err)
 	}
 }

@@ -17,6 +17,13 @@ import (
 	"strconv"
 
 	"github.com/alignlab/alignlab/internal/atomicfile"
+	"github.com/alignlab/alignlab/internal/textfile"
+)
+
+// The files beside tokenizer.json that hold a model's chat template.
+const (
+	configFile   = "tokenizer_config.json"
+	templateFile = "chat_template.jinja"
 )
 
 // Load reads dir/tokenizer.json and, if present, dir/tokenizer_config.json
@@ -25,7 +32,7 @@ import (
 // template) and dir/generation_config.json (extra stop tokens).
 func Load(dir string) (*Tokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")
-	data, err := os.ReadFile(path)
+	data, err := textfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w (a Hugging Face model directory has tokenizer.json; train one with 'alignlab tokenizer train')", err)
 	}
@@ -33,20 +40,23 @@ func Load(dir string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
 	}
-	cfgPath := filepath.Join(dir, "tokenizer_config.json")
-	if data, err := os.ReadFile(cfgPath); err == nil {
+	cfgPath := filepath.Join(dir, configFile)
+	if data, err := textfile.ReadFile(cfgPath); err == nil {
 		if err := t.applyConfig(data); err != nil {
 			return nil, fmt.Errorf("load tokenizer %s: %w", cfgPath, err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
-	if data, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
-		// As for a template in tokenizer_config.json: one that does not
-		// compile leaves the tokenizer usable, and ApplyChatTemplate says why.
-		t.loadTemplateSource(string(data))
+	if data, err := textfile.ReadFile(filepath.Join(dir, templateFile)); err == nil {
+		t.loadTemplateSource(string(data), templateFile)
 	}
-	if data, err := os.ReadFile(filepath.Join(dir, "generation_config.json")); err == nil {
+	// Checked once the template in use is known: transformers prefers
+	// chat_template.jinja and never reads the config's template then.
+	if t.chat.broken {
+		return nil, fmt.Errorf("load tokenizer %s: the chat template does not parse: %w", filepath.Join(dir, t.chat.origin), t.chat.err)
+	}
+	if data, err := textfile.ReadFile(filepath.Join(dir, "generation_config.json")); err == nil {
 		var g struct {
 			EOS json.RawMessage `json:"eos_token_id"`
 		}

@@ -28,5 +28,8 @@
 // Chat formatting renders the model's own Jinja chat_template (with
 // github.com/ardanlabs/jinja), or a built-in ChatML or Llama-3 template, the
 // same way for training, serving and auditing; EncodeChat also returns the
-// assistant-token mask used as the SFT loss mask.
+// assistant-token mask used as the SFT loss mask. Load refuses a model
+// whose template is not Jinja at all (a tag or block left open), naming the
+// file; one that is Jinja but beyond the engine loads, and only chat
+// formatting fails, saying which file holds it.
 package tokenizer
