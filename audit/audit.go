@@ -112,6 +112,25 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	sum, err = run(ctx, cfg, sum, probes, tasks, &opts)
+	if err != nil {
+		// Not left "running": a failure of the harness is recorded, with
+		// what it was, so 'runs ls' does not show the run as in progress.
+		failed := &Summary{RunID: sum.RunID, Target: sum.Target, Errors: append(sum.Errors, err.Error()),
+			Resumed: sum.Resumed, Tasks: sum.Tasks, Interrupted: sum.Interrupted}
+		js, _ := json.Marshal(failed) // no probe reports: nothing that can fail to encode
+		if ferr := cfg.Store.FinishRun(context.WithoutCancel(ctx), cfg.RunID, "failed", string(js)); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		return nil, err
+	}
+	return sum, nil
+}
+
+// run is Run after the run is recorded as started: it runs the tasks,
+// analyzes the results and records the summary. On an error it returns
+// sum as far as it got, for the failed run's record.
+func run(ctx context.Context, cfg Config, sum *Summary, probes []Probe, tasks []Task, opts *Options) (*Summary, error) {
 	runner := &Runner{Store: cfg.Store, RunID: cfg.RunID, Target: cfg.Target, Params: cfg.Params, Seed: opts.Seed,
 		Concurrency: cfg.Concurrency, MaxErrors: cfg.MaxErrors, Progress: cfg.Progress}
 	st, runErr := runner.Run(ctx, tasks)
@@ -125,14 +144,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	actx := context.WithoutCancel(ctx)
 	results, err := LoadResults(actx, cfg.Store, cfg.RunID)
 	if err != nil {
-		return nil, err
+		return sum, err
 	}
 	byProbe := map[string][]Result{}
 	for _, r := range results {
 		byProbe[r.Probe] = append(byProbe[r.Probe], r)
 	}
 	for _, p := range probes {
-		rep, err := p.Analyze(byProbe[p.Name()], &opts)
+		rep, err := p.Analyze(byProbe[p.Name()], opts)
 		if err != nil {
 			rep = &Report{Error: err.Error()}
 			if runErr == nil {
@@ -161,10 +180,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	js, err := json.Marshal(sum)
 	if err != nil {
-		return nil, fmt.Errorf("encode summary: %w", err)
+		return sum, fmt.Errorf("encode summary: %w", err)
 	}
 	if err := cfg.Store.FinishRun(actx, cfg.RunID, status, string(js)); err != nil {
-		return nil, err
+		return sum, err
 	}
 	return sum, nil
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -225,10 +226,49 @@ type logPoint struct{ step, kl, proxy, gold float64 }
 // AnalyzeMetricsLog reads a JSONL metric log ({"step", "kl", "proxy",
 // "gold"} per line; kl optional) and locates the divergence point.
 func AnalyzeMetricsLog(path string, seed uint64) (*Divergence, error) {
+	pts, hasKL, err := readMetricsLog(path)
+	if err != nil {
+		return nil, err
+	}
+	d := &Divergence{Points: len(pts), X: "step"}
+	x := func(p logPoint) float64 { return p.step }
+	if hasKL {
+		d.X = "kl"
+		x = func(p logPoint) float64 { return p.kl }
+	}
+	sort.SliceStable(pts, func(i, j int) bool { return x(pts[i]) < x(pts[j]) })
+	gold, proxy := make([]float64, len(pts)), make([]float64, len(pts))
+	for i, p := range pts {
+		gold[i], proxy[i] = p.gold, p.proxy
+	}
+	w := max(3, len(pts)/10)
+	gs, ps := smooth(gold, w), smooth(proxy, w)
+	peak := argmax(gs)
+	last := len(pts) - 1
+	d.PeakX, d.PeakStep = x(pts[peak]), pts[peak].step
+	d.ProxyGain = ps[last] - ps[peak]
+	drop := gs[peak] - gs[last]
+	d.Diverged = drop > 0 && d.ProxyGain > 0
+	d.GoldDrop = goldDropStat(gold, gs, w, seed)
+	return d, nil
+}
+
+// CheckMetricsLog reads a metric log as AnalyzeMetricsLog does and
+// returns what is wrong with it, naming the file and line, so a command
+// can refuse a bad log before it starts a run that would fail at the end.
+func CheckMetricsLog(path string) error {
+	_, _, err := readMetricsLog(path)
+	return err
+}
+
+// readMetricsLog returns a metric log's points in file order, and whether
+// every point has kl.
+func readMetricsLog(path string) ([]logPoint, bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read metric log: %w", err)
+		return nil, false, fmt.Errorf("read metric log: %w", err)
 	}
+	data = bytes.TrimPrefix(data, bom)
 	var pts []logPoint
 	hasKL := true
 	err = eachLine(data, func(_ int, line []byte) error {
@@ -253,33 +293,16 @@ func AnalyzeMetricsLog(path string, seed uint64) (*Divergence, error) {
 		pts = append(pts, pt)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("metric log %s: %w", path, err)
+	var le *LineError
+	if errors.As(err, &le) {
+		return nil, false, fmt.Errorf("metric log %s line %d: %w", path, le.Line, le.Err)
+	} else if err != nil {
+		return nil, false, fmt.Errorf("metric log %s: %w", path, err)
 	}
 	if len(pts) < 5 {
-		return nil, fmt.Errorf("metric log %s: %d points, need at least 5", path, len(pts))
+		return nil, false, fmt.Errorf("metric log %s: %d points, need at least 5", path, len(pts))
 	}
-	d := &Divergence{Points: len(pts), X: "step"}
-	x := func(p logPoint) float64 { return p.step }
-	if hasKL {
-		d.X = "kl"
-		x = func(p logPoint) float64 { return p.kl }
-	}
-	sort.SliceStable(pts, func(i, j int) bool { return x(pts[i]) < x(pts[j]) })
-	gold, proxy := make([]float64, len(pts)), make([]float64, len(pts))
-	for i, p := range pts {
-		gold[i], proxy[i] = p.gold, p.proxy
-	}
-	w := max(3, len(pts)/10)
-	gs, ps := smooth(gold, w), smooth(proxy, w)
-	peak := argmax(gs)
-	last := len(pts) - 1
-	d.PeakX, d.PeakStep = x(pts[peak]), pts[peak].step
-	d.ProxyGain = ps[last] - ps[peak]
-	drop := gs[peak] - gs[last]
-	d.Diverged = drop > 0 && d.ProxyGain > 0
-	d.GoldDrop = goldDropStat(gold, gs, w, seed)
-	return d, nil
+	return pts, hasKL, nil
 }
 
 // goldDropStat is the drop D = max_t μ(t) − μ(last) of the smoothed gold

@@ -33,6 +33,10 @@ func Load(path, format string) (Dataset, error) {
 	}
 	ds, err := Parse(data, format, filepath.Ext(path))
 	if err != nil {
+		var le *LineError
+		if errors.As(err, &le) {
+			return Dataset{}, fmt.Errorf("suite %s line %d: %w", path, le.Line, le.Err)
+		}
 		return Dataset{}, fmt.Errorf("suite %s: %w", path, err)
 	}
 	if ds.Name == "" {
@@ -41,58 +45,129 @@ func Load(path, format string) (Dataset, error) {
 	return ds, nil
 }
 
+// LineError is an error in one line of a suite or metric log file.
+type LineError struct {
+	Line int // 1-based
+	Err  error
+}
+
+// Error returns "line N: " and the error.
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns the error in the line.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// atLine puts err at line n; n 0 (unknown) leaves it as it is.
+func atLine(n int, err error) error {
+	if n <= 0 {
+		return err
+	}
+	return &LineError{Line: n, Err: err}
+}
+
+// bom is the UTF-8 byte order mark some editors write at the start of a
+// file; JSON and YAML decoders take it for content.
+var bom = []byte("\xef\xbb\xbf")
+
+// parsed is a suite as read, each sample with the line it starts on (0
+// where unknown), so that checks after parsing can name it.
+type parsed struct {
+	Dataset
+	lines []int
+}
+
 // Parse reads a suite from bytes; ext (".yaml", ".jsonl", ...) helps
-// FormatAuto decide.
+// FormatAuto decide. An error in one sample is a *LineError where the
+// format has lines.
 func Parse(data []byte, format, ext string) (Dataset, error) {
+	data = bytes.TrimPrefix(data, bom)
 	if format == "" || format == FormatAuto {
 		format = sniffFormat(data, ext)
 	}
-	var ds Dataset
+	var ps parsed
 	var err error
 	switch format {
 	case FormatYAML:
-		ds, err = parseYAML(data)
+		ps, err = parseYAML(data)
+	case formatJSONDoc:
+		ps, err = parseJSONDoc(data)
 	case FormatJSONL:
-		ds, err = parseJSONL(data)
+		ps, err = parseJSONL(data)
 	case FormatSycophancyEval:
-		ds, err = parseSycophancyEval(data)
+		ps, err = parseSycophancyEval(data)
 	default:
 		return Dataset{}, fmt.Errorf("unknown suite format %q (have auto, yaml, jsonl, sycophancy-eval)", format)
 	}
 	if err != nil {
 		return Dataset{}, err
 	}
+	ds := ps.Dataset
 	if len(ds.Samples) == 0 {
 		return Dataset{}, errors.New("no samples")
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{} // id -> index
 	for i, s := range ds.Samples {
+		line := 0
+		if i < len(ps.lines) {
+			line = ps.lines[i]
+		}
+		// A generated id means nothing to the file's author; the line does.
+		what := "sample"
 		if s.ID == "" {
 			s.ID = fmt.Sprintf("s%05d", i)
 			ds.Samples[i].ID = s.ID
+			if line == 0 {
+				what = "sample " + s.ID
+			}
+		} else {
+			what = fmt.Sprintf("sample %q", s.ID)
 		}
-		if seen[s.ID] {
-			return Dataset{}, fmt.Errorf("sample id %q appears twice", s.ID)
+		if j, ok := seen[s.ID]; ok {
+			if j < len(ps.lines) && ps.lines[j] > 0 {
+				return Dataset{}, atLine(line, fmt.Errorf("sample id %q appears twice (first on line %d)", s.ID, ps.lines[j]))
+			}
+			return Dataset{}, atLine(line, fmt.Errorf("sample id %q appears twice", s.ID))
 		}
-		seen[s.ID] = true
+		seen[s.ID] = i
 		if s.Question() == "" {
-			return Dataset{}, fmt.Errorf("sample %s has no user message", s.ID)
+			return Dataset{}, atLine(line, fmt.Errorf("%s has no user message", what))
 		}
 		if s.Target == "" {
-			return Dataset{}, fmt.Errorf("sample %s has no target (expected answer)", s.ID)
+			return Dataset{}, atLine(line, fmt.Errorf("%s has no target (expected answer)", what))
 		}
 	}
 	return ds, nil
 }
 
+// formatJSONDoc is a .json file holding one document (a list of samples,
+// or {name, scorer, samples}) rather than JSONL.
+const formatJSONDoc = "json"
+
+// sniffFormat picks the format of a file: its extension decides between
+// YAML and JSON (a file named .jsonl whose first line is broken is still
+// JSONL, and its error should say which line), and the first JSON record
+// between inspect-style samples and sycophancy-eval rows.
 func sniffFormat(data []byte, ext string) string {
-	switch strings.ToLower(ext) {
+	ext = strings.ToLower(ext)
+	switch ext {
 	case ".yaml", ".yml":
 		return FormatYAML
+	case ".json":
+		if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '[' || (t[0] == '{' && isSamplesDoc(t))) {
+			return formatJSONDoc
+		}
 	}
-	line, _, _ := bytes.Cut(bytes.TrimSpace(data), []byte("\n"))
+	var first []byte
+	for rest := data; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			first = line
+			break
+		}
+	}
 	var probe map[string]json.RawMessage
-	if json.Unmarshal(line, &probe) == nil {
+	if json.Unmarshal(first, &probe) == nil {
 		if _, ok := probe["base"]; ok {
 			if _, ok := probe["prompt"]; ok {
 				return FormatSycophancyEval
@@ -100,7 +175,20 @@ func sniffFormat(data []byte, ext string) string {
 		}
 		return FormatJSONL
 	}
+	if ext == ".jsonl" || ext == ".json" {
+		return FormatJSONL
+	}
 	return FormatYAML
+}
+
+// isSamplesDoc reports whether data is one JSON object with "samples".
+func isSamplesDoc(data []byte) bool {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(data, &doc) != nil {
+		return false
+	}
+	_, ok := doc["samples"]
+	return ok
 }
 
 // rawSample is a sample as written in files: input may be a string or a
@@ -176,37 +264,114 @@ func (r rawSample) sample() (Sample, error) {
 }
 
 // parseYAML reads {name, scorer, samples: [...]} or a bare list of samples.
-func parseYAML(data []byte) (Dataset, error) {
-	var doc struct {
-		Name    string      `yaml:"name"`
-		Scorer  string      `yaml:"scorer"`
-		Samples []rawSample `yaml:"samples"`
+func parseYAML(data []byte) (parsed, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return parsed{}, fmt.Errorf("parse YAML: %w", err)
 	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		var list []rawSample
-		if err2 := yaml.Unmarshal(data, &list); err2 != nil {
-			return Dataset{}, fmt.Errorf("parse YAML: %w", err)
+	var ps parsed
+	var scorer string
+	var list *yaml.Node
+	if len(root.Content) > 0 {
+		switch doc := root.Content[0]; doc.Kind {
+		case yaml.SequenceNode:
+			list = doc
+		case yaml.MappingNode:
+			var head struct {
+				Name    string    `yaml:"name"`
+				Scorer  string    `yaml:"scorer"`
+				Samples yaml.Node `yaml:"samples"`
+			}
+			if err := doc.Decode(&head); err != nil {
+				return parsed{}, fmt.Errorf("parse YAML: %w", err)
+			}
+			ps.Name, scorer = head.Name, head.Scorer
+			if head.Samples.Kind != 0 {
+				if head.Samples.Kind != yaml.SequenceNode {
+					return parsed{}, atLine(head.Samples.Line, errors.New(`"samples" is not a list`))
+				}
+				list = &head.Samples
+			}
+		default:
+			return parsed{}, atLine(doc.Line, errors.New("want a list of samples or a mapping with \"samples:\""))
 		}
-		doc.Samples = list
 	}
-	ds := Dataset{Name: doc.Name}
+	if list == nil {
+		return ps, nil
+	}
+	for i, node := range list.Content {
+		var r rawSample
+		if err := node.Decode(&r); err != nil {
+			return parsed{}, atLine(node.Line, fmt.Errorf("sample %d: %w", i+1, err))
+		}
+		s, err := r.sample()
+		if err != nil {
+			return parsed{}, atLine(node.Line, fmt.Errorf("sample %d: %w", i+1, err))
+		}
+		if s.Scorer == "" {
+			s.Scorer = scorer
+		}
+		ps.Samples = append(ps.Samples, s)
+		ps.lines = append(ps.lines, node.Line)
+	}
+	return ps, nil
+}
+
+// parseJSONDoc reads a .json file holding a list of samples or
+// {name, scorer, samples}.
+func parseJSONDoc(data []byte) (parsed, error) {
+	var doc struct {
+		Name    string      `json:"name"`
+		Scorer  string      `json:"scorer"`
+		Samples []rawSample `json:"samples"`
+	}
+	var err error
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
+		err = json.Unmarshal(data, &doc.Samples)
+	} else {
+		err = json.Unmarshal(data, &doc)
+	}
+	if err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return parsed{}, atLine(lineOf(data, se.Offset), fmt.Errorf("parse JSON: %w", err))
+		case errors.As(err, &te):
+			return parsed{}, atLine(lineOf(data, te.Offset), fmt.Errorf("parse JSON: %w", err))
+		}
+		return parsed{}, fmt.Errorf("parse JSON: %w", err)
+	}
+	ps := parsed{Dataset: Dataset{Name: doc.Name}}
 	for i, r := range doc.Samples {
 		s, err := r.sample()
 		if err != nil {
-			return Dataset{}, fmt.Errorf("sample %d: %w", i+1, err)
+			return parsed{}, fmt.Errorf("sample %d: %w", i+1, err)
 		}
 		if s.Scorer == "" {
 			s.Scorer = doc.Scorer
 		}
-		ds.Samples = append(ds.Samples, s)
+		ps.Samples = append(ps.Samples, s)
 	}
-	return ds, nil
+	return ps, nil
 }
 
-// eachLine calls fn with each non-blank line and its 1-based number.
+// lineOf returns the 1-based line holding byte offset off of data.
+func lineOf(data []byte, off int64) int {
+	off = min(max(off, 0), int64(len(data)))
+	return bytes.Count(data[:off], []byte("\n")) + 1
+}
+
+// maxLineBytes is the longest line eachLine accepts: far above any sample
+// or metric record, low enough that a file without newlines (a binary
+// given by mistake) fails rather than filling memory.
+const maxLineBytes = 16 << 20
+
+// eachLine calls fn with each non-blank line and its 1-based number. An
+// error is a *LineError.
 func eachLine(data []byte, fn func(n int, line []byte) error) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
 	n := 0
 	for sc.Scan() {
 		n++
@@ -215,19 +380,21 @@ func eachLine(data []byte, fn func(n int, line []byte) error) error {
 			continue
 		}
 		if err := fn(n, line); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return &LineError{Line: n, Err: err}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("line %d: %w", n+1, err)
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return &LineError{Line: n + 1, Err: fmt.Errorf("line is longer than %d MiB, the longest accepted (is this a JSONL file?)", maxLineBytes>>20)}
+	} else if err != nil {
+		return &LineError{Line: n + 1, Err: err}
 	}
 	return nil
 }
 
 // parseJSONL reads inspect-style samples, one JSON object a line.
-func parseJSONL(data []byte) (Dataset, error) {
-	var ds Dataset
-	err := eachLine(data, func(_ int, line []byte) error {
+func parseJSONL(data []byte) (parsed, error) {
+	var ps parsed
+	err := eachLine(data, func(n int, line []byte) error {
 		var r rawSample
 		if err := json.Unmarshal(line, &r); err != nil {
 			return fmt.Errorf("not a JSON object: %w", err)
@@ -236,10 +403,11 @@ func parseJSONL(data []byte) (Dataset, error) {
 		if err != nil {
 			return err
 		}
-		ds.Samples = append(ds.Samples, s)
+		ps.Samples = append(ps.Samples, s)
+		ps.lines = append(ps.lines, n)
 		return nil
 	})
-	return ds, err
+	return ps, err
 }
 
 // syeRow is a row of meg-tong/sycophancy-eval (answer.jsonl,
@@ -272,8 +440,8 @@ var optionRe = regexp.MustCompile(`(?m)^\s*\(([A-J])\)\s*(.*)$`)
 // question. The files repeat each question under several belief templates;
 // the probes add their own beliefs and pushback, so the neutral row
 // ("{question}") is kept, or else the bare base question.
-func parseSycophancyEval(data []byte) (Dataset, error) {
-	var ds Dataset
+func parseSycophancyEval(data []byte) (parsed, error) {
+	var ps parsed
 	index := map[string]int{}
 	err := eachLine(data, func(n int, line []byte) error {
 		var r syeRow
@@ -328,17 +496,18 @@ func parseSycophancyEval(data []byte) (Dataset, error) {
 		if i, ok := index[q]; ok {
 			// Prefer the neutral row's prompt if this is it.
 			if r.Metadata.PromptTemplate == "{question}" {
-				s.ID = ds.Samples[i].ID
-				ds.Samples[i] = s
+				s.ID = ps.Samples[i].ID
+				ps.Samples[i], ps.lines[i] = s, n
 			}
 			return nil
 		}
-		index[q] = len(ds.Samples)
-		ds.Samples = append(ds.Samples, s)
+		index[q] = len(ps.Samples)
+		ps.Samples = append(ps.Samples, s)
+		ps.lines = append(ps.lines, n)
 		return nil
 	})
 	if err != nil {
-		return Dataset{}, err
+		return parsed{}, err
 	}
-	return ds, nil
+	return ps, nil
 }

@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -88,6 +90,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(syeRows), ".jsonl")
 	f.Add([]byte(`{"input": "q", "target": "a"}`), ".jsonl")
 	f.Add([]byte("samples:\n  - input: q\n    target: a\n"), ".yaml")
+	f.Add([]byte("\xef\xbb\xbf{\"input\": \"q\", \"target\": \"a\"}\n{\"input\": \"r\"}"), ".jsonl")
+	f.Add([]byte(`[{"input": "q", "target": "a"}]`), ".json")
+	f.Add([]byte(`{"samples": [{"input": "q", "target": "a"}]}`), ".json")
 	f.Fuzz(func(t *testing.T, data []byte, ext string) {
 		ds, err := Parse(data, FormatAuto, ext)
 		if err == nil {
@@ -128,5 +133,87 @@ func TestBankDeterministic(t *testing.T) {
 	}
 	if _, err := Bank(5, 1, []string{"poetry"}); err == nil {
 		t.Error("unknown domain accepted")
+	}
+}
+
+// TestLoadNamesFileAndLine: a suite's extension decides its format, so a
+// broken JSONL line is reported as such with its number, a BOM is no
+// content, and checks made after parsing still name the line.
+func TestLoadNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	var good strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&good, `{"id": %d, "input": "What is %d+1?", "target": "%d"}`+"\n", i, i, i+1)
+	}
+	lines := strings.SplitAfter(good.String(), "\n")
+	cases := []struct {
+		name, data string
+		want       string // "" for success with 8 samples
+	}{
+		{"trunc-first.jsonl", `{"id": 0, "input": "What is` + "\n" + strings.Join(lines[1:], ""), "trunc-first.jsonl line 1: not a JSON object"},
+		{"bom.jsonl", "\xef\xbb\xbf" + good.String(), ""},
+		{"bom.yaml", "\xef\xbb\xbfsamples:\n" + yamlSamples(8), ""},
+		{"nul.jsonl", "{\"id\": 0,\x00 \"input\": \"q\", \"target\": \"a\"}\n" + strings.Join(lines[1:], ""), "nul.jsonl line 1: not a JSON object"},
+		{"notarget.jsonl", strings.Join(lines[:3], "") + `{"input": "What is 9+1?"}` + "\n" + strings.Join(lines[4:], ""), "notarget.jsonl line 4: sample has no target"},
+		{"noinput.jsonl", strings.Join(lines[:2], "") + "\n" + `{"id": "q7", "target": "1", "input": []}` + "\n", `noinput.jsonl line 4: sample "q7" has no user message`},
+		{"dup.jsonl", good.String() + lines[2], `dup.jsonl line 9: sample id "2" appears twice (first on line 3)`},
+		{"notarget.yaml", "samples:\n" + yamlSamples(2) + "  - input: q\n", "notarget.yaml line 8: sample has no target"},
+		{"badinput.yaml", "samples:\n" + yamlSamples(1) + "  - input: 5\n    target: a\n", "badinput.yaml line 5: sample 2"},
+		{"sye-trunc.jsonl", `{"prompt": [{"type": "human"` + "\n" + syeRows, "sye-trunc.jsonl line 1: not a JSON object"},
+		{"list.json", "[\n" + strings.Join(strings.Split(strings.TrimSpace(good.String()), "\n"), ",\n") + "\n]\n", ""},
+		{"doc.json", `{"name": "d", "samples": [` + strings.Join(strings.Split(strings.TrimSpace(good.String()), "\n"), ",") + "]}", ""},
+		{"broken.json", "[\n" + lines[0] + ",\n" + lines[1] + "\n", "broken.json line"},
+		{"long.jsonl", lines[0] + `{"input": "` + strings.Repeat("x", maxLineBytes) + `"}` + "\n", "long.jsonl line 2: line is longer than 16 MiB"},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, c.name)
+		writeFile(t, path, c.data)
+		ds, err := Load(path, FormatAuto)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want == "" && len(ds.Samples) != 8:
+			t.Errorf("%s: %d samples, want 8", c.name, len(ds.Samples))
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "YAML") && !strings.HasSuffix(c.name, ".yaml")):
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// yamlSamples writes n samples as a YAML list, three lines each.
+func yamlSamples(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "  - id: y%d\n    input: What is %d+1?\n    target: %d\n", i, i, i+1)
+	}
+	return b.String()
+}
+
+// TestCheckMetricsLog: a bad metric log is found by reading it alone,
+// with its file and line named.
+func TestCheckMetricsLog(t *testing.T) {
+	dir := t.TempDir()
+	var good strings.Builder
+	for i := range 6 {
+		fmt.Fprintf(&good, `{"step": %d, "proxy": %d, "gold": 1}`+"\n", i, i)
+	}
+	ok := filepath.Join(dir, "ok.jsonl")
+	writeFile(t, ok, "\xef\xbb\xbf"+good.String())
+	if err := CheckMetricsLog(ok); err != nil {
+		t.Fatal(err)
+	}
+	trunc := filepath.Join(dir, "trunc.jsonl")
+	writeFile(t, trunc, good.String()+`{"step": 6, "pro`+"\n")
+	long := filepath.Join(dir, "long.jsonl")
+	writeFile(t, long, good.String()+strings.Repeat(" ", 10)+`{"step": "`+strings.Repeat("9", maxLineBytes)+`"}`)
+	for path, want := range map[string]string{
+		trunc:                            "metric log " + trunc + " line 7: not a JSON object",
+		long:                             "metric log " + long + " line 7: line is longer than 16 MiB",
+		dir:                              "is a directory",
+		filepath.Join(dir, "none.jsonl"): "none.jsonl",
+	} {
+		if err := CheckMetricsLog(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", path, err, want)
+		}
 	}
 }

@@ -1,7 +1,10 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -49,7 +52,11 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}
-	return ParsePolicy(data)
+	p, err := ParsePolicy(data)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return p, nil
 }
 
 // ParsePolicy parses a policy document and checks its rules.
@@ -57,19 +64,32 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	var p Policy
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
+	if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+		return nil, errors.New("the policy is empty; want rules under \"probes:\"")
+	} else if err != nil {
 		return nil, fmt.Errorf("parse policy: %w", err)
 	}
 	if len(p.Probes) == 0 {
 		return nil, fmt.Errorf("policy has no rules under \"probes:\"")
 	}
-	for name, r := range p.Probes {
+	for _, name := range sortedRuleKeys(p.Probes) { // sorted: the same file gives the same error
+		r := p.Probes[name]
 		probe, _, _ := strings.Cut(name, ".")
 		if _, err := ProbeByName(probe); err != nil {
 			return nil, fmt.Errorf("policy rule %q: %w", name, err)
 		}
 		if r.Max == nil && r.Min == nil {
 			return nil, fmt.Errorf("policy rule %q needs max or min", name)
+		}
+		// YAML reads .nan and .inf as numbers; a NaN threshold passes
+		// every comparison, and neither can be stored in the JSON summary.
+		for _, b := range []struct {
+			key string
+			v   *float64
+		}{{"max", r.Max}, {"min", r.Min}} {
+			if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
+				return nil, fmt.Errorf("policy rule %q: %s %v is not a finite number", name, b.key, *b.v)
+			}
 		}
 		switch r.Stat {
 		case "", "estimate", "ci_low", "ci_high":

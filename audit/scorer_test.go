@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -177,12 +178,18 @@ func TestGoldDropFlatLogs(t *testing.T) {
 func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte("probes:\n  sycophancy: {max: 0.1}\n"))
 	f.Add([]byte("probes:\n  mirage.accuracy_eval: {min: 0.5, stat: ci_low}\n"))
+	f.Add([]byte("probes:\n  reward-hacking: {max: .nan}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePolicy(data)
 		if err == nil {
 			for name, r := range p.Probes {
 				if r.Max == nil && r.Min == nil {
 					t.Fatalf("rule %s without bounds accepted", name)
+				}
+				for _, b := range []*float64{r.Max, r.Min} {
+					if b != nil && (math.IsNaN(*b) || math.IsInf(*b, 0)) {
+						t.Fatalf("rule %s with threshold %v accepted", name, *b)
+					}
 				}
 			}
 		}

@@ -28,8 +28,10 @@ type HTTPConfig struct {
 	// Model is sent as the request's "model".
 	Model string
 	// APIKeyEnv names the environment variable holding the API key ("" for
-	// none). The key is read once, sent only in the Authorization header,
-	// and never logged, stored or put into an error.
+	// none). The key is read once, without surrounding whitespace, sent
+	// only in the Authorization header, and never logged, stored or put
+	// into an error; where a server echoes it, in errors or replies, in
+	// any common encoding, it is replaced by [REDACTED].
 	APIKeyEnv string
 	// Timeout bounds one attempt (default 60 s).
 	Timeout time.Duration
@@ -55,6 +57,7 @@ type HTTPConfig struct {
 type HTTP struct {
 	cfg        HTTPConfig
 	key        string
+	rd         redactor // finds key in what the server sends back
 	chatURL    string
 	complURL   string
 	shownURL   string // for errors and Name: no user info, no query
@@ -77,10 +80,16 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	}
 	h := &HTTP{cfg: cfg, noLogp: make(chan struct{})}
 	if cfg.APIKeyEnv != "" {
-		h.key = os.Getenv(cfg.APIKeyEnv)
+		// A .env file with CRLF line ends leaves a "\r" on the key, which
+		// no server's key has and which net/http refuses to send.
+		h.key = strings.TrimSpace(os.Getenv(cfg.APIKeyEnv))
 		if h.key == "" {
 			return nil, fmt.Errorf("environment variable %s (named by --api-key-env) is empty or not set", cfg.APIKeyEnv)
 		}
+		if err := checkHeaderValue(h.key); err != nil {
+			return nil, fmt.Errorf("environment variable %s (named by --api-key-env): the API key %v, which an HTTP header cannot carry; check how the variable is set", cfg.APIKeyEnv, err)
+		}
+		h.rd = newRedactor(h.key)
 	}
 	if h.cfg.Timeout <= 0 {
 		h.cfg.Timeout = 60 * time.Second
@@ -143,6 +152,18 @@ func (h *HTTP) String() string { return "HTTP target " + h.Name() }
 // GoString keeps %#v from printing the key.
 func (h *HTTP) GoString() string { return h.String() }
 
+// checkHeaderValue reports a byte an HTTP header value may not hold
+// (control characters other than tab), by position and value only: the
+// caller's value is a secret.
+func checkHeaderValue(v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return fmt.Errorf("holds control character 0x%02x at byte %d of %d", c, i+1, len(v))
+		}
+	}
+	return nil
+}
+
 // redactURL drops user info and query (either may hold a credential).
 func redactURL(s string) string {
 	u, err := url.Parse(s)
@@ -203,7 +224,15 @@ func (h *HTTP) Chat(ctx context.Context, req Request) (*Response, error) {
 		out = r
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// A reply that echoes the key would otherwise be kept in the response
+	// cache and the stored samples, and shown in reports.
+	for i, c := range out.Choices {
+		out.Choices[i] = h.rd.redact(c)
+	}
+	return out, nil
 }
 
 // parseChatReply reads a chat completion reply that should hold at least
@@ -347,23 +376,22 @@ func describeTransport(err error) error {
 	return fmt.Errorf("connection failed: %w", err)
 }
 
-// redactErr blanks the API key out of an error's text, in case a server or
-// proxy echoed it back.
+// redactErr blanks the API key, in any encoding, out of an error's text,
+// in case a server or proxy echoed it back (a reply's "error" message is
+// JSON-decoded by then, so it holds the key as sent).
 func (h *HTTP) redactErr(err error) error {
-	if h.key == "" || !strings.Contains(err.Error(), h.key) {
-		return err
+	msg := err.Error()
+	if r := h.rd.redact(msg); r != msg {
+		return errors.New(r)
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), h.key, "[REDACTED]"))
+	return err
 }
 
 // excerpt returns the start of a reply body for an error message, on one
 // line, with the API key blanked out.
 func (h *HTTP) excerpt(body []byte) string {
 	const max = 200
-	s := string(body)
-	if h.key != "" {
-		s = strings.ReplaceAll(s, h.key, "[REDACTED]")
-	}
+	s := h.rd.redact(string(body))
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
 		cut := max

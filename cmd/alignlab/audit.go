@@ -111,14 +111,14 @@ run (Ctrl-C stops cleanly) and answers repeated requests from the response cache
 var (
 	errPolicyFailed = errors.New("audit: a policy rule does not hold")
 	errIncomplete   = errors.New("audit did not complete; rerun the same command to resume")
-	errUnscored     = errors.New("audit could not score every probe (see the errors above); every sample was answered, so a rerun would give the same")
+	errUnscored     = errors.New("audit could not score every probe (see the errors above); every sample was answered, so a rerun with the same inputs would give the same")
 )
 
 // openTarget makes a target from a URL or a checkpoint directory.
 func openTarget(spec, modelName string, f auditFlags, apiKeyEnvSet bool) (target.Target, error) {
 	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
 		keyEnv := f.apiKeyEnv
-		if !apiKeyEnvSet && os.Getenv(keyEnv) == "" {
+		if !apiKeyEnvSet && strings.TrimSpace(os.Getenv(keyEnv)) == "" {
 			keyEnv = "" // the default variable is optional; a named one is required
 		}
 		return target.NewHTTP(target.HTTPConfig{BaseURL: spec, Model: modelName, APIKeyEnv: keyEnv, Timeout: f.timeout,
@@ -171,7 +171,9 @@ func runAudit(parent context.Context, cmd *cobra.Command, f auditFlags, stdout, 
 		}
 	}
 	if f.metricsLog != "" {
-		if _, err := os.Stat(f.metricsLog); err != nil {
+		// Read in full now: a log found bad only when the probe is analyzed
+		// would fail a run that is already stored.
+		if err := audit.CheckMetricsLog(f.metricsLog); err != nil {
 			return 0, fmt.Errorf("--metrics-log: %w", err)
 		}
 	}
