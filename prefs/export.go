@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alignlab/alignlab/internal/atomicfile"
+	"github.com/alignlab/alignlab/internal/outpath"
 )
 
 // Manifest records what ExportClean dropped and why.
@@ -48,6 +49,17 @@ func ManifestPath(out string) string {
 	return strings.TrimSuffix(out, filepath.Ext(out)) + ".manifest.json"
 }
 
+// CheckExportPath returns an error when exporting to out would replace one
+// of files, the audited inputs: out itself or its manifest. name labels
+// out in the message (the flag that gave it, such as --export-clean).
+func CheckExportPath(name, out string, files []string) error {
+	ins := make([]outpath.Input, len(files))
+	for i, f := range files {
+		ins[i] = outpath.Input{Path: f, What: "an audited file"}
+	}
+	return outpath.Files(name, out, []string{out, ManifestPath(out)}, ins...)
+}
+
 // trlRow is an exported row: TRL's columns plus provenance (annotator,
 // time, which response was shown first), which TRL trainers ignore and a
 // later audit reads.
@@ -64,8 +76,12 @@ type trlRow struct {
 // valid row that is not a duplicate, a dropped side of a contradiction,
 // part of a cycle, a tie, or from a flagged annotator; plus the manifest.
 // Both files are written to temporary names and renamed into place, so a
-// failed export leaves no partial output.
+// failed export leaves no partial output; an out (or manifest) that is one
+// of the audited files is refused before anything is written.
 func (au *Audit) ExportClean(ctx context.Context, out string) (*Manifest, error) {
+	if err := CheckExportPath("export", out, au.files); err != nil {
+		return nil, err
+	}
 	c := au.c
 	m := &Manifest{Output: out, Sources: au.files, RowsRead: len(c.rows), Invalid: len(c.invalid),
 		Dropped: map[string]int{}, FlaggedAnnotators: []FlaggedAnnotator{}, Rows: []DroppedRow{}}

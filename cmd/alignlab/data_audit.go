@@ -47,6 +47,13 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 			if err := checkDataAuditOptions(o); err != nil {
 				return &exitError{code: 2, err: err}
 			}
+			// Refused before the audit reads anything: the export would
+			// replace an input only after the whole audit had run.
+			if exportPath != "" {
+				if err := prefs.CheckExportPath("--export-clean", exportPath, files); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
 			o.Format = f
 			quiet := quietFlag(cmd)
 			bar := progress.New(cmd.ErrOrStderr(), progress.ModeOf(cmd.ErrOrStderr(), quiet), "audit", "rows", 0)
@@ -73,7 +80,9 @@ every dropped row and why. Exit status: 0 when the audit ran, 2 on errors (inclu
 				return &exitError{code: 2, err: err}
 			}
 			if outDir != "" && runErr == nil { // runs/data-audit-<time>/: run.json, data_audit.json, report.html
-				dataAuditReport(unlessQuiet(cmd.ErrOrStderr(), quiet), outDir, o.Seed, au.Report)
+				if err := dataAuditReport(unlessQuiet(cmd.ErrOrStderr(), quiet), outDir, o.Seed, au.Report); err != nil {
+					return &exitError{code: 2, err: err}
+				}
 			}
 			if runErr != nil {
 				if errors.Is(runErr, prefs.ErrTooManyErrors) {

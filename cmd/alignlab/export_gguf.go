@@ -7,6 +7,7 @@ import (
 	"github.com/alignlab/alignlab/ckpt/gguf"
 	"github.com/alignlab/alignlab/ckpt/hf"
 	"github.com/alignlab/alignlab/internal/modeldir"
+	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/spf13/cobra"
 )
 
@@ -36,6 +37,9 @@ llama.cpp's greedy tokens equal alignlab's.`,
 				opts.Type = gguf.F16
 			default:
 				return &exitError{code: 2, err: fmt.Errorf("export gguf: --type %q: use f32 or f16", typ)}
+			}
+			if err := outpath.File("--out", out, outpath.ModelDir(dir)...); err != nil {
+				return &exitError{code: 2, err: err}
 			}
 			m, tok, err := modeldir.Load(dir)
 			if err != nil {

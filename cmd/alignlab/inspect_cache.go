@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/alignlab/alignlab/ckpt"
+	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/interp"
 	"github.com/spf13/cobra"
@@ -75,6 +76,11 @@ activation (every hook point but attn.hook_attn_scores and attn.hook_pattern).`,
 			}
 			if (gradCorrect == "") != (gradWrong == "") {
 				return usage(fmt.Errorf("--grad-correct and --grad-wrong go together"))
+			}
+			if save != "" {
+				if err := outpath.File("--save", save, outpath.ModelDir(modelDir)...); err != nil {
+					return usage(err)
+				}
 			}
 			im, err := loadInspectModel(modelDir, chat)
 			if err != nil {

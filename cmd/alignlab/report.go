@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alignlab/alignlab/audit"
+	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/alignlab/alignlab/internal/rundir"
 	"github.com/alignlab/alignlab/lab"
 	"github.com/alignlab/alignlab/prefs"
@@ -46,6 +47,13 @@ their own; this command redraws it, or writes it elsewhere with --out.`,
 			dir, err := resolveRun(cmd, args[0], db)
 			if err != nil {
 				return &exitError{code: 2, err: err}
+			}
+			// --out over one of the run's files would replace what the
+			// report is drawn from; RUN/report.html is the report itself.
+			if out != "" && !outpath.Same(out, filepath.Join(dir, report.FileName)) {
+				if err := outpath.File("--out", out, outpath.Input{Path: dir, What: "a file of run " + dir, Tree: true}); err != nil {
+					return &exitError{code: 2, err: err}
+				}
 			}
 			path, err := report.WriteRun(dir, report.Options{Out: out})
 			if err != nil {
@@ -130,12 +138,22 @@ func auditReport(w io.Writer, db string, seed int64, sum *audit.Summary) {
 }
 
 // dataAuditReport writes a data audit's run directory under root
-// (runs/data-audit-<time>/) and its report.
-func dataAuditReport(w io.Writer, root string, seed uint64, rep *prefs.Report) {
-	printReport(w, "audit", func() (string, error) {
-		_, path, err := report.SaveDataAudit(root, os.Args, seed, version, rep)
-		return path, err
-	})
+// (runs/data-audit-<time>/) and its report. Unlike the other reports, its
+// results live only in that directory: when data_audit.json could not be
+// written (no run directory, say), nothing is saved, and the error is
+// returned for the command to fail with, not printed as a warning.
+func dataAuditReport(w io.Writer, root string, seed uint64, rep *prefs.Report) error {
+	dir, path, err := report.SaveDataAudit(root, os.Args, seed, version, rep)
+	if err != nil && (dir == "" || !isFile(filepath.Join(dir, report.DataAuditFile))) {
+		return fmt.Errorf("data audit not saved under --out %s: %w", root, err)
+	}
+	printReport(w, "audit", func() (string, error) { return path, err })
+	return nil
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // inspectReport writes an inspect run's report (after its inspect.json)

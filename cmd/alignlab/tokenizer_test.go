@@ -17,7 +17,8 @@ func TestTokenizerTrainEncodeDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	jsonl := filepath.Join(dir, "more.jsonl")
-	if err := os.WriteFile(jsonl, []byte(`{"text": "naïve café"}`+"\n"), 0o644); err != nil {
+	// A leading UTF-8 BOM (an editor's) is skipped, not a malformed row.
+	if err := os.WriteFile(jsonl, []byte("\ufeff"+`{"text": "naïve café"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tok := filepath.Join(dir, "tok")
@@ -81,5 +82,47 @@ func TestTokenizerErrors(t *testing.T) {
 	}
 	if _, err := runCLI(t, "tokenizer", "encode", "--tokenizer", t.TempDir(), "x"); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
 		t.Errorf("encode with no tokenizer.json: %v", err)
+	}
+}
+
+// TestTokenizerTrainRefusesInputs: an --out directory that is a corpus
+// file, or whose tokenizer files are the corpus or the chat template,
+// exits 2 before training and leaves the inputs as they were.
+func TestTokenizerTrainRefusesInputs(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "tok")
+	corpus := filepath.Join(tok, "tokenizer.json") // e.g. training on a tokenizer's own vocabulary
+	tmpl := filepath.Join(tok, "tokenizer_config.json")
+	text := filepath.Join(dir, "corpus.txt")
+	for _, f := range []string{corpus, tmpl, text} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("hello there, general kenobi {{ messages }}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--corpus", corpus, "--out", tok}, "--out " + tok + " would write " + corpus + ", one of the inputs (a corpus file)"},
+		{[]string{"--corpus", text, "--chat-template", tmpl, "--out", tok}, "one of the inputs (the --chat-template file)"},
+		{[]string{"--corpus", text, "--out", text}, "--out " + text + " is one of the inputs (a corpus file); choose another directory"},
+	} {
+		_, err := runCLI(t, append([]string{"tokenizer", "train", "-q", "--vocab-size", "270"}, c.args...)...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("tokenizer train %s: exit %d (%v), want 2 and %q", strings.Join(c.args, " "), exitCode(err), err, c.msg)
+		}
+		for _, f := range []string{corpus, tmpl, text} {
+			if got, _ := os.ReadFile(f); string(got) != "hello there, general kenobi {{ messages }}" {
+				t.Errorf("tokenizer train %s: %s changed", strings.Join(c.args, " "), f)
+			}
+		}
+	}
+	// A built-in template's name is no file, even beside a directory of that name.
+	t.Chdir(dir)
+	if _, err := runCLI(t, "tokenizer", "train", "-q", "--vocab-size", "270", "--corpus", text, "--chat-template", "chatml", "--out", "chatml"); err != nil {
+		t.Errorf("--chat-template chatml --out chatml: %v", err)
 	}
 }

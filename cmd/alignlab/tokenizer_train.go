@@ -1,14 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/alignlab/alignlab/internal/textfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/alignlab/alignlab/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -40,6 +41,9 @@ same vocabulary. Special tokens take the first ids, in the order given.`,
 			if out == "" {
 				return fmt.Errorf("no output directory: give --out DIR")
 			}
+			if err := checkTokenizerOut(out, files, chatTemplate); err != nil {
+				return &exitError{code: 2, err: err}
+			}
 			docs, size, err := readCorpus(files)
 			if err != nil {
 				return err
@@ -56,7 +60,7 @@ same vocabulary. Special tokens take the first ids, in the order given.`,
 			}
 			if chatTemplate != "" {
 				src := chatTemplate
-				if data, err := os.ReadFile(chatTemplate); err == nil {
+				if data, err := textfile.ReadFile(chatTemplate); err == nil {
 					src = string(data)
 				}
 				if err := tk.SetChatTemplate(src); err != nil {
@@ -90,11 +94,27 @@ same vocabulary. Special tokens take the first ids, in the order given.`,
 	return cmd
 }
 
+// checkTokenizerOut refuses an --out directory that is one of the files
+// train reads, or whose tokenizer.json or tokenizer_config.json would be:
+// the corpus, or the --chat-template file when it names one.
+func checkTokenizerOut(out string, corpus []string, chatTemplate string) error {
+	var ins []outpath.Input
+	for _, f := range corpus {
+		ins = append(ins, outpath.Input{Path: f, What: "a corpus file"})
+	}
+	// --chat-template is a file only when one exists; otherwise a name
+	// such as chatml, which must not match a directory of that name.
+	if st, err := os.Stat(chatTemplate); chatTemplate != "" && err == nil && !st.IsDir() {
+		ins = append(ins, outpath.Input{Path: chatTemplate, What: "the --chat-template file"})
+	}
+	return outpath.Dir("--out", out, []string{"tokenizer.json", "tokenizer_config.json"}, ins...)
+}
+
 // readCorpus reads text files whole and .jsonl files line by line ("text" field).
 func readCorpus(files []string) (docs []string, size int, err error) {
 	for _, f := range files {
 		if !strings.HasSuffix(f, ".jsonl") {
-			data, err := os.ReadFile(f)
+			data, err := textfile.ReadFile(f)
 			if err != nil {
 				return nil, 0, fmt.Errorf("read corpus: %w", err)
 			}
@@ -106,9 +126,8 @@ func readCorpus(files []string) (docs []string, size int, err error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("read corpus: %w", err)
 		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<30)
-		for line := 1; sc.Scan(); line++ {
+		sc := textfile.NewScanner(fh, 1<<30)
+		for sc.Scan() {
 			if len(strings.TrimSpace(sc.Text())) == 0 {
 				continue
 			}
@@ -117,15 +136,15 @@ func readCorpus(files []string) (docs []string, size int, err error) {
 			}
 			if err := json.Unmarshal(sc.Bytes(), &row); err != nil || row.Text == nil {
 				fh.Close()
-				return nil, 0, fmt.Errorf("read corpus %s line %d: want a JSON object with a \"text\" string", f, line)
+				return nil, 0, fmt.Errorf("read corpus %s line %d: want a JSON object with a \"text\" string", f, sc.Line())
 			}
 			docs = append(docs, *row.Text)
 			size += len(*row.Text)
 		}
-		err = sc.Err()
+		err = sc.FileErr(f)
 		fh.Close()
 		if err != nil {
-			return nil, 0, fmt.Errorf("read corpus %s: %w", f, err)
+			return nil, 0, fmt.Errorf("read corpus: %w", err)
 		}
 	}
 	return docs, size, nil
