@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,9 +88,11 @@ list) or --allow-remote. SIGINT/SIGTERM stop it gracefully: requests in flight g
 }
 
 func runServe(ctx context.Context, f serveFlags, logw io.Writer) error {
-	key := f.apiKey
+	// Without surrounding whitespace: a key read from a CRLF .env file
+	// ends in "\r", which no client sends, and a blank key is no key.
+	key := strings.TrimSpace(f.apiKey)
 	if key == "" {
-		key = os.Getenv(apiKeyEnv)
+		key = strings.TrimSpace(os.Getenv(apiKeyEnv))
 	}
 	if !serve.IsLoopback(f.addr) && key == "" && !f.allowRemote {
 		return fmt.Errorf("--addr %s listens beyond this machine: set an API key (--api-key or $%s) or pass --allow-remote", f.addr, apiKeyEnv)

@@ -21,7 +21,7 @@ import (
 // TestServeRefusesRemoteWithoutKey: a non-loopback address needs a key or
 // --allow-remote, and the refusal comes before anything is loaded.
 func TestServeRefusesRemoteWithoutKey(t *testing.T) {
-	t.Setenv(apiKeyEnv, "")
+	t.Setenv(apiKeyEnv, " \r\n") // blank: no key
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
 		err := runServe(context.Background(), serveFlags{model: "does-not-exist", addr: addr}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {

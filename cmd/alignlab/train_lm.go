@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/alignlab/alignlab/model"
 	"github.com/alignlab/alignlab/tokenizer"
 	"github.com/alignlab/alignlab/train"
@@ -111,6 +112,9 @@ func openLMRun(cmd *cobra.Command, f runFlags, cfg *lmRunConfig) (*train.Run, er
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := checkExportTRL(cfg); err != nil {
+		return nil, err
+	}
 	dir := f.runDir
 	if dir == "" {
 		dir = filepath.Join("runs", train.NewRunID(cfg.Method, time.Now()))
@@ -141,6 +145,27 @@ func openLMRun(cmd *cobra.Command, f runFlags, cfg *lmRunConfig) (*train.Run, er
 	}
 	r.SaveTotalLimit = lmSaveTotalLimit
 	return r, nil
+}
+
+// checkExportTRL refuses an --export-trl directory whose files (the data
+// set, the TRL config and script, the model under model/) would replace
+// the model, the reference model or a data file the run reads.
+func checkExportTRL(cfg *lmRunConfig) error {
+	if cfg.ExportTRL == "" {
+		return nil
+	}
+	names := []string{train.TRLConfigFile, train.TRLScriptFile, train.TRLTrainFile, train.TRLEvalFile}
+	for _, f := range hfFiles {
+		names = append(names, filepath.Join(train.TRLModelDir, f))
+	}
+	ins := outpath.ModelDir(cfg.Model)
+	if cfg.RefModel != "" {
+		ins = append(ins, outpath.ModelDir(cfg.RefModel)...)
+	}
+	for _, d := range append(append([]string(nil), cfg.Data...), cfg.EvalData...) {
+		ins = append(ins, outpath.Input{Path: d, What: "a data file"})
+	}
+	return outpath.Dir("--export-trl", cfg.ExportTRL, names, ins...)
 }
 
 // validate checks the method's options before a run directory is made,
