@@ -333,7 +333,7 @@ func TestRunDiscard(t *testing.T) {
 
 // A run open in one process cannot be opened or created in another (here,
 // a second Run in the same process, which flock tells apart the same way)
-// until the first closes it.
+// until the first closes it, and RunInUse tells the two states apart.
 func TestRunLock(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no run lock where flock is missing")
@@ -346,7 +346,13 @@ func TestRunLock(t *testing.T) {
 	if _, err := OpenRun(dir); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("OpenRun of an open run: %v, want 'in use'", err)
 	}
+	if !RunInUse(dir) {
+		t.Error("RunInUse: an open run is not in use")
+	}
 	r.Close()
+	if RunInUse(dir) {
+		t.Error("RunInUse: a closed run is in use")
+	}
 	r2, err := OpenRun(dir)
 	if err != nil {
 		t.Fatalf("OpenRun after Close: %v", err)
@@ -433,24 +439,5 @@ func TestLogWindowKeepsPositionMetrics(t *testing.T) {
 	m := w.mean()
 	if m["episode"] != 16 || m["lr"] != 1e-3 || m["loss"] != 2 {
 		t.Fatalf("window gives %v; want episode 16, lr 1e-3 (latest) and loss 2 (mean)", m)
-	}
-}
-
-// RunInUse tells a run being trained from one that is not.
-func TestRunInUse(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no run lock where flock is missing")
-	}
-	dir := filepath.Join(t.TempDir(), "run")
-	r, err := CreateRun(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !RunInUse(dir) {
-		t.Error("an open run is not in use")
-	}
-	r.Close()
-	if RunInUse(dir) {
-		t.Error("a closed run is in use")
 	}
 }

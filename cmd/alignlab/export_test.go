@@ -15,9 +15,9 @@ import (
 	"github.com/alignlab/alignlab/tokenizer"
 )
 
-// TestExport runs 'export hf' on an alignlab checkpoint and 'export gguf'
-// on the result, end to end through the CLI.
-func TestExport(t *testing.T) {
+// exportTestModel is a tiny Llama with its byte-level tokenizer.
+func exportTestModel(t *testing.T) (*model.Model, *tokenizer.Tokenizer) {
+	t.Helper()
 	tok, err := tokenizer.Train([]string{"hello there, general kenobi"}, tokenizer.TrainConfig{VocabSize: 270, Special: []string{"<|endoftext|>"}})
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +26,13 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, tok
+}
+
+// TestExport runs 'export hf' on an alignlab checkpoint and 'export gguf'
+// on the result, end to end through the CLI.
+func TestExport(t *testing.T) {
+	m, tok := exportTestModel(t)
 	root := t.TempDir()
 	own := filepath.Join(root, "own")
 	if err := errors.Join(m.Save(own), tok.Save(own)); err != nil {
@@ -61,14 +68,7 @@ func TestExport(t *testing.T) {
 // keeps every byte (GGUF over the weights, an HF rewrite of the model's
 // own directory).
 func TestExportRefusesInputs(t *testing.T) {
-	tok, err := tokenizer.Train([]string{"hello there, general kenobi"}, tokenizer.TrainConfig{VocabSize: 270, Special: []string{"<|endoftext|>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(model.LlamaConfig(tok.VocabSize(), 32, 1, 2, 2, 16, 32), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, tok := exportTestModel(t)
 	root := t.TempDir()
 	own, hfDir := filepath.Join(root, "own"), filepath.Join(root, "hf")
 	if err := errors.Join(m.Save(own), tok.Save(own), hf.Save(hfDir, m, tok)); err != nil {
@@ -83,6 +83,7 @@ func TestExportRefusesInputs(t *testing.T) {
 		ents, _ := os.ReadDir(d)
 		for _, e := range ents {
 			p := filepath.Join(d, e.Name())
+			var err error
 			if before[p], err = os.ReadFile(p); err != nil {
 				t.Fatal(err)
 			}
