@@ -16,7 +16,8 @@ import (
 // each character of the key matches any of its encodings, repeated
 // backslashes included (a JSON string inside a JSON string).
 type redactor struct {
-	re *regexp.Regexp // anchored at the start; nil when there is no secret
+	secret string
+	re     *regexp.Regexp // anchored at the start; nil when there is no secret
 	// starts holds the bytes a match can begin with: the secret's first
 	// byte and those that begin an encoding. The anchored pattern is tried
 	// only there, which keeps a scan of a long reply cheap (an unanchored
@@ -40,7 +41,7 @@ func newRedactor(secret string) redactor {
 		b.WriteString(")")
 	}
 	first, _ := utf8.DecodeRuneInString(secret)
-	return redactor{re: regexp.MustCompile(`^` + b.String()), starts: `\%&+` + string(first)}
+	return redactor{secret: secret, re: regexp.MustCompile(`^` + b.String()), starts: `\%&+` + string(first)}
 }
 
 // encodings returns the patterns a rune may be written as.
@@ -86,11 +87,32 @@ func encodings(r rune) []string {
 	return alts
 }
 
+// mayStart is a cheap test for whether the secret can start at s[0]: an
+// encoding's first byte, or the secret's own first byte followed by its
+// second or by an encoding's first byte. It spares the pattern most of
+// the places where prose merely holds the secret's first letter.
+func (rd redactor) mayStart(s string) bool {
+	const encStart = `\%&+`
+	if strings.IndexByte(encStart, s[0]) >= 0 || len(s) < 2 {
+		return true
+	}
+	first, n := utf8.DecodeRuneInString(rd.secret)
+	if n != 1 || len(rd.secret) < 2 || byte(first) != s[0] {
+		return true
+	}
+	return s[1] == rd.secret[1] || strings.IndexByte(encStart, s[1]) >= 0
+}
+
 // redact returns s with every occurrence of the secret, in any encoding,
 // replaced by [REDACTED].
 func (rd redactor) redact(s string) string {
 	if rd.re == nil {
 		return s
+	}
+	// Every encoding starts with one of these bytes: text without them
+	// can hold the secret only as itself.
+	if !strings.ContainsAny(s, `\%&+`) {
+		return strings.ReplaceAll(s, rd.secret, redacted)
 	}
 	var b strings.Builder
 	done := 0 // s[:done] is written to b
@@ -100,8 +122,21 @@ func (rd redactor) redact(s string) string {
 			break
 		}
 		i += j
+		if !rd.mayStart(s[i:]) {
+			i++
+			continue
+		}
 		loc := rd.re.FindStringIndex(s[i:])
 		if loc == nil {
+			// Each encoding takes any number of leading backslashes, so
+			// no match starts later in a run of them that failed from
+			// its first: skip the run, or a long one is quadratic.
+			if s[i] == '\\' {
+				for i < len(s) && s[i] == '\\' {
+					i++
+				}
+				continue
+			}
 			i++
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 )
 
@@ -213,5 +214,38 @@ func TestKeyWhitespace(t *testing.T) {
 		} else if strings.Contains(err.Error(), secret[:5]) || strings.Contains(err.Error(), secret[5:]) {
 			t.Errorf("error shows the key: %v", err)
 		}
+	}
+}
+
+// A long run of backslashes (a model looping on "\\\\") is scanned once,
+// not once per backslash: 200,000 of them took minutes when every failed
+// match moved on by a byte. A key after the run is still found, and text
+// with none of an encoding's first bytes takes the plain replacement.
+func TestRedactBackslashRun(t *testing.T) {
+	rd := newRedactor(canary)
+	run := strings.Repeat(`\`, 200_000)
+	done := make(chan string, 1)
+	go func() { done <- rd.redact(run + strings.ReplaceAll(canary, "/", `\/`) + run) }()
+	select {
+	case got := <-done:
+		if strings.Contains(got, "LEAKCANARY") || !strings.Contains(got, redacted) {
+			t.Error("the key after a run of backslashes was not redacted")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("redacting 400,000 backslashes took over 10 s")
+	}
+	if got := rd.redact("reply: " + canary + " again"); got != "reply: "+redacted+" again" {
+		t.Errorf("plain text: %q", got)
+	}
+}
+
+// BenchmarkRedact is the per-reply cost of redaction on a 2 KB reply
+// of prose that holds the key's first byte often.
+func BenchmarkRedact(b *testing.B) {
+	rd := newRedactor(canary)
+	reply := strings.Repeat("so the sky seems sunny & still; +1 says she, 100% sure. ", 36)
+	b.SetBytes(int64(len(reply)))
+	for b.Loop() {
+		rd.redact(reply)
 	}
 }
