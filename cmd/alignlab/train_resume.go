@@ -75,12 +75,17 @@ func absSlice(ps []string) error {
 	return nil
 }
 
-// inputDigests returns the SHA-256 of each named data file (empty names
-// skipped), keyed by path.
+// inputDigests returns the SHA-256 of each named data file that is a
+// regular file (empty names and repeats skipped), keyed by path. A pipe
+// or other stream is not hashed: reading it here would leave nothing for
+// the trainer, and it could not be read again on resume anyway.
 func inputDigests(files []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, f := range files {
-		if f == "" {
+		if _, seen := out[f]; f == "" || seen {
+			continue
+		}
+		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
 			continue
 		}
 		d, err := fileDigest(f)
