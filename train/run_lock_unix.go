@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // runLockFile is the file a process holds an exclusive lock on while it
@@ -23,7 +24,15 @@ func lockRun(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock run %s: %w", dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	// RunInUse holds the lock shared for an instant ('runs ls'); a few
+	// tries over a fifth of a second tell that from a training process.
+	for try := 0; try < 20; try++ {
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("run %s is in use: another process is training it (wait for it to finish, or stop it first)", dir)

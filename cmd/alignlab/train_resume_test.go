@@ -84,4 +84,15 @@ func TestResumeSafeguards(t *testing.T) {
 	if err != nil || len(ms) == 0 || ms[0]["loss"] == 9 {
 		t.Errorf("metrics after the restart: %v, %v; want the stale line gone", ms, err)
 	}
+
+	// A finished run whose checkpoints were removed is not trained over.
+	os.RemoveAll(filepath.Join(fresh, train.RunCheckpoints))
+	before, _ := os.ReadFile(filepath.Join(fresh, train.RunMetricsFile))
+	_, _, err = runTrain(t, "sft", "--resume", fresh)
+	if err == nil || !strings.Contains(err.Error(), "has finished") {
+		t.Errorf("resume of a finished run with no checkpoint: %v, want a refusal", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(fresh, train.RunMetricsFile)); string(after) != string(before) {
+		t.Error("the refused resume changed metrics.jsonl")
+	}
 }

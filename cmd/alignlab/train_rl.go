@@ -161,6 +161,12 @@ func trainRun(cmd *cobra.Command, r *train.Run, s train.Stepper, resume bool, a 
 		r.Progress = cmd.ErrOrStderr()
 	}
 	if resume {
+		// With no checkpoint Resume starts over; a run whose model is
+		// written has finished, and its checkpoints were removed since:
+		// starting over would replace the model and its metrics.
+		if _, _, ok, err := r.LatestCheckpoint(); err == nil && !ok && isDir(filepath.Join(r.Dir, "model")) {
+			return fmt.Errorf("%s has finished (its model is written) and has no checkpoint left to resume from; start a new run to train again", r.Dir)
+		}
 		step, err := r.Resume(s)
 		if err != nil {
 			return err
