@@ -1,17 +1,17 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/alignlab/alignlab/internal/textfile"
 )
 
 // rewardHacking compares a proxy reward (a judge rating responses without
@@ -264,11 +264,10 @@ func CheckMetricsLog(path string) error {
 // readMetricsLog returns a metric log's points in file order, and whether
 // every point has kl.
 func readMetricsLog(path string) ([]logPoint, bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := textfile.ReadFile(path)
 	if err != nil {
 		return nil, false, fmt.Errorf("read metric log: %w", err)
 	}
-	data = bytes.TrimPrefix(data, bom)
 	var pts []logPoint
 	hasKL := true
 	err = eachLine(data, func(_ int, line []byte) error {

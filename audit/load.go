@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,9 +10,9 @@ import (
 	"regexp"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/alignlab/alignlab/target"
+	"gopkg.in/yaml.v3"
 )
 
 // Suite file formats understood by Load.
@@ -65,10 +64,6 @@ func atLine(n int, err error) error {
 	return &LineError{Line: n, Err: err}
 }
 
-// bom is the UTF-8 byte order mark some editors write at the start of a
-// file; JSON and YAML decoders take it for content.
-var bom = []byte("\xef\xbb\xbf")
-
 // parsed is a suite as read, each sample with the line it starts on (0
 // where unknown), so that checks after parsing can name it.
 type parsed struct {
@@ -80,7 +75,9 @@ type parsed struct {
 // FormatAuto decide. An error in one sample is a *LineError where the
 // format has lines.
 func Parse(data []byte, format, ext string) (Dataset, error) {
-	data = bytes.TrimPrefix(data, bom)
+	// Editors may start a file with a byte order mark, which JSON and
+	// YAML decoders take for content.
+	data = textfile.Trim(data)
 	if format == "" || format == FormatAuto {
 		format = sniffFormat(data, ext)
 	}
@@ -370,23 +367,21 @@ const maxLineBytes = 16 << 20
 // eachLine calls fn with each non-blank line and its 1-based number. An
 // error is a *LineError.
 func eachLine(data []byte, fn func(n int, line []byte) error) error {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
-	n := 0
+	sc := textfile.NewScanner(bytes.NewReader(data), maxLineBytes)
 	for sc.Scan() {
-		n++
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		if err := fn(n, line); err != nil {
-			return &LineError{Line: n, Err: err}
+		if err := fn(sc.Line(), line); err != nil {
+			return &LineError{Line: sc.Line(), Err: err}
 		}
 	}
-	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
-		return &LineError{Line: n + 1, Err: fmt.Errorf("line is longer than %d MiB, the longest accepted (is this a JSONL file?)", maxLineBytes>>20)}
+	var tl *textfile.LineTooLongError
+	if err := sc.Err(); errors.As(err, &tl) {
+		return &LineError{Line: tl.Line, Err: fmt.Errorf("longer than the %d MiB line limit (is this a JSONL file?)", maxLineBytes>>20)}
 	} else if err != nil {
-		return &LineError{Line: n + 1, Err: err}
+		return &LineError{Line: sc.Line() + 1, Err: err}
 	}
 	return nil
 }

@@ -163,7 +163,7 @@ func TestLoadNamesFileAndLine(t *testing.T) {
 		{"list.json", "[\n" + strings.Join(strings.Split(strings.TrimSpace(good.String()), "\n"), ",\n") + "\n]\n", ""},
 		{"doc.json", `{"name": "d", "samples": [` + strings.Join(strings.Split(strings.TrimSpace(good.String()), "\n"), ",") + "]}", ""},
 		{"broken.json", "[\n" + lines[0] + ",\n" + lines[1] + "\n", "broken.json line"},
-		{"long.jsonl", lines[0] + `{"input": "` + strings.Repeat("x", maxLineBytes) + `"}` + "\n", "long.jsonl line 2: line is longer than 16 MiB"},
+		{"long.jsonl", lines[0] + `{"input": "` + strings.Repeat("x", maxLineBytes) + `"}` + "\n", "long.jsonl line 2: longer than the 16 MiB line limit"},
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, c.name)
@@ -208,7 +208,7 @@ func TestCheckMetricsLog(t *testing.T) {
 	writeFile(t, long, good.String()+strings.Repeat(" ", 10)+`{"step": "`+strings.Repeat("9", maxLineBytes)+`"}`)
 	for path, want := range map[string]string{
 		trunc:                            "metric log " + trunc + " line 7: not a JSON object",
-		long:                             "metric log " + long + " line 7: line is longer than 16 MiB",
+		long:                             "metric log " + long + " line 7: longer than the 16 MiB line limit",
 		dir:                              "is a directory",
 		filepath.Join(dir, "none.jsonl"): "none.jsonl",
 	} {
