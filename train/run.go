@@ -313,36 +313,21 @@ func (r *Run) CheckpointDir(step int) string {
 // complete, then recorded in checkpoints/latest. A checkpoint of the same
 // step is replaced. Older checkpoints beyond SaveTotalLimit are removed.
 func (r *Run) SaveCheckpoint(step int, s Checkpointer) error {
-	root := filepath.Join(r.Dir, RunCheckpoints)
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	tmp, err := os.MkdirTemp(root, tmpPfx+checkpointPfx)
+	final := r.CheckpointDir(step)
+	err := WriteDirAtomic(final, func(tmp string) error {
+		if err := s.SaveState(tmp); err != nil {
+			return err
+		}
+		if err := r.metrics.Sync(); err != nil {
+			return err
+		}
+		st := runState{Step: step, MetricsOffset: r.metricsOff, Window: r.window, Time: time.Now().UTC().Format(time.RFC3339)}
+		return WriteJSON(filepath.Join(tmp, runStateFile), st)
+	})
 	if err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	fail := func(err error) error {
-		os.RemoveAll(tmp)
 		return fmt.Errorf("save checkpoint at step %d: %w", step, err)
 	}
-	if err := s.SaveState(tmp); err != nil {
-		return fail(err)
-	}
-	if err := r.metrics.Sync(); err != nil {
-		return fail(err)
-	}
-	st := runState{Step: step, MetricsOffset: r.metricsOff, Window: r.window, Time: time.Now().UTC().Format(time.RFC3339)}
-	if err := WriteJSON(filepath.Join(tmp, runStateFile), st); err != nil {
-		return fail(err)
-	}
-	final := r.CheckpointDir(step)
-	if err := os.RemoveAll(final); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fail(err)
-	}
-	syncDir(root)
+	root := filepath.Dir(final)
 	err = ckpt.WriteAtomic(filepath.Join(root, latestFile), func(w io.Writer) error {
 		_, err := io.WriteString(w, filepath.Base(final)+"\n")
 		return err
@@ -351,6 +336,37 @@ func (r *Run) SaveCheckpoint(step int, s Checkpointer) error {
 		return fmt.Errorf("save checkpoint at step %d: %w", step, err)
 	}
 	return r.prune()
+}
+
+// WriteDirAtomic has write fill a temporary directory beside dir (its
+// parent is created if missing), then puts it in dir's place, replacing
+// what was there: a process killed while writing leaves no dir that looks
+// complete ('runs ls' takes a run with a model/ as done, resume takes a
+// checkpoint with its run state as whole), only a temporary directory,
+// which opening the run removes.
+func WriteDirAtomic(dir string, write func(tmp string) error) error {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, tmpPfx+filepath.Base(dir)+"-")
+	if err != nil {
+		return err
+	}
+	if err := write(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	syncDir(parent)
+	return nil
 }
 
 // prune removes the oldest checkpoints beyond SaveTotalLimit.

@@ -236,7 +236,7 @@ func finishLM(cmd *cobra.Command, r *train.Run, f runFlags, cfg *lmRunConfig, m 
 		return err
 	}
 	if l != nil {
-		err := saveDirAtomic(filepath.Join(r.Dir, "adapter"), func(tmp string) error {
+		err := train.WriteDirAtomic(filepath.Join(r.Dir, "adapter"), func(tmp string) error {
 			return l.SaveAdapter(tmp, cfg.Model)
 		})
 		if err != nil {

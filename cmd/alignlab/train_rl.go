@@ -192,9 +192,9 @@ func loadModel(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
 
 // savePolicy writes the trained policy (and its tokenizer) to dir in
 // alignlab's layout ('alignlab export hf' converts it), atomically
-// (saveDirAtomic).
+// (train.WriteDirAtomic).
 func savePolicy(dir string, m *model.Model, tok *tokenizer.Tokenizer) error {
-	return saveDirAtomic(dir, func(tmp string) error {
+	return train.WriteDirAtomic(dir, func(tmp string) error {
 		if err := m.Save(tmp); err != nil {
 			return err
 		}
@@ -203,30 +203,6 @@ func savePolicy(dir string, m *model.Model, tok *tokenizer.Tokenizer) error {
 		}
 		return nil
 	})
-}
-
-// saveDirAtomic has write fill a temporary directory beside dir and then
-// puts it in dir's place, so that a process killed while writing leaves
-// no dir that looks complete ('runs ls' takes a run with a model/ as
-// done) but only the temporary one, which resuming removes.
-func saveDirAtomic(dir string, write func(tmp string) error) error {
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+filepath.Base(dir)+"-")
-	if err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	return nil
 }
 
 // rlSetup is what the three RL commands load before building a trainer.

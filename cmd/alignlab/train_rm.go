@@ -91,7 +91,7 @@ runs/<id>/model, which 'alignlab train ppo|rloo|grpo --reward-model' reads.`,
 				return err
 			}
 			out := filepath.Join(r.Dir, "model")
-			err = saveDirAtomic(out, func(tmp string) error {
+			err = train.WriteDirAtomic(out, func(tmp string) error {
 				if err := rm.Save(tmp); err != nil {
 					return err
 				}
