@@ -202,6 +202,10 @@ func (t *Tokenizer) applyConfig(data []byte) error {
 	return nil
 }
 
+// SavedFiles are the files Save writes into its directory, for checks
+// that an output directory holds none of a command's inputs.
+var SavedFiles = []string{"tokenizer.json", "tokenizer_config.json"}
+
 // Save writes dir/tokenizer.json and dir/tokenizer_config.json in Hugging
 // Face format, loadable by transformers' AutoTokenizer (as
 // PreTrainedTokenizerFast) and by Load. Fields of a loaded
@@ -217,7 +221,7 @@ func (t *Tokenizer) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
-	for name, data := range map[string][]byte{"tokenizer.json": t.marshalTokenizerJSON(), "tokenizer_config.json": cfg} {
+	for name, data := range map[string][]byte{SavedFiles[0]: t.marshalTokenizerJSON(), SavedFiles[1]: cfg} {
 		if err := atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error {
 			_, err := w.Write(data)
 			return err

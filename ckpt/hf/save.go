@@ -11,6 +11,11 @@ import (
 	"github.com/alignlab/alignlab/tokenizer"
 )
 
+// SavedFiles are the files Save writes into its directory (the last
+// ones only with a tokenizer), for checks that an output directory holds
+// none of a command's inputs.
+var SavedFiles = append([]string{ckpt.SingleFile, ConfigFile, GenerationConfigFile}, tokenizer.SavedFiles...)
+
 // Save writes m to dir (created if missing) as a Hugging Face checkpoint
 // that transformers (and so TRL) loads with from_pretrained:
 // model.safetensors in float32 with Hugging Face names and layouts

@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/alignlab/alignlab/ckpt"
 	"github.com/alignlab/alignlab/ckpt/hf"
 	"github.com/alignlab/alignlab/internal/modeldir"
 	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/spf13/cobra"
 )
-
-// hfFiles are the files hf.Save writes into its directory.
-var hfFiles = []string{ckpt.SingleFile, hf.ConfigFile, hf.GenerationConfigFile, modeldir.TokenizerFile, "tokenizer_config.json"}
 
 func newExportHFCmd() *cobra.Command {
 	var (
@@ -30,7 +26,7 @@ and the tokenizer files, so that AutoModelForCausalLM.from_pretrained(DIR) loads
 			if dir == "" || out == "" {
 				return &exitError{code: 2, err: errors.New("export hf: --model and --out are required")}
 			}
-			if err := outpath.Dir("--out", out, hfFiles, outpath.ModelDir(dir)...); err != nil {
+			if err := outpath.Dir("--out", out, hf.SavedFiles, outpath.ModelDir(dir)...); err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			m, tok, err := modeldir.Load(dir)

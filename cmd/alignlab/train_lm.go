@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alignlab/alignlab/ckpt/hf"
 	"github.com/alignlab/alignlab/internal/outpath"
 	"github.com/alignlab/alignlab/model"
 	"github.com/alignlab/alignlab/tokenizer"
@@ -155,7 +156,7 @@ func checkExportTRL(cfg *lmRunConfig) error {
 		return nil
 	}
 	names := []string{train.TRLConfigFile, train.TRLScriptFile, train.TRLTrainFile, train.TRLEvalFile}
-	for _, f := range hfFiles {
+	for _, f := range hf.SavedFiles {
 		names = append(names, filepath.Join(train.TRLModelDir, f))
 	}
 	ins := outpath.ModelDir(cfg.Model)
