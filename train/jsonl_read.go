@@ -19,14 +19,10 @@ import (
 // that tests need not write 256 MiB).
 var maxDataLine = 256 << 20
 
-// scanJSONL calls row with each non-blank line and its 1-based number.
+// scanJSONL calls row with each non-blank line of path (".gz"
+// decompressed) and its 1-based number.
 func scanJSONL(path string, row func(line int, raw []byte)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return scanLines(path, f, func(n int, raw []byte) {
+	return eachLine(path, func(n int, raw []byte) {
 		if len(bytes.TrimSpace(raw)) > 0 {
 			row(n, raw)
 		}

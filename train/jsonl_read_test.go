@@ -1,7 +1,9 @@
 package train
 
 import (
+	"compress/gzip"
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,5 +95,22 @@ func TestDataReadersInvalidUTF8(t *testing.T) {
 	_, rep, err = ReadPrefPairs(context.Background(), []string{dpo}, tok, 0, prefs.ReadOptions{})
 	if err != nil || rep.Kept != 1 || !slices.Contains(rep.Problems, dpo+":1: invalid UTF-8") {
 		t.Errorf("dpo: %v, report %+v", err, rep)
+	}
+}
+
+// RL prompts, like SFT rows, may come gzipped (".gz").
+func TestPromptsGzip(t *testing.T) {
+	tok := testTokenizer(t)
+	path := filepath.Join(t.TempDir(), "prompts.jsonl.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write([]byte(`{"prompt":"q z"}` + "\n" + `{"input_ids":[5,6]}` + "\n"))
+	zw.Close()
+	f.Close()
+	if ps, rep, err := ReadPrompts(path, tok, 0); err != nil || len(ps) != 2 {
+		t.Errorf("gzipped prompts: %v, report %+v", err, rep)
 	}
 }
