@@ -42,7 +42,7 @@ type Sampler struct {
 type sampleScratch struct {
 	probs    []float32
 	heap     []int32
-	edge     []int32   // nucleus' boundary bucket
+	edge     []int32   // nucleus' boundary bucket; topK's candidates past its head
 	blocks   []float32 // drawNucleus' block sums
 	topProbs []float32
 	hist     *nucleusHist
@@ -75,10 +75,11 @@ func splitMix64(x uint64) uint64 {
 //
 // Cost: two passes over the logits for plain sampling (one exp each) and
 // a partial scan for the draw; with top-k, a size-k heap over the first
-// few thousand logits and a vector scan that passes it only the rest that
-// can displace its weakest (never a full sort); O(V) for top-p alone (a two-level histogram of the
-// probabilities' float bits finds the nucleus boundary, and only the
-// handful of tokens in the boundary bucket are sorted).
+// few thousand logits and a vector scan that passes it only the rest
+// that can displace its weakest (never a full sort); O(V) for top-p
+// alone (a two-level histogram of the probabilities' float bits finds the
+// nucleus boundary, and only the handful of tokens in the boundary bucket
+// are sorted).
 func (s *Sampler) Sample(logits []float32, temperature float32, topK int, topP float32) Sample {
 	V := len(logits)
 	if cap(s.probs) < V {

@@ -24,8 +24,9 @@ var jinjaBlocks = map[string]bool{
 }
 
 // jinjaStatements are the other statements of Jinja as transformers runs
-// chat templates: Jinja's own, and the loop controls and {% generation %}
-// it enables. Jinja refuses any other tag when it compiles the template.
+// chat templates: Jinja's own and the loop controls it enables (its
+// {% generation %} is a block, above). Jinja refuses any other tag when it
+// compiles the template.
 var jinjaStatements = map[string]bool{
 	"elif": true, "else": true, "set": true, "raw": true, "extends": true, "print": true,
 	"include": true, "from": true, "import": true, "break": true, "continue": true,

@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/alignlab/alignlab/internal/textfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/alignlab/alignlab/internal/outpath"
+	"github.com/alignlab/alignlab/internal/textfile"
 	"github.com/alignlab/alignlab/tokenizer"
 	"github.com/spf13/cobra"
 )
