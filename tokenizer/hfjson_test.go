@@ -210,14 +210,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
-			if err := a.Save(dir); err != nil {
-				t.Fatal(err)
-			}
-			b, err := Load(dir)
-			if err != nil {
-				t.Fatalf("load saved: %v", err)
-			}
+			b, dir := saveAndLoad(t, a)
 			for _, s := range []string{"the hello 12345 <|eot_id|><|endoftext|>", " he  the\n\n x", "\xff\x00日本"} {
 				if x, y := a.Encode(s), b.Encode(s); !reflect.DeepEqual(x, y) {
 					t.Errorf("%q: %v before save, %v after", s, x, y)
@@ -390,4 +383,19 @@ func TestAddPrefixSpace(t *testing.T) {
 	if got := tk.Decode(ids); got != " the<|endoftext|> he" {
 		t.Errorf("decode %q", got)
 	}
+}
+
+// saveAndLoad saves tok to a fresh directory and loads it back; it
+// returns the loaded tokenizer and the directory.
+func saveAndLoad(t *testing.T, tok *Tokenizer) (*Tokenizer, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := tok.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir)
+	if err != nil {
+		t.Fatalf("load saved: %v", err)
+	}
+	return b, dir
 }

@@ -332,14 +332,7 @@ func TestSentencePieceSaveLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
-			if err := a.Save(dir); err != nil {
-				t.Fatal(err)
-			}
-			b, err := Load(dir)
-			if err != nil {
-				t.Fatalf("load saved: %v", err)
-			}
+			b, dir := saveAndLoad(t, a)
 			for _, s := range []string{"Hello world", " the  café\n😀</s>x", "<s>Hello"} {
 				if x, y := a.EncodeWithSpecialTokens(s), b.EncodeWithSpecialTokens(s); !reflect.DeepEqual(x, y) {
 					t.Errorf("%q: %v before save, %v after", s, x, y)
