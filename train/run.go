@@ -103,8 +103,8 @@ func CreateRun(dir string, config any) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Another process may have created the run while this one waited for
-	// nothing but the directory.
+	// Another process may have created the run between the check above
+	// and taking the lock.
 	if err := exists(); err != nil {
 		lock.Close()
 		return nil, err
